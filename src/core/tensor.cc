@@ -1,0 +1,73 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/half.h"
+
+namespace qs {
+
+namespace {
+std::shared_ptr<std::byte[]> allocate(size_t nbytes) {
+  const size_t rounded = (nbytes + 63) / 64 * 64 + 64;  // never zero; room for vector tails
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+}
+}  // namespace
+
+Expected<Tensor> Tensor::Create(DType dtype, Shape shape) {
+  if (dtype_size(dtype) == 0) return InvalidInput("tensor has an undefined element type");
+  QS_ASSIGN_OR_RETURN(int64_t n, checked_numel(shape, dtype_size(dtype)));
+  (void)n;
+  return Tensor(dtype, std::move(shape));
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  numel_ = qs::numel(shape_);
+  buf_ = allocate(nbytes());
+}
+
+Tensor Tensor::Reshaped(Shape shape) const {
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::Clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+double Tensor::GetAsDouble(int64_t i) const {
+  switch (dtype_) {
+    case DType::kFloat32: return data<float>()[i];
+    case DType::kFloat64: return data<double>()[i];
+    case DType::kFloat16: return half_to_float(data<uint16_t>()[i]);
+    case DType::kInt8: return data<int8_t>()[i];
+    case DType::kUInt8: return data<uint8_t>()[i];
+    case DType::kInt16: return data<int16_t>()[i];
+    case DType::kUInt16: return data<uint16_t>()[i];
+    case DType::kInt32: return data<int32_t>()[i];
+    case DType::kUInt32: return data<uint32_t>()[i];
+    case DType::kInt64: return static_cast<double>(data<int64_t>()[i]);
+    case DType::kUInt64: return static_cast<double>(data<uint64_t>()[i]);
+    case DType::kBool: return data<bool>()[i] ? 1.0 : 0.0;
+    case DType::kUndefined: return 0.0;
+  }
+  return 0.0;
+}
+
+int64_t Tensor::GetAsInt64(int64_t i) const {
+  switch (dtype_) {
+    case DType::kInt64: return data<int64_t>()[i];
+    case DType::kUInt64: return static_cast<int64_t>(data<uint64_t>()[i]);
+    case DType::kInt32: return data<int32_t>()[i];
+    default: return static_cast<int64_t>(GetAsDouble(i));
+  }
+}
+
+}  // namespace qs

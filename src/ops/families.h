@@ -1,0 +1,19 @@
+// Op families, one file each (ops/<family>.cc); registry.cc concatenates them.
+#pragma once
+#include <span>
+
+#include "ops/op.h"
+
+namespace qs::ops {
+
+std::span<const OpSchema> elementwise_ops();    // Add Sub Mul Div Pow Max Min Sqrt Exp Log Erf Abs Neg ...; Cast, Identity
+std::span<const OpSchema> activation_ops();     // Relu LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Tanh ...
+std::span<const OpSchema> conv_ops();           // Conv ConvTranspose
+std::span<const OpSchema> gemm_ops();           // Gemm MatMul
+std::span<const OpSchema> pool_ops();           // MaxPool AveragePool GlobalAveragePool GlobalMaxPool
+std::span<const OpSchema> normalization_ops();  // BatchNormalization LayerNormalization Softmax LogSoftmax
+std::span<const OpSchema> reduce_ops();         // ReduceMean ReduceMax ReduceSum ReduceMin ...
+std::span<const OpSchema> shape_ops();          // Reshape Flatten Transpose Squeeze Unsqueeze Shape Constant ConstantOfShape ...
+std::span<const OpSchema> data_ops();           // Concat Split Slice Gather Pad Resize Upsample ...
+
+}  // namespace qs::ops

@@ -1,0 +1,111 @@
+// Operator definitions: each op validates its node once in prepare (attributes, input
+// types and shapes, output shapes) and returns a Kernel whose run cannot fail.
+// Ops turn IR attributes into the kernels' parameter structs; kernels never see the IR.
+#pragma once
+#include <fmt/format.h>
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace qs::ops {
+
+struct TensorInfo {
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  const Tensor* value = nullptr;  // the value, when it is a constant known at plan time
+  bool present() const { return dtype != DType::kUndefined; }
+  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
+};
+
+struct KernelOptions {
+  bool use_fast = true;  // oneDNN kernels where they exist; false forces the reference kernels
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // inputs[i] is nullptr for an absent optional input; outputs are allocated with the
+  // shapes and types that prepare planned.
+  virtual void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs) = 0;
+  // Which implementation runs: "reference", "onednn", ...
+  virtual std::string_view impl() const { return "reference"; }
+};
+
+using KernelFn = std::function<void(std::span<const Tensor* const>, std::span<Tensor* const>)>;
+
+class FnKernel final : public Kernel {
+ public:
+  FnKernel(KernelFn fn, std::string_view impl) : fn_(std::move(fn)), impl_(impl) {}
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override { fn_(in, out); }
+  std::string_view impl() const override { return impl_; }
+
+ private:
+  KernelFn fn_;
+  std::string_view impl_;
+};
+
+inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference") {
+  return std::make_unique<FnKernel>(std::move(fn), impl);
+}
+
+struct PrepareContext {
+  const ir::Node& node;
+  int64_t opset = 0;
+  std::vector<TensorInfo> inputs;   // one per node input; absent ones have dtype kUndefined
+  std::vector<TensorInfo> outputs;  // one per node output; prepare sets dtype and shape
+  KernelOptions options;
+
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i].present(); }
+  const TensorInfo& in(size_t i) const;
+  TensorInfo& out(size_t i) { return outputs[i]; }
+  void set_output(size_t i, DType dtype, Shape shape) {
+    if (i < outputs.size()) outputs[i] = TensorInfo{dtype, std::move(shape), nullptr};
+  }
+
+  // Errors that name the node: "node 'conv1' (Conv): <message>".
+  template <typename... Args>
+  Status error(fmt::format_string<Args...> f, Args&&... args) const {
+    return InvalidInput("{}{}", node.where(), fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  Status unsupported(fmt::format_string<Args...> f, Args&&... args) const {
+    return Unsupported("{}{}", node.where(), fmt::format(f, std::forward<Args>(args)...));
+  }
+  // Checks the count of present inputs (trailing absent ones do not count).
+  Status expect_inputs(size_t min, size_t max) const;
+  // Checks that input i is present and has one of the given types.
+  Status expect_dtype(size_t i, std::initializer_list<DType> allowed) const;
+  // Input i must be a constant known at plan time (e.g. a Reshape's shape); returns it.
+  Expected<const Tensor*> constant_input(size_t i, std::string_view what) const;
+  // Reads a constant int64/int32 input as a vector.
+  Expected<std::vector<int64_t>> constant_ints(size_t i, std::string_view what) const;
+};
+
+using PrepareFn = Expected<std::unique_ptr<Kernel>> (*)(PrepareContext& ctx);
+
+struct OpSchema {
+  std::string_view op_type;
+  PrepareFn prepare;
+  // True for ops whose outputs follow from the input shapes alone (Shape, Size): the
+  // planner folds them to constants once shapes are known.
+  bool reads_only_shape = false;
+};
+
+// The one list of supported ops (default ONNX domain); registry.cc assembles it from
+// the op families.
+std::span<const OpSchema> all_ops();
+const OpSchema* find_op(std::string_view op_type);
+
+// Multidirectional (numpy) broadcasting of two shapes; error names the node.
+Expected<Shape> broadcast_shapes(const PrepareContext& ctx, const Shape& a, const Shape& b);
+
+}  // namespace qs::ops

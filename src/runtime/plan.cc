@@ -1,0 +1,222 @@
+#include "runtime/plan.h"
+
+#include <set>
+
+namespace qs::runtime {
+
+Status check_supported_ops(const ir::Graph& g) {
+  std::string missing;
+  std::set<std::string> seen;
+  for (const auto& n : g.nodes) {
+    const bool known = n.domain.empty() && ops::find_op(n.op_type) != nullptr;
+    if (known) continue;
+    const std::string op = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+    if (!seen.insert(op).second) continue;
+    if (!missing.empty()) missing += ", ";
+    missing += op + " (node '" + n.name + "')";
+  }
+  if (missing.empty()) return Status::Ok();
+  return Unsupported("unsupported op{}: {}", seen.size() > 1 ? "s" : "", missing);
+}
+
+Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& input_shapes,
+                           const PlanOptions& options) {
+  Plan p;
+  p.graph_ = graph;
+  p.input_shapes_ = input_shapes;
+  const ir::Graph& g = *graph;
+  QS_RETURN_IF_ERROR(check_supported_ops(g));
+
+  auto new_slot = [&p](const std::string& name) {
+    p.slot_of_[name] = p.num_slots_;
+    return p.num_slots_++;
+  };
+  for (const auto& [name, t] : g.initializers) {
+    p.constants_[name] = t;
+    p.infos_[name] = ops::TensorInfo{t.dtype(), t.shape(), nullptr};
+  }
+  for (const auto& in : g.inputs) {
+    auto it = input_shapes.find(in.name);
+    if (it == input_shapes.end()) return InvalidInput("no value given for model input '{}'", in.name);
+    QS_ASSIGN_OR_RETURN(int64_t n, checked_numel(it->second, dtype_size(in.dtype)));
+    (void)n;
+    p.infos_[in.name] = ops::TensorInfo{in.dtype, it->second, nullptr};
+    p.constants_.erase(in.name);  // a graph input overrides an initializer of the same name
+    p.input_slots_.emplace_back(in.name, new_slot(in.name));
+  }
+
+  for (const auto& node : g.nodes) {
+    const ops::OpSchema* schema = ops::find_op(node.op_type);
+    ops::PrepareContext ctx{node, g.opset, {}, {}, options.kernel};
+    bool all_constant = true;
+    for (const auto& in : node.inputs) {
+      if (in.empty()) {
+        ctx.inputs.emplace_back();
+        continue;
+      }
+      auto info = p.infos_.find(in);
+      if (info == p.infos_.end()) return InternalError("{}input '{}' has no planned value", node.where(), in);
+      ops::TensorInfo ti = info->second;
+      auto c = p.constants_.find(in);
+      ti.value = c == p.constants_.end() ? nullptr : &c->second;
+      if (!ti.value && !schema->reads_only_shape) all_constant = false;
+      ctx.inputs.push_back(ti);
+    }
+    ctx.outputs.resize(node.outputs.size());
+    auto kernel = schema->prepare(ctx);
+    if (!kernel.ok()) return kernel.status();
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      if (node.outputs[i].empty()) continue;
+      const auto& oi = ctx.outputs[i];
+      if (!oi.present()) return InternalError("{}output {} was not planned", node.where(), i);
+      QS_ASSIGN_OR_RETURN(int64_t n, checked_numel(oi.shape, dtype_size(oi.dtype)));
+      (void)n;
+      p.infos_[node.outputs[i]] = ops::TensorInfo{oi.dtype, oi.shape, nullptr};
+    }
+    if (all_constant) {
+      // Fold now: the node computes only from constants, so it is no layer.
+      std::vector<const Tensor*> ins;
+      for (const auto& ti : ctx.inputs) ins.push_back(ti.value);
+      std::vector<Tensor> outs;
+      for (const auto& oi : ctx.outputs) outs.push_back(oi.present() ? Tensor(oi.dtype, oi.shape) : Tensor());
+      // reads_only_shape ops read their input's shape only; give them a shape-only stand-in.
+      std::vector<Tensor> shape_only;
+      shape_only.reserve(ins.size());
+      for (size_t i = 0; i < ins.size(); ++i) {
+        if (!ins[i] && ctx.inputs[i].present()) {
+          shape_only.push_back(Tensor(ctx.inputs[i].dtype, {0}).Reshaped(ctx.inputs[i].shape));
+          ins[i] = &shape_only.back();
+        }
+      }
+      std::vector<Tensor*> out_ptrs;
+      for (auto& o : outs) out_ptrs.push_back(&o);
+      (*kernel)->run(ins, out_ptrs);
+      for (size_t i = 0; i < node.outputs.size(); ++i)
+        if (!node.outputs[i].empty()) p.constants_[node.outputs[i]] = outs[i];
+      continue;
+    }
+    Step s;
+    s.node = &node;
+    s.kernel = std::move(kernel).value();
+    for (const auto& in : node.inputs) {
+      if (in.empty()) {
+        s.inputs.push_back(-1);
+        continue;
+      }
+      auto it = p.slot_of_.find(in);
+      s.inputs.push_back(it != p.slot_of_.end() ? it->second : new_slot(in));  // constants get slots on first use
+    }
+    for (const auto& out : node.outputs) s.outputs.push_back(out.empty() ? -1 : new_slot(out));
+    p.steps_.push_back(std::move(s));
+  }
+
+  p.slot_init_.resize(static_cast<size_t>(p.num_slots_));
+  for (const auto& [name, slot] : p.slot_of_) {
+    auto c = p.constants_.find(name);
+    if (c != p.constants_.end()) p.slot_init_[static_cast<size_t>(slot)] = c->second;
+  }
+  std::set<int> keep;
+  for (const auto& o : g.outputs) {
+    auto it = p.slot_of_.find(o.name);
+    int slot = it != p.slot_of_.end() ? it->second : -1;
+    if (slot < 0) {  // an output that folded to a constant or is an input
+      slot = new_slot(o.name);
+      p.slot_init_.resize(static_cast<size_t>(p.num_slots_));
+      auto c = p.constants_.find(o.name);
+      if (c == p.constants_.end()) return InvalidInput("graph output '{}' is not produced", o.name);
+      p.slot_init_[static_cast<size_t>(slot)] = c->second;
+    }
+    keep.insert(slot);
+    p.output_slots_.emplace_back(o.name, slot);
+  }
+  // Release each non-output, non-constant slot after its last reader.
+  std::vector<int> last_use(static_cast<size_t>(p.num_slots_), -1);
+  for (size_t i = 0; i < p.steps_.size(); ++i)
+    for (int s : p.steps_[i].inputs)
+      if (s >= 0) last_use[static_cast<size_t>(s)] = static_cast<int>(i);
+  for (int s = 0; s < p.num_slots_; ++s) {
+    if (keep.count(s) || p.slot_init_[static_cast<size_t>(s)].defined() || last_use[static_cast<size_t>(s)] < 0) continue;
+    p.steps_[static_cast<size_t>(last_use[static_cast<size_t>(s)])].release.push_back(s);
+  }
+  return p;
+}
+
+Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Tensor>& inputs,
+                                                  const StepObserver& observer) const {
+  std::vector<Tensor> slots = slot_init_;
+  for (const auto& [name, slot] : input_slots_) {
+    auto it = inputs.find(name);
+    if (it == inputs.end()) return InvalidInput("no value given for model input '{}'", name);
+    const ops::TensorInfo& want = infos_.at(name);
+    if (it->second.dtype() != want.dtype || it->second.shape() != want.shape)
+      return InvalidInput("input '{}' is {} {}, the plan expects {} {}", name, dtype_name(it->second.dtype()),
+                          shape_str(it->second.shape()), dtype_name(want.dtype), shape_str(want.shape));
+    slots[static_cast<size_t>(slot)] = it->second;
+  }
+  std::vector<const Tensor*> in_ptrs;
+  std::vector<Tensor*> out_ptrs;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
+    in_ptrs.clear();
+    out_ptrs.clear();
+    for (int slot : s.inputs) in_ptrs.push_back(slot < 0 ? nullptr : &slots[static_cast<size_t>(slot)]);
+    for (size_t k = 0; k < s.outputs.size(); ++k) {
+      const int slot = s.outputs[k];
+      if (slot < 0) {
+        out_ptrs.push_back(nullptr);
+        continue;
+      }
+      const ops::TensorInfo& info = infos_.at(s.node->outputs[k]);
+      slots[static_cast<size_t>(slot)] = Tensor(info.dtype, info.shape);
+      out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
+    }
+    s.kernel->run(in_ptrs, out_ptrs);
+    if (observer) observer(i, *s.node, std::span<const Tensor* const>(out_ptrs.data(), out_ptrs.size()));
+    for (int slot : s.release) slots[static_cast<size_t>(slot)] = Tensor();
+  }
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, slot] : output_slots_) out[name] = slots[static_cast<size_t>(slot)];
+  return out;
+}
+
+Expected<const Plan*> Engine::PlanFor(const std::map<std::string, Tensor>& inputs) {
+  std::map<std::string, Shape> shapes;
+  for (const auto& in : graph_->inputs) {
+    auto it = inputs.find(in.name);
+    if (it == inputs.end()) return InvalidInput("no value given for model input '{}'", in.name);
+    const Tensor& t = it->second;
+    if (t.dtype() != in.dtype)
+      return InvalidInput("input '{}' is {}, the model expects {}", in.name, dtype_name(t.dtype()), dtype_name(in.dtype));
+    if (in.has_shape) {
+      bool fits = t.rank() == static_cast<int64_t>(in.dims.size());
+      for (size_t d = 0; fits && d < in.dims.size(); ++d)
+        if (in.dims[d] >= 0 && in.dims[d] != t.shape()[d]) fits = false;
+      if (!fits) {
+        std::string want = "[";
+        for (size_t d = 0; d < in.dims.size(); ++d) {
+          if (d) want += ",";
+          want += in.dims[d] >= 0 ? std::to_string(in.dims[d])
+                                  : (d < in.dim_params.size() && !in.dim_params[d].empty() ? in.dim_params[d] : "?");
+        }
+        return InvalidInput("input '{}' has shape {}, the model expects {}", in.name, shape_str(t.shape()), want + "]");
+      }
+    }
+    shapes[in.name] = t.shape();
+  }
+  for (const auto& [name, t] : inputs)
+    if (!graph_->find_input(name)) return InvalidInput("the model has no input named '{}'", name);
+  auto it = plans_.find(shapes);
+  if (it == plans_.end()) {
+    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph_, shapes, options_));
+    it = plans_.emplace(shapes, std::make_unique<Plan>(std::move(p))).first;
+  }
+  return it->second.get();
+}
+
+Expected<std::map<std::string, Tensor>> Engine::Run(const std::map<std::string, Tensor>& inputs,
+                                                    const StepObserver& observer) {
+  QS_ASSIGN_OR_RETURN(const Plan* plan, PlanFor(inputs));
+  return plan->Run(inputs, observer);
+}
+
+}  // namespace qs::runtime

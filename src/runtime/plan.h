@@ -1,0 +1,83 @@
+// Execution plan: the graph bound to concrete input shapes. Every node is validated and
+// given a kernel once; nodes that compute only from constants (or only from shapes) are
+// folded into constants here and are not layers.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+#include "ops/op.h"
+
+namespace qs::runtime {
+
+struct PlanOptions {
+  ops::KernelOptions kernel;
+};
+
+// Called after each step with the node and its outputs (for dumps, calibration, debugging).
+using StepObserver = std::function<void(size_t step, const ir::Node& node, std::span<const Tensor* const> outputs)>;
+
+// Nodes whose op qscope lacks, listed in one error that names them all.
+Status check_supported_ops(const ir::Graph& g);
+
+class Plan {
+ public:
+  struct Step {
+    const ir::Node* node = nullptr;
+    std::unique_ptr<ops::Kernel> kernel;
+    std::vector<int> inputs;   // slot per node input, -1 when absent
+    std::vector<int> outputs;  // slot per node output, -1 when absent
+    std::vector<int> release;  // slots whose last reader is this step
+  };
+
+  // input_shapes: shape of each graph input; types come from the model.
+  static Expected<Plan> Build(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& input_shapes,
+                              const PlanOptions& options = {});
+
+  // Runs the plan; inputs must have the planned shapes and types (checked). Returns the graph outputs by name.
+  Expected<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
+                                              const StepObserver& observer = nullptr) const;
+
+  const ir::Graph& graph() const { return *graph_; }
+  const std::vector<Step>& steps() const { return steps_; }
+  // Planned dtype and shape of every value (inputs, constants, intermediates, outputs).
+  const std::map<std::string, ops::TensorInfo>& value_infos() const { return infos_; }
+  const std::map<std::string, Shape>& input_shapes() const { return input_shapes_; }
+
+ private:
+  std::shared_ptr<const ir::Graph> graph_;
+  std::map<std::string, Shape> input_shapes_;
+  std::vector<Step> steps_;
+  std::map<std::string, Tensor> constants_;
+  std::map<std::string, ops::TensorInfo> infos_;  // value pointers are cleared; see constants_
+  std::map<std::string, int> slot_of_;
+  std::vector<Tensor> slot_init_;            // constants preloaded into their slots
+  std::vector<std::pair<std::string, int>> input_slots_;
+  std::vector<std::pair<std::string, int>> output_slots_;
+  int num_slots_ = 0;
+};
+
+// Runs a graph on inputs of any shape, building (and caching) a plan per set of input shapes.
+class Engine {
+ public:
+  explicit Engine(std::shared_ptr<const ir::Graph> graph, PlanOptions options = {})
+      : graph_(std::move(graph)), options_(options) {}
+  // Input names, types and declared shapes are checked against the model.
+  Expected<const Plan*> PlanFor(const std::map<std::string, Tensor>& inputs);
+  Expected<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
+                                              const StepObserver& observer = nullptr);
+  const ir::Graph& graph() const { return *graph_; }
+
+ private:
+  std::shared_ptr<const ir::Graph> graph_;
+  PlanOptions options_;
+  std::map<std::map<std::string, Shape>, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace qs::runtime
