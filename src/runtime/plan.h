@@ -49,6 +49,8 @@ class Plan {
   // Planned dtype and shape of every value (inputs, constants, intermediates, outputs).
   const std::map<std::string, ops::TensorInfo>& value_infos() const { return infos_; }
   const std::map<std::string, Shape>& input_shapes() const { return input_shapes_; }
+  // Values known before running: initializers and the outputs of folded nodes.
+  const std::map<std::string, Tensor>& constants() const { return constants_; }
 
  private:
   std::shared_ptr<const ir::Graph> graph_;

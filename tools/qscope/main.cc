@@ -1,1 +1,39 @@
-int main() { return 0; }
+// qscope: find the layers that break INT8 accuracy. Argument parsing and wiring only.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli_common.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qscope: finds the layers of a neural network that ruin its INT8 accuracy"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "qscope 0.1.0");
+  std::function<int()> action;
+  qs::cli::add_inspect_command(app, action);
+  qs::cli::add_run_command(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "qscope: usage error: %s (see qscope --help)\n", msg.c_str());
+    return qs::cli::kBadUsage;
+  }
+  try {
+    return action ? action() : qs::cli::kBadUsage;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "qscope: error: out of memory\n");
+    return qs::cli::kBadInput;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qscope: internal error: %s\n", e.what());
+    return qs::cli::kFailure;
+  }
+}

@@ -1,0 +1,132 @@
+#include "app/inputs.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "io/npy.h"
+#include "onnx/import.h"
+
+namespace qs::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower_ext(const std::string& path) {
+  std::string e = fs::path(path).extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return e;
+}
+
+bool is_input_file(const std::string& path) {
+  const std::string e = lower_ext(path);
+  return e == ".npy" || e == ".pb" || io::is_image_path(path);
+}
+
+}  // namespace
+
+std::string sanitize_name(const std::string& name) {
+  std::string s = name;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  if (s.empty() || s == "." || s == "..") s = "_" + s;
+  return s;
+}
+
+Expected<std::vector<std::string>> expand_input_path(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return IoError("cannot open '{}': no such file or folder", path);
+  if (!fs::is_directory(path, ec)) return std::vector<std::string>{path};
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.is_regular_file() && is_input_file(e.path().string())) files.push_back(e.path().string());
+  }
+  if (ec) return IoError("cannot list folder '{}': {}", path, ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return InvalidInput("folder '{}' holds no .npy, .pb or image files", path);
+  return files;
+}
+
+Expected<Tensor> read_input_file(const std::string& path, const ir::ValueInfo& input, const InputOptions& opt) {
+  const std::string e = lower_ext(path);
+  Tensor t;
+  if (e == ".npy") {
+    QS_ASSIGN_OR_RETURN(t, io::read_npy(path));
+  } else if (e == ".pb") {
+    QS_ASSIGN_OR_RETURN(t, onnx_io::load_tensor_pb(path));
+  } else if (io::is_image_path(path)) {
+    io::ImageOptions io_opt = opt.image;
+    const bool nchw = input.has_shape && input.dims.size() == 4;
+    if (!opt.channels_given && nchw) {
+      const int64_t c = input.dims[1];
+      if (c == 1) io_opt.channels = io::ImageOptions::Channels::kGray;
+      else if (c == 3) io_opt.channels = io::ImageOptions::Channels::kRgb;
+    }
+    if (!opt.size_given && nchw && input.dims[2] > 0 && input.dims[3] > 0) {
+      io_opt.height = input.dims[2];
+      io_opt.width = input.dims[3];
+    }
+    QS_ASSIGN_OR_RETURN(t, io::read_image(path, io_opt));
+  } else {
+    return InvalidInput("cannot read '{}': unknown input type '{}' (expected .npy, .pb, .png, .jpg or .pgm)", path, e);
+  }
+  // A file that lacks only the batch dimension gets a batch of one.
+  if (input.has_shape && t.rank() + 1 == static_cast<int64_t>(input.dims.size())) {
+    Shape s = t.shape();
+    s.insert(s.begin(), 1);
+    t = t.Reshaped(s);
+  }
+  return t;
+}
+
+Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::vector<std::string>& specs,
+                                               const InputOptions& opt) {
+  if (g.inputs.empty()) return std::vector<InputSet>{InputSet{"run", {}}};
+  if (specs.empty()) return UsageError("no input given: pass --input FILE (the model has {} input(s))", g.inputs.size());
+  std::map<std::string, std::vector<std::string>> files;  // model input -> files
+  size_t positional = 0;
+  for (const auto& spec : specs) {
+    std::string name, path = spec;
+    const auto eq = spec.find('=');
+    if (eq != std::string::npos && g.find_input(spec.substr(0, eq))) {
+      name = spec.substr(0, eq);
+      path = spec.substr(eq + 1);
+    } else if (eq != std::string::npos && !fs::exists(spec)) {
+      return UsageError("'{}': the model has no input named '{}'", spec, spec.substr(0, eq));
+    } else if (g.inputs.size() == 1) {
+      name = g.inputs[0].name;
+    } else {
+      if (positional >= g.inputs.size())
+        return UsageError("more unnamed inputs than the model's {} inputs; bind them with name=FILE", g.inputs.size());
+      name = g.inputs[positional++].name;
+    }
+    QS_ASSIGN_OR_RETURN(auto expanded, expand_input_path(path));
+    auto& list = files[name];
+    list.insert(list.end(), expanded.begin(), expanded.end());
+  }
+  size_t runs = 1;
+  for (const auto& in : g.inputs) {
+    auto it = files.find(in.name);
+    if (it == files.end()) return UsageError("no file given for model input '{}'", in.name);
+    const size_t n = it->second.size();
+    if (n == 1) continue;
+    if (runs != 1 && runs != n)
+      return UsageError("model input '{}' has {} files but another input has {}: give each input the same count, or one",
+                        in.name, n, runs);
+    runs = n;
+  }
+  std::vector<InputSet> sets(runs);
+  for (size_t r = 0; r < runs; ++r) {
+    for (const auto& in : g.inputs) {
+      const auto& list = files[in.name];
+      const std::string& path = list[list.size() == 1 ? 0 : r];
+      QS_ASSIGN_OR_RETURN(Tensor t, read_input_file(path, in, opt));
+      if (sets[r].stem.empty()) sets[r].stem = fs::path(path).stem().string();
+      sets[r].tensors[in.name] = std::move(t);
+    }
+  }
+  return sets;
+}
+
+}  // namespace qs::app
