@@ -1,0 +1,173 @@
+// The qscope command line end to end: exit codes and one-line errors for bad input.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
+const std::string kData = std::string(QS_TEST_DATA_DIR) + "/fmnist";
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run(const std::string& args) {
+  static const fs::path dir = fs::temp_directory_path() / ("qs_cli_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string err_file = (dir / "stderr.txt").string();
+  const std::string cmd = kQscope + " " + args + " 2>" + err_file;
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream f(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(f), {});
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("qs_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path(name), std::ios::binary) << bytes;
+    return path(name);
+  }
+  // One line on stderr that contains every fragment, and the expected exit code.
+  static void expect_error(const Result& r, int code, std::initializer_list<std::string> fragments) {
+    EXPECT_EQ(r.code, code) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
+  }
+  fs::path dir_;
+};
+
+std::string npy_bytes(const std::string& descr, const std::string& shape, size_t data_bytes) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string s = "\x93NUMPY";
+  s += '\x01';
+  s += '\x00';
+  s += static_cast<char>(header.size() & 0xff);
+  s += static_cast<char>(header.size() >> 8);
+  return s + header + std::string(data_bytes, '\0');
+}
+
+TEST_F(CliTest, HelpAndUsage) {
+  EXPECT_EQ(run("--help").code, 0);
+  EXPECT_EQ(run("run --help").code, 0);
+  EXPECT_EQ(run("inspect --help").code, 0);
+  Result r = run("nosuchcommand");
+  EXPECT_EQ(r.code, 2) << r.err;
+  r = run("run " + kData + "/lenet_fmnist.onnx");  // --input missing
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
+TEST_F(CliTest, RunsTheBundledModelAndSavesOutputs) {
+  Result r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData +
+                 "/images/test0_boot.png --mean 0.2860 --std 0.3530 --save-outputs " + path("out"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("prob float32 [1,10]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("top-5: 9:"), std::string::npos) << "ankle boot is class 9: " << r.out;
+  EXPECT_TRUE(fs::exists(path("out/prob.npy")));
+}
+
+TEST_F(CliTest, SeveralInputsSaveOneFolderEach) {
+  Result r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData + "/images/test0_boot.pgm " + kData +
+                 "/images/test1_pullover.pgm --save-outputs " + path("out"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("out/test0_boot/prob.npy")));
+  EXPECT_TRUE(fs::exists(path("out/test1_pullover/prob.npy")));
+}
+
+TEST_F(CliTest, InspectListsLayers) {
+  Result r = run("inspect " + kData + "/mobilenet_tiny_fmnist.onnx");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Softmax"), std::string::npos);
+  EXPECT_NE(r.out.find("no (Softmax has no INT8 implementation)"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, MissingModel) {
+  expect_error(run("run " + path("none.onnx") + " --input x.npy"), 3, {"none.onnx", "no such file"});
+}
+
+TEST_F(CliTest, EmptyTruncatedAndCorruptModels) {
+  std::ifstream f(kData + "/lenet_fmnist.onnx", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  expect_error(run("inspect " + write("empty.onnx", "")), 3, {"empty.onnx", "empty"});
+  expect_error(run("inspect " + write("trunc.onnx", bytes.substr(0, bytes.size() / 3))), 3, {"trunc.onnx", "truncated"});
+  std::string corrupt = bytes;
+  for (size_t i = 10; i < 60; ++i) corrupt[i] = '\xff';
+  expect_error(run("inspect " + write("corrupt.onnx", corrupt)), 3, {"corrupt.onnx"});
+}
+
+TEST_F(CliTest, BadWeightRankNamesTheNode) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  auto* n = g->add_node();
+  n->set_op_type("Conv");
+  n->set_name("conv3");
+  n->add_input("x");
+  n->add_input("w");
+  n->add_output("y");
+  auto* w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int d : {4, 1, 3}) w->add_dims(d);
+  for (int i = 0; i < 12; ++i) w->add_float_data(0.5f);
+  for (auto* v : {g->add_input(), g->add_output()}) {
+    v->set_name(v == &g->input(0) ? "x" : "y");
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  auto* sh = g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  for (int d : {1, 1, 8, 8}) sh->add_dim()->set_dim_value(d);
+  const std::string model = write("badconv.onnx", m.SerializeAsString());
+  expect_error(run("inspect " + model), 3, {"node 'conv3' (Conv)"});
+}
+
+TEST_F(CliTest, InputFileOfTheWrongSizeOrType) {
+  const std::string model = kData + "/lenet_fmnist.onnx";
+  expect_error(run("run " + model + " --input " + write("short.npy", npy_bytes("<f4", "(1, 1, 28, 28)", 100))), 3,
+               {"short.npy"});
+  expect_error(run("run " + model + " --input " + write("shape.npy", npy_bytes("<f4", "(1, 1, 27, 28)", 27 * 28 * 4))), 3,
+               {"input 'data' has shape [1,1,27,28]"});
+  expect_error(run("run " + model + " --input " + write("dbl.npy", npy_bytes("<f8", "(1, 1, 28, 28)", 28 * 28 * 8))), 3,
+               {"input 'data' is float64", "float32"});
+  expect_error(run("run " + model + " --input " + write("huge.npy", npy_bytes("<f4", "(4611686018427387904, 8)", 0))), 3,
+               {"huge.npy"});
+  expect_error(run("run " + model + " --input " + write("x.txt", "hello")), 3, {"x.txt", "unknown input type"});
+  expect_error(run("run " + model + " --input " + write("bad.png", "not a png")), 3, {"bad.png"});
+  expect_error(run("run " + model + " --input " + path("missing.npy")), 3, {"missing.npy"});
+}
+
+TEST_F(CliTest, BadPreprocessingOptionsAreUsageErrors) {
+  const std::string cmd = "run " + kData + "/lenet_fmnist.onnx --input " + kData + "/images/test0_boot.png";
+  Result r = run(cmd + " --size 28by28");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--size"), std::string::npos) << r.err;
+  r = run(cmd + " --channels purple");
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
+}  // namespace
