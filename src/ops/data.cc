@@ -1,5 +1,357 @@
-// (being written)
+// Data-movement ops: Concat Split Slice Gather GatherElements Pad, plus Resize and
+// Upsample (their prepare lives in ops/resize.cc). Elements move as bytes, so every
+// dtype works.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "core/half.h"
+#include "kernels/reference/data.h"
+#include "kernels/reference/shape.h"
 #include "ops/families.h"
+
 namespace qs::ops {
-std::span<const OpSchema> data_ops() { return {}; }
+
+// Defined in ops/resize.cc; declared here rather than in families.h because Resize and
+// Upsample belong to this family's table.
+Expected<std::unique_ptr<Kernel>> prepare_resize(PrepareContext& ctx);
+Expected<std::unique_ptr<Kernel>> prepare_upsample(PrepareContext& ctx);
+
+namespace {
+
+using TensorIn = std::span<const Tensor* const>;
+using TensorOut = std::span<Tensor* const>;
+
+Status check_shape(const PrepareContext& ctx, const Shape& s, DType t) {
+  auto n = checked_numel(s, dtype_size(t));
+  return n.ok() ? Status::Ok() : ctx.error("output {}", n.status().message());
+}
+
+Expected<int64_t> axis_attr(const PrepareContext& ctx, int64_t rank, std::optional<int64_t> dflt) {
+  QS_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", dflt));
+  if (axis < -rank || axis >= rank) return ctx.error("axis {} is out of range for rank {}", axis, rank);
+  return axis < 0 ? axis + rank : axis;
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_concat(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, std::numeric_limits<size_t>::max()));
+  const TensorInfo& x0 = ctx.in(0);
+  if (x0.rank() == 0) return ctx.error("cannot concatenate scalars");
+  QS_ASSIGN_OR_RETURN(int64_t axis, axis_attr(ctx, x0.rank(), ctx.opset < 4 ? std::optional<int64_t>(1) : std::nullopt));
+  Shape out = x0.shape;
+  out[static_cast<size_t>(axis)] = 0;
+  std::vector<int64_t> lens;
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    const TensorInfo& xi = ctx.in(i);
+    if (!xi.present()) return ctx.error("input {} is missing", i);
+    if (xi.dtype != x0.dtype)
+      return ctx.error("input {} is {}, input 0 is {}", i, dtype_name(xi.dtype), dtype_name(x0.dtype));
+    bool fits = xi.rank() == x0.rank();
+    for (int64_t d = 0; fits && d < x0.rank(); ++d)
+      fits = d == axis || xi.shape[static_cast<size_t>(d)] == x0.shape[static_cast<size_t>(d)];
+    if (!fits)
+      return ctx.error("input {} has shape {}, which does not match input 0 {} outside axis {}", i, shape_str(xi.shape),
+                       shape_str(x0.shape), axis);
+    lens.push_back(xi.shape[static_cast<size_t>(axis)]);
+    out[static_cast<size_t>(axis)] += lens.back();
+  }
+  QS_RETURN_IF_ERROR(check_shape(ctx, out, x0.dtype));
+  ctx.set_output(0, x0.dtype, out);
+  const kernels::ref::AxisView v = kernels::ref::axis_view(out, axis);
+  const size_t es = dtype_size(x0.dtype);
+  return make_kernel([lens, v, es](TensorIn in, TensorOut o) {
+    std::vector<const void*> parts;
+    for (size_t i = 0; i < lens.size(); ++i) parts.push_back(in[i]->raw());
+    kernels::ref::concat(parts, lens, v.outer, v.inner, o[0]->raw(), es);
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_split(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, ctx.opset >= 13 ? 2 : 1));
+  const TensorInfo& x = ctx.in(0);
+  if (x.rank() == 0) return ctx.error("cannot split a scalar");
+  QS_ASSIGN_OR_RETURN(int64_t axis, axis_attr(ctx, x.rank(), 0));
+  const int64_t dim = x.shape[static_cast<size_t>(axis)];
+  const auto n_out = static_cast<int64_t>(ctx.outputs.size());
+  if (n_out < 1) return ctx.error("has no outputs");
+  std::vector<int64_t> lens;
+  if (ctx.opset < 13 && ctx.node.has_attr("split")) {
+    QS_ASSIGN_OR_RETURN(lens, ctx.node.attr_ints("split"));
+  } else if (ctx.opset >= 13 && ctx.has_input(1)) {
+    QS_ASSIGN_OR_RETURN(lens, ctx.constant_ints(1, "split"));
+  }
+  const bool has_num = ctx.opset >= 18 && ctx.node.has_attr("num_outputs");
+  if (has_num) {
+    if (!lens.empty()) return ctx.error("takes either the split input or num_outputs, not both");
+    QS_ASSIGN_OR_RETURN(int64_t num, ctx.node.attr_int("num_outputs"));
+    if (num != n_out) return ctx.error("num_outputs is {} but the node has {} outputs", num, n_out);
+    // Opset 18: chunks of ceil(dim / n), the last one smaller.
+    const int64_t chunk = (dim + num - 1) / num;
+    for (int64_t i = 0, left = dim; i < num; ++i, left -= std::min(chunk, left)) lens.push_back(std::min(chunk, left));
+  } else if (lens.empty()) {
+    if (dim % n_out != 0) return ctx.error("cannot split axis {} of size {} into {} equal parts", axis, dim, n_out);
+    lens.assign(static_cast<size_t>(n_out), dim / n_out);
+  }
+  if (static_cast<int64_t>(lens.size()) != n_out)
+    return ctx.error("split has {} entries but the node has {} outputs", lens.size(), n_out);
+  int64_t sum = 0;
+  for (int64_t l : lens) {
+    if (l < 0 || l > dim) return ctx.error("split {} has an invalid entry {}", shape_str(lens), l);
+    sum += l;
+  }
+  if (sum != dim) return ctx.error("split {} sums to {}, axis {} has size {}", shape_str(lens), sum, axis, dim);
+  for (size_t i = 0; i < lens.size(); ++i) {
+    Shape s = x.shape;
+    s[static_cast<size_t>(axis)] = lens[i];
+    ctx.set_output(i, x.dtype, s);
+  }
+  const kernels::ref::AxisView v = kernels::ref::axis_view(x.shape, axis);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([lens, v, es](TensorIn in, TensorOut o) {
+    std::vector<void*> parts;
+    for (Tensor* t : o) parts.push_back(t ? t->raw() : nullptr);
+    kernels::ref::split(in[0]->raw(), v.outer, v.inner, lens, parts, es);
+  });
+}
+
+std::unique_ptr<Kernel> index_map_kernel(kernels::ref::IndexMap map, size_t es, std::vector<std::byte> fill) {
+  return make_kernel([map = std::move(map), es, fill = std::move(fill)](TensorIn in, TensorOut out) {
+    if (out[0]->numel() == 0) return;
+    kernels::ref::index_map_copy(in[0]->raw(), out[0]->raw(), map, fill.data(), es);
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_slice(PrepareContext& ctx) {
+  const TensorInfo& x = ctx.in(0);
+  const int64_t rank = x.rank();
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (ctx.opset < 10) {
+    QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+    QS_ASSIGN_OR_RETURN(starts, ctx.node.attr_ints("starts"));
+    QS_ASSIGN_OR_RETURN(ends, ctx.node.attr_ints("ends"));
+    if (ctx.node.has_attr("axes")) {
+      QS_ASSIGN_OR_RETURN(axes, ctx.node.attr_ints("axes"));
+    }
+  } else {
+    QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 5));
+    QS_ASSIGN_OR_RETURN(starts, ctx.constant_ints(1, "starts"));
+    QS_ASSIGN_OR_RETURN(ends, ctx.constant_ints(2, "ends"));
+    if (ctx.has_input(3)) {
+      QS_ASSIGN_OR_RETURN(axes, ctx.constant_ints(3, "axes"));
+    }
+    if (ctx.has_input(4)) {
+      QS_ASSIGN_OR_RETURN(steps, ctx.constant_ints(4, "steps"));
+    }
+  }
+  const size_t n = starts.size();
+  if (axes.empty() && n > 0 && !(ctx.opset >= 10 ? ctx.has_input(3) : ctx.node.has_attr("axes")))
+    for (size_t i = 0; i < n; ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty() && !(ctx.opset >= 10 && ctx.has_input(4))) steps.assign(n, 1);
+  if (ends.size() != n || axes.size() != n || steps.size() != n)
+    return ctx.error("starts, ends, axes and steps have {}, {}, {} and {} entries; they must match", n, ends.size(),
+                     axes.size(), steps.size());
+  std::vector<int64_t> start(static_cast<size_t>(rank), 0), step(static_cast<size_t>(rank), 1);
+  Shape out = x.shape;
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t a = axes[i];
+    if (a < -rank || a >= rank) return ctx.error("axis {} is out of range for rank {}", a, rank);
+    if (a < 0) a += rank;
+    if (seen[static_cast<size_t>(a)]) return ctx.error("axis {} is repeated", a);
+    seen[static_cast<size_t>(a)] = true;
+    const int64_t dim = x.shape[static_cast<size_t>(a)];
+    const int64_t st = steps[i];
+    if (st == 0) return ctx.error("step for axis {} is 0", a);
+    // ONNX: negative positions count from the end, then clamp; a negative step may end
+    // at -1 (before the first element).
+    int64_t s = starts[i], e = ends[i];
+    if (s < 0) s = s < -dim ? -1 : s + dim;  // avoids overflow for huge negatives
+    if (e < 0) e = e < -dim ? -1 : e + dim;
+    int64_t count;
+    if (dim == 0) {
+      s = 0;
+      count = 0;
+    } else if (st > 0) {
+      s = std::clamp<int64_t>(s, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      count = e > s ? (e - s + st - 1) / st : 0;
+    } else {
+      s = std::clamp<int64_t>(s, 0, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+      count = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+    }
+    start[static_cast<size_t>(a)] = s;
+    step[static_cast<size_t>(a)] = st;
+    out[static_cast<size_t>(a)] = count;
+  }
+  kernels::ref::IndexMap map{x.shape, {}};
+  for (int64_t a = 0; a < rank; ++a)
+    map.src.push_back(kernels::ref::slice_axis_map(start[static_cast<size_t>(a)], step[static_cast<size_t>(a)],
+                                                   out[static_cast<size_t>(a)]));
+  ctx.set_output(0, x.dtype, out);
+  return index_map_kernel(std::move(map), dtype_size(x.dtype), {});
+}
+
+// Copies int32/int64 indices into int64.
+std::vector<int64_t> read_indices(const Tensor& t) {
+  std::vector<int64_t> v(static_cast<size_t>(t.numel()));
+  if (t.dtype() == DType::kInt32)
+    std::copy(t.data<int32_t>(), t.data<int32_t>() + t.numel(), v.begin());
+  else
+    std::copy(t.data<int64_t>(), t.data<int64_t>() + t.numel(), v.begin());
+  return v;
+}
+
+// Indices known at plan time must be in [-dim, dim); run-time ones that are not give zeros.
+Status check_constant_indices(const PrepareContext& ctx, int64_t dim) {
+  const Tensor* t = ctx.in(1).value;
+  if (!t) return Status::Ok();
+  for (int64_t i = 0; i < t->numel(); ++i) {
+    const int64_t k = t->GetAsInt64(i);
+    if (k < -dim || k >= dim) return ctx.error("index {} is out of range for an axis of size {}", k, dim);
+  }
+  return Status::Ok();
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_gather(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt32, DType::kInt64}));
+  const TensorInfo& x = ctx.in(0);
+  const TensorInfo& idx = ctx.in(1);
+  if (x.rank() == 0) return ctx.error("cannot gather from a scalar");
+  QS_ASSIGN_OR_RETURN(int64_t axis, axis_attr(ctx, x.rank(), 0));
+  const int64_t dim = x.shape[static_cast<size_t>(axis)];
+  QS_RETURN_IF_ERROR(check_constant_indices(ctx, dim));
+  Shape out(x.shape.begin(), x.shape.begin() + axis);
+  out.insert(out.end(), idx.shape.begin(), idx.shape.end());
+  out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
+  QS_RETURN_IF_ERROR(check_shape(ctx, out, x.dtype));
+  ctx.set_output(0, x.dtype, out);
+  const kernels::ref::AxisView v = kernels::ref::axis_view(x.shape, axis);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([v, es](TensorIn in, TensorOut o) {
+    const std::vector<int64_t> ind = read_indices(*in[1]);
+    kernels::ref::gather(in[0]->raw(), v, ind.data(), static_cast<int64_t>(ind.size()), o[0]->raw(), es);
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_gather_elements(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt32, DType::kInt64}));
+  const TensorInfo& x = ctx.in(0);
+  const TensorInfo& idx = ctx.in(1);
+  if (x.rank() == 0) return ctx.error("cannot gather from a scalar");
+  QS_ASSIGN_OR_RETURN(int64_t axis, axis_attr(ctx, x.rank(), 0));
+  if (idx.rank() != x.rank())
+    return ctx.error("indices {} must have the rank of the data {}", shape_str(idx.shape), shape_str(x.shape));
+  for (int64_t d = 0; d < x.rank(); ++d)
+    if (d != axis && idx.shape[static_cast<size_t>(d)] > x.shape[static_cast<size_t>(d)])
+      return ctx.error("indices {} exceed the data {} on axis {}", shape_str(idx.shape), shape_str(x.shape), d);
+  QS_RETURN_IF_ERROR(check_constant_indices(ctx, x.shape[static_cast<size_t>(axis)]));
+  ctx.set_output(0, x.dtype, idx.shape);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([axis, es](TensorIn in, TensorOut o) {
+    const std::vector<int64_t> ind = read_indices(*in[1]);
+    kernels::ref::gather_elements(in[0]->raw(), in[0]->shape(), ind.data(), in[1]->shape(), axis, o[0]->raw(), es);
+  });
+}
+
+// The constant value of Pad as raw bytes of the data's dtype.
+std::vector<std::byte> value_bytes(const Tensor* v, DType t, double fallback) {
+  std::vector<std::byte> b(dtype_size(t));
+  if (v && v->numel() > 0) {
+    std::memcpy(b.data(), v->raw(), b.size());
+    return b;
+  }
+  Tensor s(t, {});
+  switch (t) {
+    case DType::kFloat32: *s.data<float>() = static_cast<float>(fallback); break;
+    case DType::kFloat64: *s.data<double>() = fallback; break;
+    case DType::kFloat16: *s.data<uint16_t>() = float_to_half(static_cast<float>(fallback)); break;
+    default: break;  // the attribute form (opset < 11) is float-only; zero otherwise
+  }
+  std::memcpy(b.data(), s.raw(), b.size());
+  return b;
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_pad(PrepareContext& ctx) {
+  const TensorInfo& x = ctx.in(0);
+  const int64_t rank = x.rank();
+  QS_ASSIGN_OR_RETURN(std::string mode_s, ctx.node.attr_string("mode", "constant"));
+  kernels::ref::PadMode mode;
+  if (mode_s == "constant") mode = kernels::ref::PadMode::kConstant;
+  else if (mode_s == "reflect") mode = kernels::ref::PadMode::kReflect;
+  else if (mode_s == "edge") mode = kernels::ref::PadMode::kEdge;
+  else if (mode_s == "wrap" && ctx.opset >= 19) mode = kernels::ref::PadMode::kWrap;
+  else return ctx.error("unknown mode '{}'", mode_s);
+  std::vector<int64_t> pads, axes;
+  double value = 0;
+  const Tensor* value_t = nullptr;
+  if (ctx.opset < 11) {
+    QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+    QS_ASSIGN_OR_RETURN(pads, ctx.node.attr_ints(ctx.opset < 2 ? "paddings" : "pads"));
+    QS_ASSIGN_OR_RETURN(float v, ctx.node.attr_float("value", 0.f));
+    value = v;
+  } else {
+    QS_RETURN_IF_ERROR(ctx.expect_inputs(2, ctx.opset >= 18 ? 4 : 3));
+    QS_ASSIGN_OR_RETURN(pads, ctx.constant_ints(1, "pads"));
+    if (ctx.has_input(2)) {
+      QS_ASSIGN_OR_RETURN(value_t, ctx.constant_input(2, "constant_value"));
+      if (value_t->dtype() != x.dtype || value_t->numel() > 1)
+        return ctx.error("constant_value must be one {} element", dtype_name(x.dtype));
+    }
+    if (ctx.has_input(3)) {
+      QS_ASSIGN_OR_RETURN(axes, ctx.constant_ints(3, "axes"));
+    }
+  }
+  if (axes.empty())
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  if (pads.size() != 2 * axes.size())
+    return ctx.error("pads has {} entries, expected {} (begin and end for {} axes)", pads.size(), 2 * axes.size(),
+                     axes.size());
+  std::vector<int64_t> begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i];
+    if (a < -rank || a >= rank) return ctx.error("axis {} is out of range for rank {}", a, rank);
+    if (a < 0) a += rank;
+    if (seen[static_cast<size_t>(a)]) return ctx.error("axis {} is repeated", a);
+    seen[static_cast<size_t>(a)] = true;
+    begin[static_cast<size_t>(a)] = pads[i];
+    end[static_cast<size_t>(a)] = pads[i + axes.size()];
+  }
+  Shape out(static_cast<size_t>(rank));
+  const int64_t big = int64_t{1} << 40;  // keeps the sums below from overflowing
+  kernels::ref::IndexMap map{x.shape, {}};
+  for (size_t a = 0; a < static_cast<size_t>(rank); ++a) {
+    const int64_t d = x.shape[a], b = begin[a], e = end[a];
+    if (std::abs(b) > big || std::abs(e) > big) return ctx.error("pads {} are too large", shape_str(pads));
+    out[a] = d + b + e;
+    if (out[a] < 0) return ctx.error("pads {} crop axis {} of size {} below zero", shape_str(pads), a, d);
+    const int64_t kept = d - std::max<int64_t>(0, -b) - std::max<int64_t>(0, -e);
+    if (mode != kernels::ref::PadMode::kConstant && (b > 0 || e > 0) && kept <= 0)
+      return ctx.error("{} padding of axis {} needs input data, but the axis is empty after cropping", mode_s, a);
+  }
+  QS_RETURN_IF_ERROR(check_shape(ctx, out, x.dtype));
+  for (size_t a = 0; a < static_cast<size_t>(rank); ++a)
+    map.src.push_back(kernels::ref::pad_axis_map(x.shape[a], begin[a], end[a], mode));
+  ctx.set_output(0, x.dtype, out);
+  return index_map_kernel(std::move(map), dtype_size(x.dtype), value_bytes(value_t, x.dtype, value));
+}
+
+const OpSchema kOps[] = {
+    {"Concat", prepare_concat},
+    {"Gather", prepare_gather},
+    {"GatherElements", prepare_gather_elements},
+    {"Pad", prepare_pad},
+    {"Resize", prepare_resize},
+    {"Slice", prepare_slice},
+    {"Split", prepare_split},
+    {"Upsample", prepare_upsample},
+};
+
+}  // namespace
+
+std::span<const OpSchema> data_ops() { return kOps; }
+
 }  // namespace qs::ops

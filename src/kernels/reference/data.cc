@@ -1,0 +1,119 @@
+#include "kernels/reference/data.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace qs::kernels::ref {
+
+AxisView axis_view(const Shape& shape, int64_t axis) {
+  AxisView v;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    const int64_t d = shape[static_cast<size_t>(i)];
+    if (i < axis) v.outer *= d;
+    else if (i == axis) v.axis = d;
+    else v.inner *= d;
+  }
+  return v;
+}
+
+void concat(const std::vector<const void*>& parts, const std::vector<int64_t>& axis_len, int64_t outer, int64_t inner,
+            void* y, size_t elem_size) {
+  auto* dst = static_cast<std::byte*>(y);
+  const auto es = static_cast<int64_t>(elem_size);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (size_t p = 0; p < parts.size(); ++p) {
+      const int64_t block = axis_len[p] * inner * es;
+      if (block == 0) continue;
+      std::memcpy(dst, static_cast<const std::byte*>(parts[p]) + o * block, static_cast<size_t>(block));
+      dst += block;
+    }
+  }
+}
+
+void split(const void* x, int64_t outer, int64_t inner, const std::vector<int64_t>& axis_len,
+           const std::vector<void*>& parts, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  const auto es = static_cast<int64_t>(elem_size);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (size_t p = 0; p < parts.size(); ++p) {
+      const int64_t block = axis_len[p] * inner * es;
+      if (block == 0) continue;
+      if (parts[p]) std::memcpy(static_cast<std::byte*>(parts[p]) + o * block, src, static_cast<size_t>(block));
+      src += block;
+    }
+  }
+}
+
+void gather(const void* x, const AxisView& v, const int64_t* indices, int64_t n_idx, void* y, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const size_t block = static_cast<size_t>(v.inner) * elem_size;
+  for (int64_t o = 0; o < v.outer; ++o) {
+    for (int64_t k = 0; k < n_idx; ++k, dst += block) {
+      int64_t i = indices[k];
+      if (i < 0) i += v.axis;
+      if (i < 0 || i >= v.axis) {
+        std::memset(dst, 0, block);
+        continue;
+      }
+      std::memcpy(dst, src + ((o * v.axis + i) * v.inner) * static_cast<int64_t>(elem_size), block);
+    }
+  }
+}
+
+void gather_elements(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t axis,
+                     void* y, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const int64_t n = numel(idx_shape);
+  const size_t rank = idx_shape.size();
+  const std::vector<int64_t> xs = dense_strides(x_shape);
+  const int64_t dim = x_shape[static_cast<size_t>(axis)];
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t j = indices[e];
+    if (j < 0) j += dim;
+    if (j < 0 || j >= dim) {
+      std::memset(dst + e * static_cast<int64_t>(elem_size), 0, elem_size);
+    } else {
+      int64_t off = 0;
+      for (size_t a = 0; a < rank; ++a) off += (static_cast<int64_t>(a) == axis ? j : idx[a]) * xs[a];
+      std::memcpy(dst + e * static_cast<int64_t>(elem_size), src + off * static_cast<int64_t>(elem_size), elem_size);
+    }
+    for (size_t a = rank; a-- > 0;) {
+      if (++idx[a] < idx_shape[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
+std::vector<int64_t> pad_axis_map(int64_t n, int64_t pad_begin, int64_t pad_end, PadMode mode) {
+  // The surviving input range [lo, hi) after negative pads crop it.
+  const int64_t lo = std::max<int64_t>(0, -pad_begin);
+  const int64_t hi = n - std::max<int64_t>(0, -pad_end);
+  const int64_t len = hi - lo;
+  const int64_t out = n + pad_begin + pad_end;
+  std::vector<int64_t> m(static_cast<size_t>(std::max<int64_t>(out, 0)));
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i = o - pad_begin;  // input index, possibly outside [lo, hi)
+    if (i < lo || i >= hi) {
+      if (mode == PadMode::kConstant || len <= 0) {
+        i = -1;
+      } else if (mode == PadMode::kEdge) {
+        i = std::clamp(i, lo, hi - 1);
+      } else if (mode == PadMode::kWrap) {
+        i = lo + (((i - lo) % len) + len) % len;
+      } else if (len == 1) {  // reflect of a single element repeats it
+        i = lo;
+      } else {  // reflect without repeating the edge: period 2 * (len - 1)
+        const int64_t period = 2 * (len - 1);
+        int64_t r = ((i - lo) % period + period) % period;
+        i = lo + (r < len ? r : period - r);
+      }
+    }
+    m[static_cast<size_t>(o)] = i;
+  }
+  return m;
+}
+
+}  // namespace qs::kernels::ref

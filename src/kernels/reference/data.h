@@ -1,0 +1,41 @@
+// Reference kernels of the data-movement family (Concat, Split, Gather, GatherElements,
+// Pad). Elements move as opaque bytes, so every dtype works.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace qs::kernels::ref {
+
+// A tensor viewed as [outer, axis, inner] around one axis.
+struct AxisView {
+  int64_t outer = 1, axis = 1, inner = 1;
+};
+AxisView axis_view(const Shape& shape, int64_t axis);
+
+// Concatenates parts along one axis; parts[i] is viewed as [outer, axis_len[i], inner].
+void concat(const std::vector<const void*>& parts, const std::vector<int64_t>& axis_len, int64_t outer, int64_t inner,
+            void* y, size_t elem_size);
+// The inverse: splits x ([outer, sum(axis_len), inner]) into parts.
+void split(const void* x, int64_t outer, int64_t inner, const std::vector<int64_t>& axis_len,
+           const std::vector<void*>& parts, size_t elem_size);
+
+// Gather along an axis: x viewed as [outer, axis, inner], y as [outer, n_idx, inner].
+// Negative indices count from the end. An index outside [-axis, axis) cannot be rejected
+// at run time, so its output slice is zero-filled (the planner rejects constant ones).
+void gather(const void* x, const AxisView& v, const int64_t* indices, int64_t n_idx, void* y, size_t elem_size);
+
+// GatherElements: y has the shape of indices; y[i..] = x[i.. with i_axis = indices[i..]].
+// Out-of-range indices give zero elements (see gather).
+void gather_elements(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t axis,
+                     void* y, size_t elem_size);
+
+enum class PadMode { kConstant, kReflect, kEdge, kWrap };
+// Source index (or -1 for the constant) of each output position of one padded axis of
+// length n. Negative pads crop; reflect/edge/wrap read within the part that survives the
+// crop, which must be non-empty when anything is padded in those modes (checked by Pad).
+std::vector<int64_t> pad_axis_map(int64_t n, int64_t pad_begin, int64_t pad_end, PadMode mode);
+
+}  // namespace qs::kernels::ref
