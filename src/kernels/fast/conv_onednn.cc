@@ -1,0 +1,198 @@
+#include "kernels/fast/conv_onednn.h"
+
+#include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+
+namespace qs::kernels::fast {
+namespace {
+
+using dims = dnnl::memory::dims;
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+// A stream per thread: executing on one stream from several threads at once is not allowed.
+dnnl::stream& cpu_stream() {
+  thread_local dnnl::stream s(cpu_engine());
+  return s;
+}
+
+tag plain_tag(size_t rank) {
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    default: return tag::abcdef;
+  }
+}
+
+// Dense row-major strides of `physical` dims, permuted into the order of the logical dims:
+// logical dim j is physical dim perm[j].
+dims permuted_strides(const dims& physical, const std::vector<size_t>& perm) {
+  dims phys_stride(physical.size());
+  int64_t s = 1;
+  for (size_t i = physical.size(); i-- > 0;) {
+    phys_stride[i] = s;
+    s *= physical[i];
+  }
+  dims out(perm.size());
+  for (size_t j = 0; j < perm.size(); ++j) out[j] = phys_stride[perm[j]];
+  return out;
+}
+
+// The ONNX weight buffer described in oneDNN's logical weight order. oneDNN orders conv
+// weights [(G,) OC/G, IC/G, k...] and deconv weights the same way, while ONNX ConvTranspose
+// stores [IC, OC/G, k...] = [G, IC/G, OC/G, k...], so the deconv case swaps two dims.
+dnnl::memory::desc onnx_weights_md(const ref::ConvParams& p, bool transposed) {
+  const int64_t g = p.group, icg = p.in_channels / g, ocg = p.out_channels / g;
+  dims logical, physical;
+  std::vector<size_t> perm;
+  if (g > 1) logical.push_back(g);
+  logical.push_back(ocg);
+  logical.push_back(icg);
+  for (int64_t k : p.kernel) logical.push_back(k);
+  const size_t lead = g > 1 ? 1 : 0;  // position of OC/G in the logical dims
+  if (!transposed) return dnnl::memory::desc(logical, dt::f32, plain_tag(logical.size()));
+  physical = logical;
+  std::swap(physical[lead], physical[lead + 1]);
+  for (size_t j = 0; j < logical.size(); ++j) perm.push_back(j);
+  std::swap(perm[lead], perm[lead + 1]);
+  return dnnl::memory::desc(logical, dt::f32, permuted_strides(physical, perm));
+}
+
+dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
+  dims d{n, c};
+  d.insert(d.end(), spatial.begin(), spatial.end());
+  return d;
+}
+
+}  // namespace
+
+struct ConvOneDnn::Impl {
+  dnnl::primitive prim;
+  dnnl::memory::desc src_md, wei_md, bias_md, dst_md;
+  dnnl::memory wei_const, bias_const;  // owned copies of constant weights / bias
+  bool has_bias = false;
+};
+
+namespace {
+
+std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* const_w, const float* const_b,
+                                        bool has_bias, bool transposed) {
+  auto impl = std::make_unique<ConvOneDnn::Impl>();
+  auto& eng = cpu_engine();
+  const size_t rank = p.in_size.size() + 2;
+  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::f32, plain_tag(rank));
+  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), dt::f32, plain_tag(rank));
+  const dnnl::memory::desc user_wei_md = onnx_weights_md(p, transposed);
+  // Constant weights let oneDNN choose its blocked layout (reordered once below); weights
+  // that change per run stay in the ONNX layout so that run() needs no reorder buffer.
+  const dnnl::memory::desc wei_any(user_wei_md.dims(), dt::f32, tag::any);
+  const dnnl::memory::desc& wei_req = const_w ? wei_any : user_wei_md;
+  impl->has_bias = has_bias;
+  impl->bias_md = has_bias ? dnnl::memory::desc({p.out_channels}, dt::f32, tag::a) : dnnl::memory::desc();
+
+  dims strides(p.stride.begin(), p.stride.end());
+  dims dilates, pad_l(p.pad_begin.begin(), p.pad_begin.end()), pad_r;
+  for (int64_t d : p.dilation) dilates.push_back(d - 1);  // oneDNN counts the gaps
+  for (size_t i = 0; i < p.pad_end.size(); ++i) {
+    int64_t r = p.pad_end[i];
+    // ConvTranspose's pad_end already has output_padding taken off and may be negative;
+    // oneDNN checks the sizes with floor division, so any pad in [r, r + stride) describes
+    // the same output size.
+    if (transposed && r < 0) r = 0;  // try_build checked r + stride - 1 >= 0
+    pad_r.push_back(r);
+  }
+
+  dnnl::primitive_attr attr;
+  dnnl::memory::desc chosen_wei;
+  if (!transposed) {
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      impl->src_md, wei_req, impl->bias_md, impl->dst_md, strides, dilates, pad_l,
+                                      pad_r);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    chosen_wei = pd.weights_desc();
+    impl->prim = dnnl::convolution_forward(pd);
+  } else {
+    dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                        impl->src_md, wei_req, impl->bias_md, impl->dst_md, strides, dilates, pad_l,
+                                        pad_r);
+    dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+    chosen_wei = pd.weights_desc();
+    impl->prim = dnnl::deconvolution_forward(pd);
+  }
+  impl->wei_md = chosen_wei;
+
+  if (const_w) {
+    dnnl::memory user(user_wei_md, eng, const_cast<float*>(const_w));
+    impl->wei_const = dnnl::memory(chosen_wei, eng);
+    dnnl::reorder(user, impl->wei_const).execute(cpu_stream(), user, impl->wei_const);
+    cpu_stream().wait();
+  }
+  if (has_bias && const_b) {
+    impl->bias_const = dnnl::memory(impl->bias_md, eng);
+    std::memcpy(impl->bias_const.get_data_handle(), const_b, static_cast<size_t>(p.out_channels) * sizeof(float));
+  }
+  return impl;
+}
+
+std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const float* const_w, const float* const_b,
+                                            bool has_bias, bool transposed, std::string* why_not) {
+  if (p.batch == 0) {
+    if (why_not) *why_not = "empty batch";
+    return nullptr;
+  }
+  if (transposed)
+    for (size_t i = 0; i < p.pad_begin.size(); ++i)
+      if (p.pad_begin[i] < 0 || p.pad_end[i] + p.stride[i] - 1 < 0) {
+        if (why_not) *why_not = "negative padding";
+        return nullptr;
+      }
+  try {
+    return build(p, const_w, const_b, has_bias, transposed);
+  } catch (const dnnl::error& e) {
+    if (why_not) *why_not = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+ConvOneDnn::ConvOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ConvOneDnn::~ConvOneDnn() = default;
+
+std::unique_ptr<ConvOneDnn> ConvOneDnn::Conv(const ref::ConvParams& p, const float* const_w, const float* const_b,
+                                             bool has_bias, std::string* why_not) {
+  auto impl = try_build(p, const_w, const_b, has_bias, false, why_not);
+  return impl ? std::unique_ptr<ConvOneDnn>(new ConvOneDnn(std::move(impl))) : nullptr;
+}
+
+std::unique_ptr<ConvOneDnn> ConvOneDnn::ConvTranspose(const ref::ConvParams& p, const float* const_w,
+                                                      const float* const_b, bool has_bias, std::string* why_not) {
+  auto impl = try_build(p, const_w, const_b, has_bias, true, why_not);
+  return impl ? std::unique_ptr<ConvOneDnn>(new ConvOneDnn(std::move(impl))) : nullptr;
+}
+
+void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y) const {
+  auto& eng = cpu_engine();
+  // Memory objects only wrap the caller's buffers (no data allocation); building them per
+  // call keeps the shared primitive free of per-call state.
+  dnnl::memory src(impl_->src_md, eng, const_cast<float*>(x));
+  dnnl::memory dst(impl_->dst_md, eng, y);
+  dnnl::memory wei = impl_->wei_const ? impl_->wei_const : dnnl::memory(impl_->wei_md, eng, const_cast<float*>(w));
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+  if (impl_->has_bias)
+    args[DNNL_ARG_BIAS] =
+        impl_->bias_const ? impl_->bias_const : dnnl::memory(impl_->bias_md, eng, const_cast<float*>(b));
+  impl_->prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+}  // namespace qs::kernels::fast

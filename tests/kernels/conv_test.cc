@@ -1,0 +1,268 @@
+// Conv / ConvTranspose kernels: the reference against hand-computed values, and oneDNN
+// against the reference on shapes around the vector widths.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/fast/conv_onednn.h"
+#include "kernels/reference/conv.h"
+
+namespace qs::kernels {
+namespace {
+
+using ref::ConvParams;
+
+// A Conv geometry; out_size follows from the ONNX formula.
+ConvParams conv_params(int64_t batch, int64_t cin, int64_t cout, int64_t group, std::vector<int64_t> in,
+                       std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> d,
+                       std::vector<int64_t> pb, std::vector<int64_t> pe) {
+  ConvParams p{batch, cin, cout, group, in, {}, k, s, d, pb, pe};
+  for (size_t i = 0; i < in.size(); ++i)
+    p.out_size.push_back((in[i] + pb[i] + pe[i] - ((k[i] - 1) * d[i] + 1)) / s[i] + 1);
+  return p;
+}
+
+// A ConvTranspose geometry with ONNX pads and output_padding.
+ConvParams deconv_params(int64_t batch, int64_t cin, int64_t cout, int64_t group, std::vector<int64_t> in,
+                         std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> d,
+                         std::vector<int64_t> pb, std::vector<int64_t> pe, std::vector<int64_t> out_pad) {
+  ConvParams p{batch, cin, cout, group, in, {}, k, s, d, pb, {}};
+  for (size_t i = 0; i < in.size(); ++i) {
+    p.out_size.push_back(s[i] * (in[i] - 1) + out_pad[i] + (k[i] - 1) * d[i] + 1 - pb[i] - pe[i]);
+    p.pad_end.push_back(pe[i] - out_pad[i]);
+  }
+  return p;
+}
+
+int64_t prod(const std::vector<int64_t>& v) {
+  int64_t n = 1;
+  for (int64_t x : v) n *= x;
+  return n;
+}
+
+std::vector<float> random_values(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+// ---- reference against hand-computed values ----
+
+TEST(ConvReference, Basic2dWithAndWithoutPadding) {
+  // ONNX's basic_conv example: 5x5 ramp, 3x3 kernel of ones.
+  std::vector<float> x(25);
+  for (int i = 0; i < 25; ++i) x[i] = static_cast<float>(i);
+  const std::vector<float> w(9, 1.f);
+  auto p = conv_params(1, 1, 1, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0});
+  std::vector<float> y(9);
+  ref::conv_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{54, 63, 72, 99, 108, 117, 144, 153, 162}));
+
+  p = conv_params(1, 1, 1, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  y.assign(25, 0.f);
+  ref::conv_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81,
+                                   93, 144, 153, 162, 111, 72, 111, 117, 123, 84}));
+}
+
+TEST(ConvReference, StridedDilatedAsymmetricPadWithBias1d) {
+  // x = 1..5, w = [2, -1], dilation 2, stride 2, pads (1, 2): padded input 0 1 2 3 4 5 0 0.
+  const std::vector<float> x{1, 2, 3, 4, 5}, w{2, -1}, b{0.5f};
+  auto p = conv_params(1, 1, 1, 1, {5}, {2}, {2}, {2}, {1}, {2});
+  ASSERT_EQ(p.out_size[0], 3);
+  std::vector<float> y(3);
+  ref::conv_f32(p, x.data(), w.data(), b.data(), y.data());
+  // out[o] = 2*pad[2o] - pad[2o+2] + 0.5
+  EXPECT_EQ(y, (std::vector<float>{2 * 0 - 2 + 0.5f, 2 * 2 - 4 + 0.5f, 2 * 4 - 0 + 0.5f}));
+}
+
+TEST(ConvReference, GroupedAndDepthwise) {
+  // Two groups, two output channels each: 1x1 kernels scale one input channel.
+  const std::vector<float> x{3, 5}, w{1, 2, 3, 4}, b{0, 0, 0, 100};
+  auto p = conv_params(1, 2, 4, 2, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0});
+  std::vector<float> y(4);
+  ref::conv_f32(p, x.data(), w.data(), b.data(), y.data());
+  EXPECT_EQ(y, (std::vector<float>{3, 6, 15, 120}));
+}
+
+TEST(ConvReference, ThreeD) {
+  // 2x2x2 input, 2x2x2 kernel of ones: the sum, plus a second batch.
+  std::vector<float> x(16);
+  for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i);
+  const std::vector<float> w(8, 1.f);
+  auto p = conv_params(2, 1, 1, 1, {2, 2, 2}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0});
+  std::vector<float> y(2);
+  ref::conv_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{28, 92}));
+}
+
+TEST(ConvTransposeReference, OneD) {
+  const std::vector<float> x{1, 2, 3}, w{1, 1, 1};
+  auto p = deconv_params(1, 1, 1, 1, {3}, {3}, {1}, {1}, {0}, {0}, {0});
+  std::vector<float> y(5);
+  ref::conv_transpose_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{1, 3, 6, 5, 3}));
+
+  // Stride 2: copies of w*x[i] start at 2i.
+  p = deconv_params(1, 1, 1, 1, {3}, {3}, {2}, {1}, {0}, {0}, {0});
+  y.assign(7, 0.f);
+  ref::conv_transpose_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{1, 1, 3, 2, 5, 3, 3}));
+
+  // Pads crop one each side; output_padding adds a trailing zero (then the bias).
+  p = deconv_params(1, 1, 1, 1, {3}, {3}, {2}, {1}, {1}, {1}, {1});
+  ASSERT_EQ(p.out_size[0], 6);
+  y.assign(6, 0.f);
+  const std::vector<float> b{10};
+  ref::conv_transpose_f32(p, x.data(), w.data(), b.data(), y.data());
+  EXPECT_EQ(y, (std::vector<float>{11, 13, 12, 15, 13, 13}));
+}
+
+TEST(ConvTransposeReference, OnnxOneDExampleTwoOutputChannels) {
+  // onnx test_convtranspose_1d: x [1,1,3] = 0 1 2, W [1,2,3] all ones.
+  const std::vector<float> x{0, 1, 2}, w(6, 1.f);
+  auto p = deconv_params(1, 1, 2, 1, {3}, {3}, {1}, {1}, {0}, {0}, {0});
+  std::vector<float> y(10);
+  ref::conv_transpose_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{0, 1, 3, 3, 2, 0, 1, 3, 3, 2}));
+}
+
+TEST(ConvTransposeReference, GroupedAndDilated) {
+  // Two groups of one channel; dilation 2 puts the taps two apart.
+  const std::vector<float> x{1, 2}, w{1, 2, 3, 4};  // W [2,1,2]
+  auto p = deconv_params(1, 2, 2, 2, {1}, {2}, {1}, {2}, {0}, {0}, {0});
+  ASSERT_EQ(p.out_size[0], 3);
+  std::vector<float> y(6);
+  ref::conv_transpose_f32(p, x.data(), w.data(), nullptr, y.data());
+  EXPECT_EQ(y, (std::vector<float>{1, 0, 2, 6, 0, 8}));
+}
+
+// ---- oneDNN against the reference ----
+
+struct Case {
+  std::string name;
+  ConvParams p;
+};
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 5; ++i)
+    if (!(std::fabs(got[i] - want[i]) <= 1e-4f * (1.f + std::fabs(want[i])))) {
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", reference " << want[i];
+      ++bad;
+    }
+}
+
+// Runs one geometry through oneDNN with constant weights (reordered at build) and with
+// weights given per run, both with and without bias, against the reference.
+void check_against_reference(const ConvParams& p, bool transposed, const std::string& name) {
+  const int64_t k = prod(p.kernel);
+  const int64_t w_n = transposed ? p.in_channels * (p.out_channels / p.group) * k
+                                 : p.out_channels * (p.in_channels / p.group) * k;
+  const auto x = random_values(p.batch * p.in_channels * prod(p.in_size), 1);
+  const auto w = random_values(w_n, 2);
+  const auto b = random_values(p.out_channels, 3);
+  const int64_t y_n = p.batch * p.out_channels * prod(p.out_size);
+  for (bool with_bias : {true, false}) {
+    const float* bias = with_bias ? b.data() : nullptr;
+    std::vector<float> want(static_cast<size_t>(y_n));
+    (transposed ? ref::conv_transpose_f32 : ref::conv_f32)(p, x.data(), w.data(), bias, want.data());
+    for (bool constant : {true, false}) {
+      std::string why;
+      auto fast = transposed ? fast::ConvOneDnn::ConvTranspose(p, constant ? w.data() : nullptr,
+                                                               constant ? bias : nullptr, with_bias, &why)
+                             : fast::ConvOneDnn::Conv(p, constant ? w.data() : nullptr, constant ? bias : nullptr,
+                                                      with_bias, &why);
+      const std::string what = name + (with_bias ? " bias" : " nobias") + (constant ? " const-w" : " runtime-w");
+      ASSERT_NE(fast, nullptr) << what << ": oneDNN declined: " << why;
+      std::vector<float> got(static_cast<size_t>(y_n), -777.f);
+      fast->run(x.data(), w.data(), bias, got.data());
+      expect_close(got, want, what);
+      // A second run must give the same answer (no state carried between runs).
+      std::vector<float> again(static_cast<size_t>(y_n), 123.f);
+      fast->run(x.data(), w.data(), bias, again.data());
+      EXPECT_EQ(again, got) << what;
+    }
+  }
+}
+
+std::vector<Case> conv_cases() {
+  std::vector<Case> cs;
+  const int64_t channels[] = {1, 3, 7, 8, 9, 15, 16, 17, 33};
+  const int64_t sizes[] = {7, 8, 9, 15, 16, 17};
+  int i = 0;
+  for (int64_t c : channels) {
+    const int64_t cout = channels[(i + 4) % 9], hw = sizes[i % 6], hw2 = sizes[(i + 2) % 6];
+    cs.push_back({"c" + std::to_string(c) + "to" + std::to_string(cout) + "_3x3",
+                  conv_params(1 + i % 2, c, cout, 1, {hw, hw2}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+    ++i;
+  }
+  for (int64_t c : {8, 16, 17, 33})
+    cs.push_back({"depthwise" + std::to_string(c),
+                  conv_params(2, c, c, c, {9, 16}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"depthwise_mult2", conv_params(1, 8, 16, 8, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"grouped3", conv_params(1, 12, 18, 3, {16, 16}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"grouped4", conv_params(2, 32, 64, 4, {9, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"strided", conv_params(1, 16, 32, 1, {17, 17}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"stride3_7x7", conv_params(1, 3, 16, 1, {33, 31}, {7, 7}, {3, 2}, {1, 1}, {3, 3}, {3, 3})});
+  cs.push_back({"dilated", conv_params(1, 9, 17, 1, {16, 15}, {3, 3}, {1, 1}, {2, 3}, {2, 3}, {2, 3})});
+  cs.push_back({"asym_pad", conv_params(1, 8, 8, 1, {9, 16}, {3, 2}, {1, 2}, {1, 1}, {0, 1}, {2, 0})});
+  cs.push_back({"pointwise", conv_params(2, 33, 17, 1, {8, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})});
+  cs.push_back({"pointwise_s2", conv_params(1, 16, 32, 1, {16, 16}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0})});
+  cs.push_back({"conv1d", conv_params(2, 7, 9, 1, {33}, {5}, {2}, {1}, {2}, {1})});
+  cs.push_back({"conv1d_grouped_dilated", conv_params(1, 16, 16, 4, {17}, {3}, {1}, {2}, {0}, {3})});
+  cs.push_back({"conv3d", conv_params(1, 3, 8, 1, {7, 8, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1})});
+  cs.push_back({"conv3d_strided_grouped",
+                conv_params(1, 8, 16, 2, {9, 8, 7}, {3, 1, 3}, {2, 1, 2}, {1, 1, 2}, {1, 0, 2}, {0, 0, 1})});
+  cs.push_back({"kernel_equals_input", conv_params(1, 4, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0})});
+  return cs;
+}
+
+TEST(ConvOneDnn, MatchesReference) {
+  for (const Case& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    check_against_reference(c.p, false, c.name);
+  }
+}
+
+std::vector<Case> deconv_cases() {
+  std::vector<Case> cs;
+  for (int64_t c : {1, 3, 8, 9, 16, 17})
+    cs.push_back({"c" + std::to_string(c),
+                  deconv_params(1, c, 17 - c / 2, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0, 0})});
+  cs.push_back({"stride2_pad_outpad",
+                deconv_params(2, 16, 8, 1, {8, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"stride2_k4", deconv_params(1, 8, 16, 1, {9, 15}, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {0, 0})});
+  cs.push_back({"grouped", deconv_params(1, 12, 6, 3, {8, 9}, {3, 3}, {2, 1}, {1, 1}, {0, 1}, {1, 0}, {1, 0})});
+  cs.push_back({"depthwise", deconv_params(1, 16, 16, 16, {16, 16}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1})});
+  cs.push_back({"dilated", deconv_params(1, 3, 5, 1, {6, 7}, {3, 3}, {1, 2}, {2, 2}, {0, 1}, {2, 0}, {0, 1})});
+  cs.push_back({"outpad_exceeds_pad",
+                deconv_params(1, 2, 3, 1, {5, 5}, {3, 3}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {2, 1})});
+  cs.push_back({"deconv1d", deconv_params(2, 7, 9, 1, {17}, {5}, {2}, {1}, {2}, {1}, {1})});
+  cs.push_back({"deconv3d",
+                deconv_params(1, 4, 8, 2, {4, 5, 6}, {3, 3, 2}, {2, 1, 2}, {1, 1, 1}, {1, 0, 0}, {0, 1, 0}, {1, 0, 1})});
+  return cs;
+}
+
+TEST(ConvTransposeOneDnn, MatchesReference) {
+  for (const Case& c : deconv_cases()) {
+    SCOPED_TRACE(c.name);
+    check_against_reference(c.p, true, c.name);
+  }
+}
+
+TEST(ConvOneDnn, EmptyBatchIsDeclined) {
+  auto p = conv_params(0, 3, 4, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0});
+  std::string why;
+  EXPECT_EQ(fast::ConvOneDnn::Conv(p, nullptr, nullptr, false, &why), nullptr);
+  EXPECT_EQ(why, "empty batch");
+}
+
+}  // namespace
+}  // namespace qs::kernels
