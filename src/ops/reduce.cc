@@ -60,7 +60,8 @@ Expected<std::unique_ptr<Kernel>> prepare_reduce(PrepareContext& ctx, ReduceOp o
   p.reduced.assign(xs.size(), axes.empty());  // no axes: reduce over all of them
   for (int64_t a : axes) {
     auto ax = normalize_axis(a, rank);
-    if (!ax.ok()) return ctx.error("axes {}: {} (input shape {})", shape_str(axes), ax.status().message(), shape_str(xs));
+    if (!ax.ok())
+      return ctx.error("axes {}: {} (input shape {})", shape_str(axes), ax.status().message(), shape_str(xs));
     if (p.reduced[static_cast<size_t>(*ax)]) return ctx.error("axes {} name axis {} twice", shape_str(axes), *ax);
     p.reduced[static_cast<size_t>(*ax)] = true;
   }
@@ -98,7 +99,8 @@ Expected<std::unique_ptr<Kernel>> prepare_arg_reduce(PrepareContext& ctx, bool i
   auto ax = normalize_axis(axis_attr, static_cast<int64_t>(xs.size()));
   if (!ax.ok()) return ctx.error("{} (input shape {})", ax.status().message(), shape_str(xs));
   const size_t axis = static_cast<size_t>(*ax);
-  if (xs[axis] == 0) return ctx.error("input has shape {}: no element along axis {} to pick an index from", shape_str(xs), axis);
+  if (xs[axis] == 0)
+    return ctx.error("input has shape {}: no element along axis {} to pick an index from", shape_str(xs), axis);
   ref::ArgReduceParams p;
   p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
   p.n = xs[axis];

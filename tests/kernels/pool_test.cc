@@ -186,7 +186,8 @@ void naive_pool(const PoolParams& p, const std::vector<float>& x, std::vector<fl
                 }
                 n_pad += in_padded;
                 if (!inside) continue;
-                const float v = x[static_cast<size_t>(plane * in_plane + (pos[0] * p.in[1] + pos[1]) * p.in[2] + pos[2])];
+                const int64_t at = plane * in_plane + (pos[0] * p.in[1] + pos[1]) * p.in[2] + pos[2];
+                const float v = x[static_cast<size_t>(at)];
                 mx = std::max(mx, v);
                 sum += v;
                 ++n;

@@ -118,7 +118,8 @@ TEST(PoolPrepare, OutputShapes) {
   ASSERT_TRUE(p.status.ok()) << p.status.message();
   EXPECT_EQ(p.outputs[0].shape, (Shape{2, 3, 3, 3}));
   p = prepare("AveragePool",
-              {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_LOWER")}}, {1, 2, 7, 8});
+              {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"auto_pad", str("SAME_LOWER")}},
+              {1, 2, 7, 8});
   ASSERT_TRUE(p.status.ok()) << p.status.message();
   EXPECT_EQ(p.outputs[0].shape, (Shape{1, 2, 4, 4}));
   p = prepare("MaxPool", {{"kernel_shape", ints({3})}, {"auto_pad", str("VALID")}, {"pads", ints({9, 9})}}, {1, 1, 5});

@@ -95,7 +95,10 @@ void reduce(const ReduceParams& p, const T* x, T* y) {
       sweep(dims, total, x, [a](int64_t o, T v) { a[o] *= static_cast<Acc>(v); });
       break;
     case ReduceOp::kL1:
-      sweep(dims, total, x, [a](int64_t o, T v) { a[o] += static_cast<Acc>(v) < 0 ? -static_cast<Acc>(v) : static_cast<Acc>(v); });
+      sweep(dims, total, x, [a](int64_t o, T v) {
+        const Acc av = static_cast<Acc>(v);
+        a[o] += av < 0 ? -av : av;
+      });
       break;
     case ReduceOp::kL2:
     case ReduceOp::kSumSquare:
