@@ -1,0 +1,366 @@
+// Prepare-time validation and shape inference of the shape and data-movement ops
+// (ops/shape.cc, ops/data.cc, ops/resize.cc), plus a few end-to-end kernel runs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace qs::ops {
+namespace {
+
+// Builds one node with inputs (constant or shape-only) and runs the op's prepare.
+class OpCase {
+ public:
+  OpCase(std::string op, int64_t opset, size_t n_outputs = 1) : opset_(opset) {
+    node_.name = "n";
+    node_.op_type = std::move(op);
+    for (size_t i = 0; i < n_outputs; ++i) node_.outputs.push_back("y" + std::to_string(i));
+  }
+  OpCase& ints(const std::string& name, std::vector<int64_t> v) {
+    node_.attrs[name].kind = ir::Attribute::Kind::kInts;
+    node_.attrs[name].ints = std::move(v);
+    return *this;
+  }
+  OpCase& int_attr(const std::string& name, int64_t v) {
+    node_.attrs[name].kind = ir::Attribute::Kind::kInt;
+    node_.attrs[name].i = v;
+    return *this;
+  }
+  OpCase& str(const std::string& name, std::string v) {
+    node_.attrs[name].kind = ir::Attribute::Kind::kString;
+    node_.attrs[name].s = std::move(v);
+    return *this;
+  }
+  OpCase& floats(const std::string& name, std::vector<float> v) {
+    node_.attrs[name].kind = ir::Attribute::Kind::kFloats;
+    node_.attrs[name].floats = std::move(v);
+    return *this;
+  }
+  // A value known only by type and shape (a computed activation).
+  OpCase& input(DType t, Shape s) {
+    node_.inputs.push_back("x" + std::to_string(node_.inputs.size()));
+    infos_.push_back(TensorInfo{t, std::move(s), nullptr});
+    return *this;
+  }
+  // A constant input.
+  OpCase& constant(Tensor t) {
+    values_.push_back(std::make_unique<Tensor>(std::move(t)));
+    node_.inputs.push_back("c" + std::to_string(node_.inputs.size()));
+    infos_.push_back(TensorInfo{values_.back()->dtype(), values_.back()->shape(), values_.back().get()});
+    return *this;
+  }
+  OpCase& ints_input(std::vector<int64_t> v) {
+    return constant(Tensor::FromVector<int64_t>({static_cast<int64_t>(v.size())}, v));
+  }
+  OpCase& absent() {
+    node_.inputs.push_back("");
+    infos_.emplace_back();
+    return *this;
+  }
+
+  Expected<std::unique_ptr<Kernel>> prepare() {
+    const OpSchema* s = find_op(node_.op_type);
+    if (!s) return InternalError("no op {}", node_.op_type);
+    ctx_ = std::make_unique<PrepareContext>(PrepareContext{node_, opset_, infos_, {}, {}});
+    ctx_->outputs.resize(node_.outputs.size());
+    return s->prepare(*ctx_);
+  }
+  // Prepare must succeed; returns the planned shape of output i.
+  Shape shape(size_t i = 0) {
+    auto k = prepare();
+    EXPECT_TRUE(k.ok()) << k.status().message();
+    return k.ok() ? ctx_->outputs[i].shape : Shape{-99};
+  }
+  // Prepare must fail; returns the message.
+  std::string error() {
+    auto k = prepare();
+    EXPECT_FALSE(k.ok()) << "prepare unexpectedly succeeded";
+    return k.ok() ? "" : k.status().message();
+  }
+  // Prepares, then runs the kernel on the given run-time values of all inputs.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
+    auto k = prepare();
+    EXPECT_TRUE(k.ok()) << k.status().message();
+    if (!k.ok()) return {};
+    std::vector<Tensor> outs;
+    for (const auto& o : ctx_->outputs) outs.emplace_back(o.dtype, o.shape);
+    std::vector<const Tensor*> in;
+    for (const auto& t : inputs) in.push_back(&t);
+    std::vector<Tensor*> out;
+    for (auto& t : outs) out.push_back(&t);
+    (*k)->run(in, out);
+    return outs;
+  }
+  const PrepareContext& ctx() const { return *ctx_; }
+
+ private:
+  ir::Node node_;
+  int64_t opset_;
+  std::vector<TensorInfo> infos_;
+  std::vector<std::unique_ptr<Tensor>> values_;
+  std::unique_ptr<PrepareContext> ctx_;
+};
+
+using ::testing::HasSubstr;
+
+TEST(Reshape, ZeroCopiesAndMinusOneInfers) {
+  EXPECT_EQ(OpCase("Reshape", 13).input(DType::kFloat32, {2, 3, 4}).ints_input({0, -1}).shape(), (Shape{2, 12}));
+  EXPECT_EQ(OpCase("Reshape", 14).int_attr("allowzero", 1).input(DType::kFloat32, {0, 3}).ints_input({3, 0}).shape(),
+            (Shape{3, 0}));
+  EXPECT_EQ(OpCase("Reshape", 1).ints("shape", {4, -1}).input(DType::kInt8, {2, 4}).shape(), (Shape{4, 2}));
+}
+
+TEST(Reshape, Errors) {
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {2, 3}).ints_input({-1, -1}).error(),
+              HasSubstr("more than one -1"));
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {2, 3}).ints_input({4, -1}).error(),
+              HasSubstr("cannot reshape [2,3] (6 elements) to [4,-1]"));
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {2, 3}).ints_input({5}).error(),
+              HasSubstr("node 'n' (Reshape): cannot reshape"));
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {6}).ints_input({1, 0}).error(),
+              HasSubstr("input [6] has rank 1"));
+  EXPECT_THAT(OpCase("Reshape", 14).int_attr("allowzero", 1).input(DType::kFloat32, {0}).ints_input({0, -1}).error(),
+              HasSubstr("both 0 and -1"));
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {6}).ints_input({-2, -3}).error(),
+              HasSubstr("invalid dimension -2"));
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {6}).input(DType::kInt64, {1}).error(),
+              HasSubstr("must be a constant"));
+  const int64_t big = std::numeric_limits<int64_t>::max() / 2;
+  EXPECT_THAT(OpCase("Reshape", 13).input(DType::kFloat32, {6}).ints_input({big, big, -1}).error(),
+              HasSubstr("overflows"));
+}
+
+TEST(Flatten, AxisRangeAndShape) {
+  EXPECT_EQ(OpCase("Flatten", 13).int_attr("axis", 0).input(DType::kFloat32, {2, 3}).shape(), (Shape{1, 6}));
+  EXPECT_EQ(OpCase("Flatten", 13).int_attr("axis", -1).input(DType::kFloat32, {2, 3, 4}).shape(), (Shape{6, 4}));
+  EXPECT_THAT(OpCase("Flatten", 13).int_attr("axis", 3).input(DType::kFloat32, {2, 3}).error(),
+              HasSubstr("axis 3 is out of range for rank 2"));
+}
+
+TEST(Transpose, DefaultReversesAndPermRunsKernel) {
+  EXPECT_EQ(OpCase("Transpose", 13).input(DType::kFloat32, {2, 3, 4}).shape(), (Shape{4, 3, 2}));
+  EXPECT_THAT(OpCase("Transpose", 13).ints("perm", {0, 0}).input(DType::kFloat32, {2, 3}).error(),
+              HasSubstr("not a permutation"));
+  EXPECT_THAT(OpCase("Transpose", 13).ints("perm", {0}).input(DType::kFloat32, {2, 3}).error(),
+              HasSubstr("has 1 entries"));
+  const std::vector<uint16_t> v{1, 2, 3, 4, 5, 6};
+  auto out = OpCase("Transpose", 13).input(DType::kUInt16, {2, 3}).run({Tensor::FromVector<uint16_t>({2, 3}, v)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::vector<uint16_t>(out[0].values<uint16_t>().begin(), out[0].values<uint16_t>().end()),
+            (std::vector<uint16_t>{1, 4, 2, 5, 3, 6}));
+}
+
+TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {
+  EXPECT_EQ(OpCase("Squeeze", 11).ints("axes", {-1}).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{1, 3}));
+  EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{3}));
+  EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).ints_input({0}).shape(), (Shape{3, 1}));
+  EXPECT_THAT(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3}).ints_input({1}).error(),
+              HasSubstr("cannot squeeze axis 1 of [1,3]"));
+  EXPECT_EQ(OpCase("Unsqueeze", 11).ints("axes", {0, -1}).input(DType::kFloat32, {3}).shape(), (Shape{1, 3, 1}));
+  EXPECT_EQ(OpCase("Unsqueeze", 13).input(DType::kFloat32, {3, 4}).ints_input({3, 1}).shape(), (Shape{3, 1, 4, 1}));
+  EXPECT_THAT(OpCase("Unsqueeze", 13).input(DType::kFloat32, {3}).ints_input({1, 1}).error(), HasSubstr("repeated"));
+  EXPECT_THAT(OpCase("Unsqueeze", 13).input(DType::kFloat32, {3}).ints_input({2}).error(),
+              HasSubstr("axis 2 is out of range for rank 2"));
+}
+
+TEST(ShapeOp, StartEndClampAndReadsOnlyShape) {
+  EXPECT_TRUE(find_op("Shape")->reads_only_shape);
+  EXPECT_TRUE(find_op("Size")->reads_only_shape);
+  OpCase c("Shape", 15);
+  c.int_attr("start", -2).int_attr("end", 100).input(DType::kFloat32, {2, 3, 4});
+  // A shape-only stand-in (no data), as the planner passes.
+  auto out = c.run({Tensor(DType::kFloat32, {0}).Reshaped({2, 3, 4})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape(), (Shape{2}));
+  EXPECT_EQ(out[0].GetAsInt64(0), 3);
+  EXPECT_EQ(out[0].GetAsInt64(1), 4);
+  EXPECT_EQ(OpCase("Shape", 15).int_attr("start", 2).int_attr("end", 1).input(DType::kFloat32, {2, 3, 4}).shape(),
+            (Shape{0}));
+  auto size = OpCase("Size", 13).input(DType::kInt8, {2, 3, 4}).run({Tensor(DType::kInt8, {0}).Reshaped({2, 3, 4})});
+  EXPECT_EQ(size[0].GetAsInt64(0), 24);
+}
+
+TEST(ConstantOfShape, ValidatesShapeAndValue) {
+  EXPECT_EQ(OpCase("ConstantOfShape", 13).ints_input({2, 0}).shape(), (Shape{2, 0}));
+  EXPECT_THAT(OpCase("ConstantOfShape", 13).ints_input({2, -1}).error(), HasSubstr("negative dimension"));
+  EXPECT_THAT(OpCase("ConstantOfShape", 13).ints_input({int64_t{1} << 40, int64_t{1} << 40}).error(),
+              HasSubstr("output shape"));
+  EXPECT_THAT(OpCase("ConstantOfShape", 13).input(DType::kInt64, {2}).error(), HasSubstr("must be a constant"));
+}
+
+TEST(Expand, BroadcastsBothWays) {
+  EXPECT_EQ(OpCase("Expand", 13).input(DType::kFloat32, {3, 1}).ints_input({2, 1, 4}).shape(), (Shape{2, 3, 4}));
+  EXPECT_THAT(OpCase("Expand", 13).input(DType::kFloat32, {3, 2}).ints_input({4}).error(),
+              HasSubstr("cannot be broadcast"));
+}
+
+TEST(Tile, RepeatsValidated) {
+  EXPECT_EQ(OpCase("Tile", 13).input(DType::kFloat32, {2, 3}).ints_input({2, 0}).shape(), (Shape{4, 0}));
+  EXPECT_THAT(OpCase("Tile", 13).input(DType::kFloat32, {2, 3}).ints_input({2}).error(), HasSubstr("has 1 entries"));
+  EXPECT_THAT(OpCase("Tile", 13).input(DType::kFloat32, {2, 3}).ints_input({2, -1}).error(),
+              HasSubstr("negative entry"));
+}
+
+TEST(Range, CountAndErrors) {
+  auto s = [](float v) { return Tensor::Scalar<float>(v); };
+  EXPECT_EQ(OpCase("Range", 11).constant(s(1)).constant(s(2)).constant(s(0.3f)).shape(), (Shape{4}));
+  EXPECT_EQ(OpCase("Range", 11).constant(s(1)).constant(s(0)).constant(s(1)).shape(), (Shape{0}));
+  EXPECT_THAT(OpCase("Range", 11).constant(s(1)).constant(s(2)).constant(s(0)).error(), HasSubstr("nonzero"));
+  EXPECT_THAT(
+      OpCase("Range", 11).constant(s(0)).constant(Tensor::Scalar<int64_t>(3)).constant(s(1)).error(),
+      HasSubstr("share one element type"));
+}
+
+TEST(Constant, ValueKinds) {
+  OpCase c("Constant", 13);
+  c.floats("value_floats", {1.f, 2.f});
+  EXPECT_EQ(c.shape(), (Shape{2}));
+  EXPECT_EQ(c.ctx().outputs[0].dtype, DType::kFloat32);
+  EXPECT_THAT(OpCase("Constant", 13).error(), HasSubstr("exactly one value attribute, found 0"));
+  EXPECT_THAT(OpCase("Constant", 13).str("value_string", "a").error(), HasSubstr("not supported"));
+}
+
+TEST(Concat, ShapesAndErrors) {
+  EXPECT_EQ(OpCase("Concat", 13).int_attr("axis", -1).input(DType::kFloat32, {2, 3}).input(DType::kFloat32, {2, 5}).shape(),
+            (Shape{2, 8}));
+  EXPECT_THAT(OpCase("Concat", 13).int_attr("axis", 1).input(DType::kFloat32, {2, 3}).input(DType::kFloat32, {3, 3}).error(),
+              HasSubstr("does not match input 0 [2,3] outside axis 1"));
+  EXPECT_THAT(OpCase("Concat", 13).int_attr("axis", 1).input(DType::kFloat32, {2, 3}).input(DType::kInt8, {2, 3}).error(),
+              HasSubstr("input 1 is int8"));
+  EXPECT_THAT(OpCase("Concat", 13).input(DType::kFloat32, {2}).error(), HasSubstr("'axis' is missing"));
+}
+
+TEST(Split, AttributeInputAndNumOutputs) {
+  EXPECT_EQ(OpCase("Split", 11, 2).ints("split", {1, 3}).input(DType::kFloat32, {4}).shape(1), (Shape{3}));
+  EXPECT_EQ(OpCase("Split", 13, 2).int_attr("axis", 1).input(DType::kFloat32, {2, 6}).shape(1), (Shape{2, 3}));
+  EXPECT_EQ(OpCase("Split", 13, 2).input(DType::kFloat32, {5}).ints_input({5, 0}).shape(1), (Shape{0}));
+  EXPECT_EQ(OpCase("Split", 18, 3).int_attr("num_outputs", 3).input(DType::kFloat32, {7}).shape(2), (Shape{1}));
+  EXPECT_THAT(OpCase("Split", 13, 2).input(DType::kFloat32, {5}).error(), HasSubstr("into 2 equal parts"));
+  EXPECT_THAT(OpCase("Split", 13, 2).input(DType::kFloat32, {5}).ints_input({1, 2}).error(), HasSubstr("sums to 3"));
+  EXPECT_THAT(OpCase("Split", 18, 2).int_attr("num_outputs", 3).input(DType::kFloat32, {6}).error(),
+              HasSubstr("num_outputs is 3 but the node has 2 outputs"));
+}
+
+TEST(Slice, ClampsAndNegativeSteps) {
+  const int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  // Opset 1: attributes.
+  EXPECT_EQ(OpCase("Slice", 1).ints("starts", {1}).ints("ends", {kMax}).input(DType::kFloat32, {5, 4}).shape(),
+            (Shape{4, 4}));
+  // Reverse a whole axis: start -1, end INT64_MIN, step -1.
+  OpCase rev("Slice", 13);
+  rev.input(DType::kInt32, {4}).ints_input({-1}).ints_input({kMin}).ints_input({0}).ints_input({-1});
+  auto out = rev.run({Tensor::FromVector<int32_t>({4}, std::vector<int32_t>{1, 2, 3, 4}), Tensor(), Tensor(), Tensor(),
+                      Tensor()});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::vector<int32_t>(out[0].values<int32_t>().begin(), out[0].values<int32_t>().end()),
+            (std::vector<int32_t>{4, 3, 2, 1}));
+  // Step 3 from 1 to 8 on size 10: 1, 4, 7.
+  EXPECT_EQ(OpCase("Slice", 13).input(DType::kFloat32, {10}).ints_input({1}).ints_input({8}).ints_input({-1}).ints_input({3}).shape(),
+            (Shape{3}));
+  EXPECT_EQ(OpCase("Slice", 13).input(DType::kFloat32, {0}).ints_input({0}).ints_input({-1}).absent().ints_input({-1}).shape(),
+            (Shape{0}));
+  EXPECT_THAT(OpCase("Slice", 13).input(DType::kFloat32, {4}).ints_input({0}).ints_input({2}).ints_input({0}).ints_input({0}).error(),
+              HasSubstr("step for axis 0 is 0"));
+  EXPECT_THAT(OpCase("Slice", 13).input(DType::kFloat32, {4}).ints_input({0}).ints_input({2, 3}).error(),
+              HasSubstr("must match"));
+  EXPECT_THAT(OpCase("Slice", 13).input(DType::kFloat32, {4}).ints_input({0}).ints_input({2}).ints_input({1}).error(),
+              HasSubstr("axis 1 is out of range"));
+}
+
+TEST(Gather, ConstantIndicesCheckedRuntimeIndicesZeroFilled) {
+  EXPECT_EQ(OpCase("Gather", 13).int_attr("axis", 1).input(DType::kFloat32, {2, 3, 4}).input(DType::kInt64, {5, 6}).shape(),
+            (Shape{2, 5, 6, 4}));
+  EXPECT_THAT(OpCase("Gather", 13).input(DType::kFloat32, {3}).ints_input({0, 3}).error(),
+              HasSubstr("index 3 is out of range for an axis of size 3"));
+  EXPECT_THAT(OpCase("Gather", 13).input(DType::kFloat32, {3}).input(DType::kFloat32, {1}).error(),
+              HasSubstr("element type float32"));
+  OpCase c("Gather", 13);
+  c.input(DType::kFloat32, {3}).input(DType::kInt32, {3});
+  auto out = c.run({Tensor::FromVector<float>({3}, std::vector<float>{1, 2, 3}),
+                    Tensor::FromVector<int32_t>({3}, std::vector<int32_t>{-1, 7, 0})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::vector<float>(out[0].values<float>().begin(), out[0].values<float>().end()),
+            (std::vector<float>{3, 0, 1}));
+}
+
+TEST(GatherElements, Validation) {
+  EXPECT_EQ(OpCase("GatherElements", 13).input(DType::kFloat32, {3, 3}).input(DType::kInt64, {5, 2}).shape(),
+            (Shape{5, 2}));
+  EXPECT_THAT(OpCase("GatherElements", 13).input(DType::kFloat32, {3, 3}).input(DType::kInt64, {2, 4}).error(),
+              HasSubstr("exceed the data [3,3] on axis 1"));
+  EXPECT_THAT(OpCase("GatherElements", 13).input(DType::kFloat32, {3, 3}).input(DType::kInt64, {3}).error(),
+              HasSubstr("must have the rank"));
+}
+
+TEST(Pad, OpsetsModesAndErrors) {
+  EXPECT_EQ(OpCase("Pad", 2).ints("pads", {1, 0, 2, -1}).input(DType::kFloat32, {2, 3}).shape(), (Shape{5, 2}));
+  EXPECT_EQ(OpCase("Pad", 18).str("mode", "reflect").input(DType::kFloat32, {2, 3, 4}).ints_input({1, 2}).absent()
+                .ints_input({-1}).shape(),
+            (Shape{2, 3, 7}));
+  EXPECT_THAT(OpCase("Pad", 13).str("mode", "wrap").input(DType::kFloat32, {2}).ints_input({1, 1}).error(),
+              HasSubstr("unknown mode 'wrap'"));
+  EXPECT_EQ(OpCase("Pad", 19).str("mode", "wrap").input(DType::kFloat32, {2}).ints_input({1, 1}).shape(), (Shape{4}));
+  EXPECT_THAT(OpCase("Pad", 13).input(DType::kFloat32, {2, 3}).ints_input({1, 1}).error(),
+              HasSubstr("pads has 2 entries, expected 4"));
+  EXPECT_THAT(OpCase("Pad", 13).input(DType::kFloat32, {2}).ints_input({-2, -1}).error(), HasSubstr("below zero"));
+  EXPECT_THAT(OpCase("Pad", 13).str("mode", "edge").input(DType::kFloat32, {2}).ints_input({-2, 1}).error(),
+              HasSubstr("empty after cropping"));
+  // Constant value of the data's dtype fills the border.
+  OpCase c("Pad", 13);
+  c.input(DType::kInt32, {2}).ints_input({1, 2}).constant(Tensor::Scalar<int32_t>(-7));
+  auto out = c.run({Tensor::FromVector<int32_t>({2}, std::vector<int32_t>{5, 6}), Tensor(), Tensor()});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::vector<int32_t>(out[0].values<int32_t>().begin(), out[0].values<int32_t>().end()),
+            (std::vector<int32_t>{-7, 5, 6, -7, -7}));
+}
+
+TEST(Resize, OutputSizesAndErrors) {
+  auto scales = [](std::vector<float> v) { return Tensor::FromVector<float>({static_cast<int64_t>(v.size())}, v); };
+  EXPECT_EQ(OpCase("Resize", 13).input(DType::kFloat32, {1, 1, 3, 5}).absent().constant(scales({1, 1, 0.6f, 2.5f})).shape(),
+            (Shape{1, 1, 1, 12}));
+  EXPECT_EQ(OpCase("Resize", 13).input(DType::kUInt8, {1, 1, 2, 2}).absent().absent().ints_input({1, 1, 3, 5}).shape(),
+            (Shape{1, 1, 3, 5}));
+  EXPECT_EQ(OpCase("Resize", 18).str("keep_aspect_ratio_policy", "not_larger").ints("axes", {2, 3})
+                .input(DType::kFloat32, {1, 1, 4, 8}).absent().absent().ints_input({2, 2}).shape(),
+            (Shape{1, 1, 1, 2}));
+  EXPECT_EQ(OpCase("Resize", 10).input(DType::kFloat32, {1, 2}).constant(scales({1, 2.5f})).shape(), (Shape{1, 5}));
+  EXPECT_THAT(OpCase("Resize", 13).input(DType::kFloat32, {1, 2}).absent().constant(scales({1, 2})).ints_input({1, 4}).error(),
+              HasSubstr("exactly one of scales and sizes"));
+  EXPECT_THAT(OpCase("Resize", 13).input(DType::kFloat32, {1, 2}).absent().constant(scales({1, 0})).error(),
+              HasSubstr("not a positive finite value"));
+  EXPECT_THAT(OpCase("Resize", 13).input(DType::kFloat32, {1, 2}).absent().constant(scales({2})).error(),
+              HasSubstr("scales has 1 entries, expected 2"));
+  EXPECT_THAT(OpCase("Resize", 18).int_attr("antialias", 1).input(DType::kFloat32, {1, 2}).absent().constant(scales({1, 2})).error(),
+              HasSubstr("antialias is not supported"));
+  EXPECT_THAT(OpCase("Resize", 13).str("mode", "linear").input(DType::kUInt8, {1, 2}).absent().constant(scales({1, 2})).error(),
+              HasSubstr("float32 only"));
+  EXPECT_THAT(OpCase("Resize", 13).str("coordinate_transformation_mode", "tf_half_pixel_for_nn")
+                  .input(DType::kFloat32, {1, 2}).absent().constant(scales({1, 2})).error(),
+              HasSubstr("unknown coordinate_transformation_mode"));
+  EXPECT_THAT(OpCase("Resize", 13).str("coordinate_transformation_mode", "tf_crop_and_resize")
+                  .input(DType::kFloat32, {1, 2}).absent().constant(scales({1, 2})).error(),
+              HasSubstr("needs a roi"));
+}
+
+TEST(Upsample, ScalesAttributeAndInput) {
+  EXPECT_EQ(OpCase("Upsample", 7).floats("scales", {1, 2, 3}).input(DType::kInt8, {1, 2, 2}).shape(), (Shape{1, 4, 6}));
+  EXPECT_EQ(OpCase("Upsample", 9).input(DType::kFloat32, {2, 2})
+                .constant(Tensor::FromVector<float>({2}, std::vector<float>{1, 2})).shape(),
+            (Shape{2, 4}));
+  EXPECT_THAT(OpCase("Upsample", 7).floats("scales", {1, 0.5f}).input(DType::kFloat32, {2, 2}).error(),
+              HasSubstr("below 1"));
+  // Nearest upsampling by 2 on an int8 tensor: floor(x / 2).
+  auto out = OpCase("Upsample", 7).floats("scales", {2}).input(DType::kInt8, {2})
+                 .run({Tensor::FromVector<int8_t>({2}, std::vector<int8_t>{-3, 4})});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::vector<int8_t>(out[0].values<int8_t>().begin(), out[0].values<int8_t>().end()),
+            (std::vector<int8_t>{-3, -3, 4, 4}));
+}
+
+}  // namespace
+}  // namespace qs::ops
