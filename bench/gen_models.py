@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Writes the FP32 benchmark models (random weights, fixed seed) and a fixed input for each.
+
+    /usr/bin/python3 bench/gen_models.py [OUT_DIR]     (default: bench/models next to this script)
+
+Files written:
+  resnet50.onnx          ResNet-50 v1 topology (stride in the first 1x1 conv of a block, as in the
+                         original paper), BatchNormalization not folded, opset 13
+  mobilenetv2.onnx       MobileNetV2 width 1.0, ReLU6 as Clip, BatchNormalization not folded, opset 13
+  <model>.input.npy      a fixed input, float32 [8,3,224,224] (benchmarks take the first B images)
+
+Both models take "data" float32 [N,3,224,224] (N symbolic) and give "prob" float32 [N,1000]
+(Softmax). Weights are He-scaled so that activations stay finite; the classifier is scaled so
+that the softmax is neither uniform nor one-hot, which makes the output comparison meaningful.
+Deterministic: same bytes on every run (numpy's PCG64 with fixed seeds).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+INPUT_BATCH = 8
+
+
+class Builder:
+    def __init__(self, seed):
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.nodes = []
+        self.inits = []
+        self.counter = {}
+
+    def name(self, prefix):
+        n = self.counter.get(prefix, 0)
+        self.counter[prefix] = n + 1
+        return f"{prefix}{n}"
+
+    def init(self, name, arr):
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def conv(self, x, cin, cout, k, stride=1, group=1, gain=2.0):
+        n = self.name("conv")
+        fan_in = (cin // group) * k * k
+        w = self.rng.standard_normal((cout, cin // group, k, k)).astype(np.float32) * np.float32(np.sqrt(gain / fan_in))
+        self.init(n + ".weight", w)
+        pad = k // 2
+        self.nodes.append(helper.make_node(
+            "Conv", [x, n + ".weight"], [n + ".out"], name=n, kernel_shape=[k, k], strides=[stride, stride],
+            pads=[pad, pad, pad, pad], dilations=[1, 1], group=group))
+        return n + ".out"
+
+    def bn(self, x, c, gamma_range=(0.5, 1.5)):
+        n = self.name("bn")
+        r = self.rng
+        self.init(n + ".scale", r.uniform(*gamma_range, c).astype(np.float32))
+        self.init(n + ".bias", (r.standard_normal(c) * 0.1).astype(np.float32))
+        self.init(n + ".mean", (r.standard_normal(c) * 0.1).astype(np.float32))
+        self.init(n + ".var", r.uniform(0.5, 1.5, c).astype(np.float32))
+        self.nodes.append(helper.make_node(
+            "BatchNormalization", [x, n + ".scale", n + ".bias", n + ".mean", n + ".var"], [n + ".out"], name=n,
+            epsilon=1e-5, momentum=0.9))
+        return n + ".out"
+
+    def relu(self, x):
+        n = self.name("relu")
+        self.nodes.append(helper.make_node("Relu", [x], [n + ".out"], name=n))
+        return n + ".out"
+
+    def relu6(self, x):
+        n = self.name("clip")
+        if "clip.min" not in [i.name for i in self.inits]:
+            self.init("clip.min", np.array(0.0, dtype=np.float32))
+            self.init("clip.max", np.array(6.0, dtype=np.float32))
+        self.nodes.append(helper.make_node("Clip", [x, "clip.min", "clip.max"], [n + ".out"], name=n))
+        return n + ".out"
+
+    def add(self, a, b):
+        n = self.name("add")
+        self.nodes.append(helper.make_node("Add", [a, b], [n + ".out"], name=n))
+        return n + ".out"
+
+    def head(self, x, c, classes, logit_std):
+        """GlobalAveragePool, Flatten, Gemm (transB=1), Softmax -> 'prob'."""
+        self.nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap.out"], name="gap"))
+        self.nodes.append(helper.make_node("Flatten", ["gap.out"], ["flatten.out"], name="flatten", axis=1))
+        w = self.rng.standard_normal((classes, c)).astype(np.float32) * np.float32(logit_std)
+        self.init("fc.weight", w)
+        self.init("fc.bias", (self.rng.standard_normal(classes) * 0.1).astype(np.float32))
+        self.nodes.append(helper.make_node("Gemm", ["flatten.out", "fc.weight", "fc.bias"], ["fc.out"], name="fc",
+                                           alpha=1.0, beta=1.0, transB=1))
+        self.nodes.append(helper.make_node("Softmax", ["fc.out"], ["prob"], name="softmax", axis=1))
+
+    def model(self, graph_name, classes):
+        data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 224, 224])
+        prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", classes])
+        g = helper.make_graph(self.nodes, graph_name, [data], [prob], initializer=self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="qscope bench/gen_models.py")
+        m.ir_version = 8  # opset 13 era; readable by every ONNX Runtime since 1.10
+        onnx.checker.check_model(m, full_check=True)
+        return m
+
+
+def resnet50(classes=1000):
+    b = Builder(seed=50)
+    x = b.conv("data", 3, 64, 7, stride=2)
+    x = b.relu(b.bn(x, 64))
+    b.nodes.append(helper.make_node("MaxPool", [x], ["pool1.out"], name="pool1", kernel_shape=[3, 3], strides=[2, 2],
+                                    pads=[1, 1, 1, 1]))
+    x = "pool1.out"
+    cin = 64
+    for stage, (blocks, width) in enumerate(zip([3, 4, 6, 3], [64, 128, 256, 512])):
+        cout = width * 4
+        for i in range(blocks):
+            stride = 2 if (i == 0 and stage > 0) else 1
+            y = b.relu(b.bn(b.conv(x, cin, width, 1, stride=stride), width))
+            y = b.relu(b.bn(b.conv(y, width, width, 3), width))
+            # Last BN of the residual branch has small gamma (as "zero-init residual" training would
+            # leave it) so the sum grows slowly over the 16 blocks.
+            y = b.bn(b.conv(y, width, cout, 1), cout, gamma_range=(0.2, 0.5))
+            if i == 0:
+                sc = b.bn(b.conv(x, cin, cout, 1, stride=stride, gain=1.0), cout)
+            else:
+                sc = x
+            x = b.relu(b.add(y, sc))
+            cin = cout
+    b.head(x, 2048, classes, logit_std=0.01)
+    return b.model("resnet50_v1_random", classes)
+
+
+def mobilenetv2(classes=1000):
+    b = Builder(seed=2)
+    x = b.relu6(b.bn(b.conv("data", 3, 32, 3, stride=2), 32))
+    cin = 32
+    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                       (6, 320, 1, 1)]:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            y = x
+            if t != 1:
+                y = b.relu6(b.bn(b.conv(y, cin, hidden, 1), hidden))
+            y = b.relu6(b.bn(b.conv(y, hidden, hidden, 3, stride=stride, group=hidden), hidden))
+            y = b.bn(b.conv(y, hidden, c, 1, gain=1.0), c, gamma_range=(0.3, 0.8))
+            if stride == 1 and cin == c:
+                y = b.add(x, y)
+            x = y
+            cin = c
+    x = b.relu6(b.bn(b.conv(x, cin, 1280, 1), 1280))
+    b.head(x, 1280, classes, logit_std=0.15)
+    return b.model("mobilenetv2_random", classes)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "models")
+    os.makedirs(out, exist_ok=True)
+    for seed, (name, make) in enumerate([("resnet50", resnet50), ("mobilenetv2", mobilenetv2)]):
+        m = make()
+        path = os.path.join(out, name + ".onnx")
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(m.SerializeToString())
+        os.replace(tmp, path)
+        onnx.checker.check_model(path)
+        rng = np.random.Generator(np.random.PCG64(1000 + seed))
+        x = rng.standard_normal((INPUT_BATCH, 3, 224, 224)).astype(np.float32)
+        np.save(os.path.join(out, name + ".input.npy"), x)
+        counts = {}
+        for node in m.graph.node:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+        params = sum(int(np.prod(i.dims)) for i in m.graph.initializer)
+        print(f"{path}: {params / 1e6:.1f}M parameters, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()
