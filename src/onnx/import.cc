@@ -91,6 +91,50 @@ Expected<ir::Attribute> attribute_from_proto(const onnx::AttributeProto& a, cons
   return r;
 }
 
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (out.size() > 300) out = out.substr(0, 297) + "...";
+  return out;
+}
+
+// Runs libonnx's checker and shape inference on a model whose nodes are sorted; inferred
+// shapes go into g.value_info. libonnx knows opsets up to max_known_opset(); for newer models
+// qscope relies on its own shape inference at plan time.
+Status check_and_infer(onnx::ModelProto& model, ir::Graph& g, const std::string& base_dir, const LoadOptions& options,
+                       const std::string& prefix) {
+  if (g.opset > max_known_opset()) return Status::Ok();
+  if (options.run_checker) {
+    try {
+      onnx::checker::CheckerContext ctx;
+      ctx.set_ir_version(static_cast<int>(model.ir_version()));
+      std::unordered_map<std::string, int> opsets;
+      for (const auto& op : model.opset_import()) opsets[op.domain()] = static_cast<int>(op.version());
+      ctx.set_opset_imports(opsets);
+      ctx.set_model_dir(base_dir);
+      onnx::checker::LexicalScopeContext lex;
+      onnx::checker::check_graph(model.graph(), ctx, lex);
+    } catch (const std::exception& e) {
+      return InvalidInput("{}ONNX checker: {}", prefix, one_line(e.what()));
+    }
+  }
+  if (options.run_shape_inference) {
+    try {
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                         onnx::ShapeInferenceOptions(false, 0, true));
+      for (const auto& vi : model.graph().value_info()) g.value_info[vi.name()] = value_info_from_proto(vi);
+    } catch (const std::exception&) {
+      // Inferred shapes are a convenience; qscope infers its own when it plans a run.
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int64_t max_known_opset() {
@@ -117,34 +161,6 @@ Expected<ir::Graph> load_model_bytes(std::string_view bytes, const std::string& 
   }
   if (g.opset > 21) return Unsupported("{}opset {} is newer than qscope supports (7 to 21)", prefix, g.opset);
   if (g.opset < 7) return Unsupported("{}opset {} is older than qscope supports (7 to 21)", prefix, g.opset);
-
-  // libonnx's checker and shape inference know opsets up to max_known_opset(); for newer
-  // models qscope relies on its own shape inference at plan time.
-  const bool libonnx_knows = g.opset <= max_known_opset();
-  if (options.run_checker && libonnx_knows) {
-    try {
-      onnx::checker::CheckerContext ctx;
-      ctx.set_ir_version(static_cast<int>(model.ir_version()));
-      std::unordered_map<std::string, int> opsets;
-      for (const auto& op : model.opset_import()) opsets[op.domain()] = static_cast<int>(op.version());
-      ctx.set_opset_imports(opsets);
-      ctx.set_model_dir(base_dir);
-      onnx::checker::LexicalScopeContext lex;
-      onnx::checker::check_graph(model.graph(), ctx, lex);
-    } catch (const std::exception& e) {
-      std::string what = e.what();
-      if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-      return InvalidInput("{}ONNX checker: {}", prefix, what);
-    }
-  }
-  if (options.run_shape_inference && libonnx_knows) {
-    try {
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                         onnx::ShapeInferenceOptions(false, 0, true));
-    } catch (const std::exception&) {
-      // Inferred shapes are a convenience; qscope infers its own when it plans a run.
-    }
-  }
 
   const auto& gp = model.graph();
   std::set<std::string> init_names;
@@ -189,6 +205,15 @@ Expected<ir::Graph> load_model_bytes(std::string_view bytes, const std::string& 
   }
   Status st = ir::topological_sort(g);
   if (!st.ok()) return st.WithPrefix(prefix);
+
+  // ONNX's checker and shape inference want nodes in topological order; qscope accepts any
+  // order, so they see the sorted graph.
+  {
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> sorted;
+    for (const auto& n : g.nodes) *sorted.Add() = model.graph().node(n.index);
+    model.mutable_graph()->mutable_node()->Swap(&sorted);
+  }
+  QS_RETURN_IF_ERROR(check_and_infer(model, g, base_dir, options, prefix));
   return g;
 }
 

@@ -32,7 +32,7 @@ Status PrepareContext::expect_dtype(size_t i, std::initializer_list<DType> allow
 Expected<const Tensor*> PrepareContext::constant_input(size_t i, std::string_view what) const {
   if (!has_input(i)) return error("required input {} ({}) is missing", i, what);
   if (!inputs[i].value)
-    return unsupported("input {} ({}, '{}') must be a constant known before running; computed {}s are not supported", i,
+    return unsupported("input {} ({}, '{}') must be a constant known before running; a computed {} is not supported", i,
                        what, node.input(i), what);
   return inputs[i].value;
 }

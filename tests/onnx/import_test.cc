@@ -98,7 +98,10 @@ TEST(ImportTest, DanglingInputNamesTheNode) {
 
 TEST(ImportTest, CheckerErrorsAreReported) {
   onnx::ModelProto m = relu_chain();
-  m.mutable_graph()->mutable_node(0)->set_input(0, "nowhere");
+  auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+  a->set_name("alpha");
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(1.f);
   expect_error(load(m).status(), "cannot load 'm.onnx': ONNX checker");
 }
 

@@ -124,6 +124,7 @@ TEST_F(CliTest, BadWeightRankNamesTheNode) {
   m.set_ir_version(8);
   m.add_opset_import()->set_version(13);
   auto* g = m.mutable_graph();
+  g->set_name("bad");
   auto* n = g->add_node();
   n->set_op_type("Conv");
   n->set_name("conv3");
@@ -139,6 +140,7 @@ TEST_F(CliTest, BadWeightRankNamesTheNode) {
     v->set_name(v == &g->input(0) ? "x" : "y");
     auto* tt = v->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape();
   }
   auto* sh = g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
   for (int d : {1, 1, 8, 8}) sh->add_dim()->set_dim_value(d);
