@@ -26,6 +26,9 @@ class ConvOneDnn {
   // Same buffers as ref::conv_f32 / conv_transpose_f32; w and b are ignored when they were
   // given as constants. Safe to call from several threads at once.
   void run(const float* x, const float* w, const float* b, float* y) const;
+  // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit"), for
+  // benchmarks and debugging.
+  const std::string& impl_info() const;
 
   struct Impl;
 
