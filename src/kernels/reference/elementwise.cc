@@ -123,12 +123,12 @@ T saturate(double v) {
 template <typename T>
 void binary(BinaryOp op, const BroadcastParams& p, const T* a, const T* b, T* y) {
   switch (op) {
-    case BinaryOp::kAdd: return broadcast_binary(p, a, b, y, wrap_add<T>);
-    case BinaryOp::kSub: return broadcast_binary(p, a, b, y, wrap_sub<T>);
-    case BinaryOp::kMul: return broadcast_binary(p, a, b, y, wrap_mul<T>);
-    case BinaryOp::kDiv: return broadcast_binary(p, a, b, y, safe_div<T>);
-    case BinaryOp::kMax: return broadcast_binary(p, a, b, y, nan_max<T>);
-    case BinaryOp::kMin: return broadcast_binary(p, a, b, y, nan_min<T>);
+    case BinaryOp::kAdd: return broadcast_binary(p, a, b, y, [](T x, T z) { return wrap_add(x, z); });
+    case BinaryOp::kSub: return broadcast_binary(p, a, b, y, [](T x, T z) { return wrap_sub(x, z); });
+    case BinaryOp::kMul: return broadcast_binary(p, a, b, y, [](T x, T z) { return wrap_mul(x, z); });
+    case BinaryOp::kDiv: return broadcast_binary(p, a, b, y, [](T x, T z) { return safe_div(x, z); });
+    case BinaryOp::kMax: return broadcast_binary(p, a, b, y, [](T x, T z) { return nan_max(x, z); });
+    case BinaryOp::kMin: return broadcast_binary(p, a, b, y, [](T x, T z) { return nan_min(x, z); });
   }
 }
 
@@ -143,8 +143,8 @@ void binary_f16(BinaryOp op, const BroadcastParams& p, const uint16_t* a, const 
     case BinaryOp::kSub: return via_float([](float x, float z) { return x - z; });
     case BinaryOp::kMul: return via_float([](float x, float z) { return x * z; });
     case BinaryOp::kDiv: return via_float([](float x, float z) { return x / z; });
-    case BinaryOp::kMax: return via_float(nan_max<float>);
-    case BinaryOp::kMin: return via_float(nan_min<float>);
+    case BinaryOp::kMax: return via_float([](float x, float z) { return nan_max(x, z); });
+    case BinaryOp::kMin: return via_float([](float x, float z) { return nan_min(x, z); });
   }
 }
 
