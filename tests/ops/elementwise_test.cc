@@ -9,24 +9,6 @@
 namespace qs::ops {
 namespace {
 
-ir::Attribute float_attr(float v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-ir::Attribute int_attr(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-ir::Attribute string_attr(std::string v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
 
 TensorInfo info(DType t, Shape s, const Tensor* value = nullptr) { return TensorInfo{t, std::move(s), value}; }
 
@@ -147,18 +129,18 @@ TEST(ElementwisePrepare, ComparisonsAndWhere) {
 }
 
 TEST(ElementwisePrepare, CastErrors) {
-  auto ok = prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", int_attr(10)}});
+  auto ok = prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", ir::Attribute::Int(10)}});
   ASSERT_TRUE(ok->kernel.ok()) << ok->message();
   EXPECT_EQ(ok->ctx->outputs[0].dtype, DType::kFloat16);
   expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13), ErrorKind::kInvalidInput,
                "required attribute 'to' is missing");
-  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", int_attr(8)}}), ErrorKind::kUnsupported,
+  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", ir::Attribute::Int(8)}}), ErrorKind::kUnsupported,
                "cannot cast to ONNX element type 8");
-  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", int_attr(-3)}}), ErrorKind::kUnsupported,
+  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", ir::Attribute::Int(-3)}}), ErrorKind::kUnsupported,
                "cannot cast to ONNX element type -3");
-  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", int_attr(12)}}), ErrorKind::kUnsupported,
+  expect_error(*prepare("Cast", {info(DType::kFloat32, {2})}, 13, {{"to", ir::Attribute::Int(12)}}), ErrorKind::kUnsupported,
                "cannot cast to element type uint32");
-  expect_error(*prepare("Cast", {info(DType::kUInt64, {2})}, 13, {{"to", int_attr(1)}}), ErrorKind::kUnsupported,
+  expect_error(*prepare("Cast", {info(DType::kUInt64, {2})}, 13, {{"to", ir::Attribute::Int(1)}}), ErrorKind::kUnsupported,
                "cannot cast from element type uint64");
 }
 
@@ -166,7 +148,7 @@ TEST(ElementwisePrepare, DropoutIsIdentityWithOptionalMask) {
   auto p = prepare("Dropout", {info(DType::kFloat32, {3})}, 13, {}, 2);
   ASSERT_TRUE(p->kernel.ok()) << p->message();
   EXPECT_EQ(p->ctx->outputs[1].dtype, DType::kBool);
-  auto old = prepare("Dropout", {info(DType::kFloat32, {3})}, 7, {{"ratio", float_attr(0.3f)}}, 2);
+  auto old = prepare("Dropout", {info(DType::kFloat32, {3})}, 7, {{"ratio", ir::Attribute::Float(0.3f)}}, 2);
   ASSERT_TRUE(old->kernel.ok()) << old->message();
   EXPECT_EQ(old->ctx->outputs[1].dtype, DType::kFloat32);  // before opset 10 the mask had the input's type
 
@@ -186,14 +168,14 @@ TEST(ElementwisePrepare, DropoutIsIdentityWithOptionalMask) {
 }
 
 TEST(ActivationPrepare, AttributeErrors) {
-  expect_error(*prepare("Celu", {info(DType::kFloat32, {2})}, 12, {{"alpha", float_attr(0.f)}}),
+  expect_error(*prepare("Celu", {info(DType::kFloat32, {2})}, 12, {{"alpha", ir::Attribute::Float(0.f)}}),
                ErrorKind::kInvalidInput, "attribute 'alpha' must not be 0");
-  expect_error(*prepare("Gelu", {info(DType::kFloat32, {2})}, 20, {{"approximate", string_attr("erf")}}),
+  expect_error(*prepare("Gelu", {info(DType::kFloat32, {2})}, 20, {{"approximate", ir::Attribute::String("erf")}}),
                ErrorKind::kInvalidInput, "'approximate' must be 'none' or 'tanh', got 'erf'");
   expect_error(*prepare("LeakyRelu", {info(DType::kFloat32, {2})}, 16,
-                        {{"alpha", float_attr(std::numeric_limits<float>::infinity())}}),
+                        {{"alpha", ir::Attribute::Float(std::numeric_limits<float>::infinity())}}),
                ErrorKind::kInvalidInput, "attribute 'alpha' must be finite");
-  expect_error(*prepare("Elu", {info(DType::kFloat32, {2})}, 6, {{"alpha", int_attr(1)}}), ErrorKind::kInvalidInput,
+  expect_error(*prepare("Elu", {info(DType::kFloat32, {2})}, 6, {{"alpha", ir::Attribute::Int(1)}}), ErrorKind::kInvalidInput,
                "attribute 'alpha' is int, expected float");
   expect_error(*prepare("Sigmoid", {info(DType::kInt32, {2})}), ErrorKind::kUnsupported, "element type int32");
 }
@@ -219,7 +201,7 @@ TEST(ActivationPrepare, ClipBoundsByOpset) {
   (*relu6->kernel)->run(in, out);
   EXPECT_EQ(std::vector<float>(y.data<float>(), y.data<float>() + 3), (std::vector<float>{0.f, 3.f, 6.f}));
 
-  auto old = prepare("Clip", {info(DType::kFloat32, {3})}, 6, {{"min", float_attr(-0.5f)}, {"max", float_attr(0.5f)}});
+  auto old = prepare("Clip", {info(DType::kFloat32, {3})}, 6, {{"min", ir::Attribute::Float(-0.5f)}, {"max", ir::Attribute::Float(0.5f)}});
   ASSERT_TRUE(old->kernel.ok()) << old->message();
   (*old->kernel)->run(in, out);
   EXPECT_EQ(std::vector<float>(y.data<float>(), y.data<float>() + 3), (std::vector<float>{-0.5f, 0.5f, 0.5f}));
