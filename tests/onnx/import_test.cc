@@ -171,6 +171,17 @@ TEST(ImportTest, ExternalDataIsReadAndMayNotEscapeTheModelFolder) {
   fs::remove_all(dir);
 }
 
+TEST(ImportTest, Opset21Loads) {
+  onnx::ModelProto m = relu_chain();
+  m.mutable_opset_import(0)->set_version(21);
+  auto g = load(m);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->opset, 21);
+  auto plan = runtime::Plan::Build(std::make_shared<ir::Graph>(*g), {{"x", {2, 3}}});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->steps().size(), 2u);
+}
+
 TEST(ImportTest, OpsetOutsideTheSupportedRange) {
   onnx::ModelProto m = relu_chain();
   m.mutable_opset_import(0)->set_version(5);
