@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/fast/gemm_onednn.h"
@@ -194,6 +195,33 @@ TEST(MatMulOneDnn, MatchesReference) {
   check_matmul({5, 17}, {17});
   check_matmul({64}, {64});
   check_matmul({3, 1, 65}, {65, 64});
+}
+
+// One Gemm kernel run from several threads at once gives every thread the reference's answer.
+TEST(GemmOneDnn, ConcurrentRunsFromSeveralThreads) {
+  GemmParams p{65, 64, 63};
+  p.trans_b = true;
+  p.alpha = 0.5f;
+  p.c_rows = 1, p.c_cols = 64;
+  const auto b = random_values(64 * 63, 2), c = random_values(64, 3);
+  std::string why;
+  auto fast = fast::GemmOneDnn::Create(p, b.data(), &why);
+  ASSERT_NE(fast, nullptr) << why;
+  constexpr int kThreads = 4;
+  std::vector<std::vector<float>> as, want, got;
+  for (int t = 0; t < kThreads; ++t) {
+    as.push_back(random_values(65 * 63, 10 + t));
+    want.emplace_back(65 * 64);
+    got.emplace_back(65 * 64);
+    ref::gemm_f32(p, as[t].data(), b.data(), c.data(), want[t].data());
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 20; ++rep) fast->run(as[t].data(), nullptr, c.data(), got[t].data());
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) expect_close(got[t], want[t], "thread " + std::to_string(t));
 }
 
 TEST(MatMulOneDnn, EmptyIsDeclined) {

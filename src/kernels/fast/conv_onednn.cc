@@ -1,5 +1,6 @@
 #include "kernels/fast/conv_onednn.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -75,14 +76,17 @@ dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
   return d;
 }
 
-// A per-thread staging buffer, grown on demand and then reused by every run on the thread,
-// so runs allocate nothing once warm and several threads can run the same kernel.
+// Per-thread staging buffers (0: blocked input, 1: blocked output, 2: oneDNN scratchpad),
+// grown on demand and then reused by every run on the thread, so runs allocate nothing once
+// warm and several threads can run kernels at once. oneDNN's own (library-managed)
+// scratchpad is shared process-wide in this build, which corrupts concurrent runs, so every
+// primitive here uses a user scratchpad from buffer 2.
 void* staging(int which, size_t bytes) {
   struct Buffer {
     std::unique_ptr<std::byte[]> data;
     size_t size = 0;
   };
-  thread_local Buffer buffers[2];
+  thread_local Buffer buffers[3];
   Buffer& b = buffers[which];
   constexpr size_t kAlign = 64;
   if (b.size < bytes) {
@@ -91,6 +95,12 @@ void* staging(int which, size_t bytes) {
   }
   auto addr = reinterpret_cast<uintptr_t>(b.data.get());
   return b.data.get() + ((kAlign - addr % kAlign) % kAlign);
+}
+
+// The thread's scratchpad buffer wrapped for a primitive (the primitives of one run execute
+// one after another on the thread's in-order stream, so they can share it).
+dnnl::memory scratchpad(const dnnl::memory::desc& md) {
+  return dnnl::memory(md, cpu_engine(), staging(2, std::max<size_t>(md.get_size(), 1)));
 }
 
 }  // namespace
@@ -104,6 +114,7 @@ struct ConvOneDnn::Impl {
   // into it before and y back out after, so that the op boundary stays plain.
   dnnl::memory::desc inner_src_md, inner_dst_md;
   dnnl::reorder src_in, dst_out;
+  dnnl::memory::desc scratch_md, src_in_scratch_md, dst_out_scratch_md;
   bool reorder_src = false, reorder_dst = false;
   std::string impl_info;
 };
@@ -143,7 +154,9 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   const dnnl::memory::desc src_req = const_w ? dnnl::memory::desc(impl->src_md.dims(), dt::f32, tag::any) : impl->src_md;
   const dnnl::memory::desc dst_req = const_w ? dnnl::memory::desc(impl->dst_md.dims(), dt::f32, tag::any) : impl->dst_md;
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   auto finish = [&](const auto& pd) {
+    impl->scratch_md = pd.scratchpad_desc();
     impl->wei_md = pd.weights_desc();
     impl->inner_src_md = pd.src_desc();
     impl->inner_dst_md = pd.dst_desc();
@@ -165,15 +178,24 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   const dnnl::memory::desc chosen_wei = impl->wei_md;
   impl->reorder_src = impl->inner_src_md != impl->src_md;
   impl->reorder_dst = impl->inner_dst_md != impl->dst_md;
-  if (impl->reorder_src)
-    impl->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, impl->src_md, eng, impl->inner_src_md));
-  if (impl->reorder_dst)
-    impl->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, impl->inner_dst_md, eng, impl->dst_md));
+  if (impl->reorder_src) {
+    dnnl::reorder::primitive_desc pd(eng, impl->src_md, eng, impl->inner_src_md, attr);
+    impl->src_in_scratch_md = pd.scratchpad_desc();
+    impl->src_in = dnnl::reorder(pd);
+  }
+  if (impl->reorder_dst) {
+    dnnl::reorder::primitive_desc pd(eng, impl->inner_dst_md, eng, impl->dst_md, attr);
+    impl->dst_out_scratch_md = pd.scratchpad_desc();
+    impl->dst_out = dnnl::reorder(pd);
+  }
 
   if (const_w) {
     dnnl::memory user(user_wei_md, eng, const_cast<float*>(const_w));
     impl->wei_const = dnnl::memory(chosen_wei, eng);
-    dnnl::reorder(user, impl->wei_const).execute(cpu_stream(), user, impl->wei_const);
+    dnnl::reorder::primitive_desc pd(eng, user_wei_md, eng, chosen_wei, attr);
+    dnnl::reorder(pd).execute(cpu_stream(), {{DNNL_ARG_FROM, user},
+                                             {DNNL_ARG_TO, impl->wei_const},
+                                             {DNNL_ARG_SCRATCHPAD, scratchpad(pd.scratchpad_desc())}});
     cpu_stream().wait();
   }
   if (has_bias && const_b) {
@@ -231,17 +253,25 @@ void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y) c
   dnnl::memory inner_src = src, inner_dst = dst;
   if (impl_->reorder_src) {
     inner_src = dnnl::memory(impl_->inner_src_md, eng, staging(0, impl_->inner_src_md.get_size()));
-    impl_->src_in.execute(cpu_stream(), src, inner_src);
+    impl_->src_in.execute(cpu_stream(), {{DNNL_ARG_FROM, src},
+                                         {DNNL_ARG_TO, inner_src},
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->src_in_scratch_md)}});
   }
   if (impl_->reorder_dst) inner_dst = dnnl::memory(impl_->inner_dst_md, eng, staging(1, impl_->inner_dst_md.get_size()));
   dnnl::memory wei = impl_->wei_const ? impl_->wei_const : dnnl::memory(impl_->wei_md, eng, const_cast<float*>(w));
   std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, inner_src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, inner_dst}};
+      {DNNL_ARG_SRC, inner_src},
+      {DNNL_ARG_WEIGHTS, wei},
+      {DNNL_ARG_DST, inner_dst},
+      {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
   if (impl_->has_bias)
     args[DNNL_ARG_BIAS] =
         impl_->bias_const ? impl_->bias_const : dnnl::memory(impl_->bias_md, eng, const_cast<float*>(b));
   impl_->prim.execute(cpu_stream(), args);
-  if (impl_->reorder_dst) impl_->dst_out.execute(cpu_stream(), inner_dst, dst);
+  if (impl_->reorder_dst)
+    impl_->dst_out.execute(cpu_stream(), {{DNNL_ARG_FROM, inner_dst},
+                                          {DNNL_ARG_TO, dst},
+                                          {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->dst_out_scratch_md)}});
   cpu_stream().wait();
 }
 

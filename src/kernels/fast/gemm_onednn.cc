@@ -1,5 +1,9 @@
 #include "kernels/fast/gemm_onednn.h"
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
@@ -20,6 +24,25 @@ dnnl::stream& cpu_stream() {
   return s;
 }
 
+// The thread's scratchpad for one primitive, grown on demand and then reused. oneDNN's own
+// (library-managed) scratchpad is shared process-wide in this build, which corrupts
+// concurrent runs, so every primitive here takes a user scratchpad.
+dnnl::memory scratchpad(const dnnl::memory::desc& md) {
+  struct Buffer {
+    std::unique_ptr<std::byte[]> data;
+    size_t size = 0;
+  };
+  thread_local Buffer buffer;
+  constexpr size_t kAlign = 64;
+  const size_t bytes = std::max<size_t>(md.get_size(), 1);
+  if (buffer.size < bytes) {
+    buffer.data = std::make_unique<std::byte[]>(bytes + kAlign);
+    buffer.size = bytes;
+  }
+  const auto addr = reinterpret_cast<uintptr_t>(buffer.data.get());
+  return dnnl::memory(md, cpu_engine(), buffer.data.get() + (kAlign - addr % kAlign) % kAlign);
+}
+
 // A row-major [rows, cols] matrix, or its transpose stored row-major as [cols, rows].
 dnnl::memory::desc matrix_md(int64_t rows, int64_t cols, bool transposed) {
   return dnnl::memory::desc({rows, cols}, dt::f32, transposed ? dims{1, rows} : dims{cols, 1});
@@ -28,7 +51,7 @@ dnnl::memory::desc matrix_md(int64_t rows, int64_t cols, bool transposed) {
 // One matmul primitive with optional constant weights reordered into the chosen layout.
 struct MatmulCore {
   dnnl::primitive prim;
-  dnnl::memory::desc src_md, wei_md, dst_md;
+  dnnl::memory::desc src_md, wei_md, dst_md, scratch_md;
   dnnl::memory wei_const;
 
   void init(const dnnl::memory::desc& src, const dnnl::memory::desc& user_wei, const dnnl::memory::desc& dst,
@@ -37,14 +60,22 @@ struct MatmulCore {
     src_md = src;
     dst_md = dst;
     const dnnl::memory::desc wei_any(user_wei.dims(), dt::f32, tag::any);
+    dnnl::primitive_attr user_scratch = attr;
+    user_scratch.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::matmul::desc d(src, const_w ? wei_any : user_wei, dst);
-    dnnl::matmul::primitive_desc pd(d, attr, eng);
+    dnnl::matmul::primitive_desc pd(d, user_scratch, eng);
     wei_md = pd.weights_desc();
+    scratch_md = pd.scratchpad_desc();
     prim = dnnl::matmul(pd);
     if (const_w) {
       dnnl::memory user(user_wei, eng, const_cast<float*>(const_w));
       wei_const = dnnl::memory(wei_md, eng);
-      dnnl::reorder(user, wei_const).execute(cpu_stream(), user, wei_const);
+      dnnl::primitive_attr reorder_attr;
+      reorder_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::reorder::primitive_desc rpd(eng, user_wei, eng, wei_md, reorder_attr);
+      dnnl::reorder(rpd).execute(cpu_stream(), {{DNNL_ARG_FROM, user},
+                                                {DNNL_ARG_TO, wei_const},
+                                                {DNNL_ARG_SCRATCHPAD, scratchpad(rpd.scratchpad_desc())}});
       cpu_stream().wait();
     }
   }
@@ -54,7 +85,10 @@ struct MatmulCore {
     dnnl::memory src(src_md, eng, const_cast<float*>(a));
     dnnl::memory dst(dst_md, eng, y);
     dnnl::memory wei = wei_const ? wei_const : dnnl::memory(wei_md, eng, const_cast<float*>(b));
-    prim.execute(cpu_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+    prim.execute(cpu_stream(), {{DNNL_ARG_SRC, src},
+                                {DNNL_ARG_WEIGHTS, wei},
+                                {DNNL_ARG_DST, dst},
+                                {DNNL_ARG_SCRATCHPAD, scratchpad(scratch_md)}});
   }
 };
 
