@@ -1,5 +1,7 @@
 #include "kernels/fast/conv_onednn.h"
 
+#include "kernels/fast/onednn_common.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -13,17 +15,6 @@ namespace {
 using dims = dnnl::memory::dims;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  return eng;
-}
-
-// A stream per thread: executing on one stream from several threads at once is not allowed.
-dnnl::stream& cpu_stream() {
-  thread_local dnnl::stream s(cpu_engine());
-  return s;
-}
 
 tag plain_tag(size_t rank) {
   switch (rank) {
@@ -74,33 +65,6 @@ dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
   dims d{n, c};
   d.insert(d.end(), spatial.begin(), spatial.end());
   return d;
-}
-
-// Per-thread staging buffers (0: blocked input, 1: blocked output, 2: oneDNN scratchpad),
-// grown on demand and then reused by every run on the thread, so runs allocate nothing once
-// warm and several threads can run kernels at once. oneDNN's own (library-managed)
-// scratchpad is shared process-wide in this build, which corrupts concurrent runs, so every
-// primitive here uses a user scratchpad from buffer 2.
-void* staging(int which, size_t bytes) {
-  struct Buffer {
-    std::unique_ptr<std::byte[]> data;
-    size_t size = 0;
-  };
-  thread_local Buffer buffers[3];
-  Buffer& b = buffers[which];
-  constexpr size_t kAlign = 64;
-  if (b.size < bytes) {
-    b.data = std::make_unique<std::byte[]>(bytes + kAlign);
-    b.size = bytes;
-  }
-  auto addr = reinterpret_cast<uintptr_t>(b.data.get());
-  return b.data.get() + ((kAlign - addr % kAlign) % kAlign);
-}
-
-// The thread's scratchpad buffer wrapped for a primitive (the primitives of one run execute
-// one after another on the thread's in-order stream, so they can share it).
-dnnl::memory scratchpad(const dnnl::memory::desc& md) {
-  return dnnl::memory(md, cpu_engine(), staging(2, std::max<size_t>(md.get_size(), 1)));
 }
 
 }  // namespace
@@ -252,12 +216,12 @@ void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y) c
   dnnl::memory dst(impl_->dst_md, eng, y);
   dnnl::memory inner_src = src, inner_dst = dst;
   if (impl_->reorder_src) {
-    inner_src = dnnl::memory(impl_->inner_src_md, eng, staging(0, impl_->inner_src_md.get_size()));
+    inner_src = dnnl::memory(impl_->inner_src_md, eng, thread_buffer(ThreadBuffer::kBlockedInput, impl_->inner_src_md.get_size()));
     impl_->src_in.execute(cpu_stream(), {{DNNL_ARG_FROM, src},
                                          {DNNL_ARG_TO, inner_src},
                                          {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->src_in_scratch_md)}});
   }
-  if (impl_->reorder_dst) inner_dst = dnnl::memory(impl_->inner_dst_md, eng, staging(1, impl_->inner_dst_md.get_size()));
+  if (impl_->reorder_dst) inner_dst = dnnl::memory(impl_->inner_dst_md, eng, thread_buffer(ThreadBuffer::kBlockedOutput, impl_->inner_dst_md.get_size()));
   dnnl::memory wei = impl_->wei_const ? impl_->wei_const : dnnl::memory(impl_->wei_md, eng, const_cast<float*>(w));
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, inner_src},

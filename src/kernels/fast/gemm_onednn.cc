@@ -1,5 +1,7 @@
 #include "kernels/fast/gemm_onednn.h"
 
+#include "kernels/fast/onednn_common.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -13,35 +15,6 @@ namespace {
 using dims = dnnl::memory::dims;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  return eng;
-}
-
-dnnl::stream& cpu_stream() {
-  thread_local dnnl::stream s(cpu_engine());
-  return s;
-}
-
-// The thread's scratchpad for one primitive, grown on demand and then reused. oneDNN's own
-// (library-managed) scratchpad is shared process-wide in this build, which corrupts
-// concurrent runs, so every primitive here takes a user scratchpad.
-dnnl::memory scratchpad(const dnnl::memory::desc& md) {
-  struct Buffer {
-    std::unique_ptr<std::byte[]> data;
-    size_t size = 0;
-  };
-  thread_local Buffer buffer;
-  constexpr size_t kAlign = 64;
-  const size_t bytes = std::max<size_t>(md.get_size(), 1);
-  if (buffer.size < bytes) {
-    buffer.data = std::make_unique<std::byte[]>(bytes + kAlign);
-    buffer.size = bytes;
-  }
-  const auto addr = reinterpret_cast<uintptr_t>(buffer.data.get());
-  return dnnl::memory(md, cpu_engine(), buffer.data.get() + (kAlign - addr % kAlign) % kAlign);
-}
 
 // A row-major [rows, cols] matrix, or its transpose stored row-major as [cols, rows].
 dnnl::memory::desc matrix_md(int64_t rows, int64_t cols, bool transposed) {

@@ -1,0 +1,24 @@
+// What every oneDNN kernel shares: the CPU engine, a stream per thread, and per-thread
+// buffers. Internal to src/kernels/fast: other modules never see oneDNN types.
+#pragma once
+#include <cstddef>
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace qs::kernels::fast {
+
+dnnl::engine& cpu_engine();
+// A stream per thread: executing on one stream from several threads at once is not allowed.
+dnnl::stream& cpu_stream();
+
+// Per-thread, 64-byte aligned buffers, grown on demand and then reused by every run on the
+// thread, so that warm runs allocate nothing and several threads can run kernels at once.
+enum class ThreadBuffer { kScratchpad, kBlockedInput, kBlockedOutput };
+void* thread_buffer(ThreadBuffer which, size_t bytes);
+
+// The thread's scratchpad wrapped for a primitive. oneDNN's own (library-managed) scratchpad
+// is shared process-wide in this build, which corrupts concurrent runs, so every primitive
+// takes a user scratchpad (dnnl::scratchpad_mode::user). The primitives of one run execute one
+// after another on the thread's in-order stream, so they can share it.
+dnnl::memory scratchpad(const dnnl::memory::desc& md);
+
+}  // namespace qs::kernels::fast
