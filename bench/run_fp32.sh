@@ -57,12 +57,12 @@ min_of() { sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p' "$1"; }
 
 # model path | batch | iterations | input file
 CASES=(
-  "$FMNIST/lenet_fmnist.onnx|1|300|$FMNIST_IN"
-  "$FMNIST/lenet_fmnist.onnx|8|200|$FMNIST_IN"
-  "$FMNIST/mobilenet_tiny_fmnist.onnx|1|200|$FMNIST_IN"
-  "$FMNIST/mobilenet_tiny_fmnist.onnx|8|100|$FMNIST_IN"
-  "$MODELS_DIR/mobilenetv2.onnx|1|30|$MODELS_DIR/mobilenetv2.input.npy"
-  "$MODELS_DIR/resnet50.onnx|1|10|$MODELS_DIR/resnet50.input.npy"
+  "$FMNIST/lenet_fmnist.onnx|1|1000|$FMNIST_IN"
+  "$FMNIST/lenet_fmnist.onnx|8|500|$FMNIST_IN"
+  "$FMNIST/mobilenet_tiny_fmnist.onnx|1|500|$FMNIST_IN"
+  "$FMNIST/mobilenet_tiny_fmnist.onnx|8|300|$FMNIST_IN"
+  "$MODELS_DIR/mobilenetv2.onnx|1|100|$MODELS_DIR/mobilenetv2.input.npy"
+  "$MODELS_DIR/resnet50.onnx|1|30|$MODELS_DIR/resnet50.input.npy"
 )
 
 ROWS=()
