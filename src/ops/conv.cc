@@ -5,12 +5,11 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
+#include "ops/conv_params.h"
 #include "ops/families.h"
 
 namespace qs::ops {
 namespace {
-
-using kernels::ref::ConvParams;
 
 // Python-style floor division; ConvTranspose's automatic pads follow the ONNX reference,
 // which splits a possibly negative total padding with //.
@@ -99,18 +98,11 @@ const float* constant_f32(const PrepareContext& ctx, size_t i) {
   return ctx.has_input(i) && ctx.in(i).value ? ctx.in(i).value->data<float>() : nullptr;
 }
 
-Shape output_shape(const ConvParams& p) {
-  Shape s{p.batch, p.out_channels};
-  s.insert(s.end(), p.out_size.begin(), p.out_size.end());
-  return s;
-}
-
 // The kernel for a validated ConvParams: oneDNN when allowed and able, else the reference.
 template <typename MakeFast, typename RefFn>
 Expected<std::unique_ptr<Kernel>> make_conv_kernel(PrepareContext& ctx, const ConvParams& p, MakeFast make_fast,
                                                    RefFn ref_fn) {
-  QS_RETURN_IF_ERROR(checked_numel(output_shape(p), sizeof(float)).status());
-  ctx.set_output(0, DType::kFloat32, output_shape(p));
+  ctx.set_output(0, DType::kFloat32, conv_output_shape(p));
   const bool has_bias = ctx.has_input(2);
   if (ctx.options.use_fast) {
     std::string why_not;
@@ -130,7 +122,9 @@ Expected<std::unique_ptr<Kernel>> make_conv_kernel(PrepareContext& ctx, const Co
   });
 }
 
-Expected<std::unique_ptr<Kernel>> prepare_conv(PrepareContext& ctx) {
+}  // namespace
+
+Expected<ConvParams> conv_params(const PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(const size_t nd, check_ranks(ctx));
   const Shape& x = ctx.in(0).shape;
   const Shape& w = ctx.in(1).shape;
@@ -173,10 +167,11 @@ Expected<std::unique_ptr<Kernel>> prepare_conv(PrepareContext& ctx) {
     p.pad_begin.push_back(pb);
     p.pad_end.push_back(pe);
   }
-  return make_conv_kernel(ctx, p, kernels::fast::ConvOneDnn::Conv, kernels::ref::conv_f32);
+  QS_RETURN_IF_ERROR(checked_numel(conv_output_shape(p), sizeof(float)).status());
+  return p;
 }
 
-Expected<std::unique_ptr<Kernel>> prepare_conv_transpose(PrepareContext& ctx) {
+Expected<ConvParams> conv_transpose_params(const PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(const size_t nd, check_ranks(ctx));
   const Shape& x = ctx.in(0).shape;
   const Shape& w = ctx.in(1).shape;
@@ -240,6 +235,25 @@ Expected<std::unique_ptr<Kernel>> prepare_conv_transpose(PrepareContext& ctx) {
     p.pad_begin.push_back(pb);
     p.pad_end.push_back(full - out_pad[i] - pb - out);  // ONNX end pad minus output_padding
   }
+  QS_RETURN_IF_ERROR(checked_numel(conv_output_shape(p), sizeof(float)).status());
+  return p;
+}
+
+Shape conv_output_shape(const ConvParams& p) {
+  Shape s{p.batch, p.out_channels};
+  s.insert(s.end(), p.out_size.begin(), p.out_size.end());
+  return s;
+}
+
+namespace {
+
+Expected<std::unique_ptr<Kernel>> prepare_conv(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(ConvParams p, conv_params(ctx));
+  return make_conv_kernel(ctx, p, kernels::fast::ConvOneDnn::Conv, kernels::ref::conv_f32);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_conv_transpose(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(ConvParams p, conv_transpose_params(ctx));
   return make_conv_kernel(ctx, p, kernels::fast::ConvOneDnn::ConvTranspose, kernels::ref::conv_transpose_f32);
 }
 

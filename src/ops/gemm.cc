@@ -5,12 +5,10 @@
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/reference/gemm.h"
 #include "ops/families.h"
+#include "ops/gemm_params.h"
 
 namespace qs::ops {
 namespace {
-
-using kernels::ref::GemmParams;
-using kernels::ref::MatMulParams;
 
 const float* constant_f32(const PrepareContext& ctx, size_t i) {
   return ctx.has_input(i) && ctx.in(i).value ? ctx.in(i).value->data<float>() : nullptr;
@@ -22,7 +20,9 @@ Expected<bool> read_flag(const PrepareContext& ctx, const char* name) {
   return v == 1;
 }
 
-Expected<std::unique_ptr<Kernel>> prepare_gemm(PrepareContext& ctx) {
+}  // namespace
+
+Expected<GemmParams> gemm_params(const PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 3));
   for (size_t i = 0; i < 3; ++i)
     if (i < 2 || ctx.has_input(i)) QS_RETURN_IF_ERROR(ctx.expect_dtype(i, {DType::kFloat32}));
@@ -53,6 +53,13 @@ Expected<std::unique_ptr<Kernel>> prepare_gemm(PrepareContext& ctx) {
     if (p.c_rows == 0 || p.c_cols == 0) p.c_rows = p.c_cols = 0;  // an empty C is an empty output's C
   }
   QS_RETURN_IF_ERROR(checked_numel({p.M, p.N}, sizeof(float)).status());
+  return p;
+}
+
+namespace {
+
+Expected<std::unique_ptr<Kernel>> prepare_gemm(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(GemmParams p, gemm_params(ctx));
   ctx.set_output(0, DType::kFloat32, {p.M, p.N});
 
   if (ctx.options.use_fast) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/precision.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
@@ -63,6 +64,12 @@ struct PrepareContext {
   std::vector<TensorInfo> inputs;   // one per node input; absent ones have dtype kUndefined
   std::vector<TensorInfo> outputs;  // one per node output; prepare sets dtype and shape
   KernelOptions options;
+  // The layer's precision. Only ops with OpSchema::native_int8 see kInt8 (they quantize
+  // themselves); the planner runs every other INT8 or FP16 layer through a wrapper.
+  Precision precision = Precision::kFp32;
+  // For INT8: the scale of each input read in INT8 (0 for inputs read as float).
+  std::vector<float> input_scales;
+  float input_scale(size_t i) const { return i < input_scales.size() ? input_scales[i] : 0.f; }
 
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i].present(); }
   const TensorInfo& in(size_t i) const;
@@ -98,12 +105,21 @@ struct OpSchema {
   // True for ops whose outputs follow from the input shapes alone (Shape, Size): the
   // planner folds them to constants once shapes are known.
   bool reads_only_shape = false;
+  // True for ops with their own INT8 implementation (integer kernels); see PrepareContext.
+  bool native_int8 = false;
 };
 
 // The one list of supported ops (default ONNX domain); registry.cc assembles it from
 // the op families.
 std::span<const OpSchema> all_ops();
 const OpSchema* find_op(std::string_view op_type);
+
+// qscope's own ops (domain "qscope"), which only the precision lowering creates: fused
+// Conv/Gemm blocks that run in FP32 or with integer kernels.
+inline constexpr std::string_view kInternalDomain = "qscope";
+std::span<const OpSchema> internal_ops();
+// Looks an op up by domain: "" for ONNX's ops, kInternalDomain for qscope's.
+const OpSchema* find_op(std::string_view domain, std::string_view op_type);
 
 // Multidirectional (numpy) broadcasting of two shapes; error names the node.
 Expected<Shape> broadcast_shapes(const PrepareContext& ctx, const Shape& a, const Shape& b);

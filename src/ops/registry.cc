@@ -26,4 +26,12 @@ const OpSchema* find_op(std::string_view op_type) {
   return it != ops.end() && it->op_type == op_type ? &*it : nullptr;
 }
 
+const OpSchema* find_op(std::string_view domain, std::string_view op_type) {
+  if (domain.empty()) return find_op(op_type);
+  if (domain != kInternalDomain) return nullptr;
+  for (const OpSchema& s : internal_ops())
+    if (s.op_type == op_type) return &s;
+  return nullptr;
+}
+
 }  // namespace qs::ops

@@ -1,10 +1,9 @@
-// Which layers have an INT8 implementation (../shared/INT8.md item 7), and why not.
+// Which layers have an INT8 implementation (INT8.md item 7), and why not.
 #pragma once
-#include <map>
 #include <string>
 
-#include "core/tensor.h"
 #include "ir/graph.h"
+#include "passes/graph_view.h"
 
 namespace qs::passes {
 
@@ -13,8 +12,6 @@ struct Int8Capability {
   std::string reason;  // why not, when not capable
 };
 
-// `constants` are the values known before running (initializers and folded nodes), used for
-// the rule that Gemm/MatMul weights must be constant.
-Int8Capability int8_capability(const ir::Node& node, const std::map<std::string, Tensor>& constants);
+Int8Capability int8_capability(const GraphView& view, const ir::Node& node);
 
 }  // namespace qs::passes

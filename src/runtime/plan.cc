@@ -2,13 +2,15 @@
 
 #include <set>
 
+#include "runtime/precision_kernels.h"
+
 namespace qs::runtime {
 
 Status check_supported_ops(const ir::Graph& g) {
   std::string missing;
   std::set<std::string> seen;
   for (const auto& n : g.nodes) {
-    const bool known = n.domain.empty() && ops::find_op(n.op_type) != nullptr;
+    const bool known = ops::find_op(n.domain, n.op_type) != nullptr;
     if (known) continue;
     const std::string op = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
     if (!seen.insert(op).second) continue;
@@ -46,8 +48,16 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
   }
 
   for (const auto& node : g.nodes) {
-    const ops::OpSchema* schema = ops::find_op(node.op_type);
+    const ops::OpSchema* schema = ops::find_op(node.domain, node.op_type);
     ops::PrepareContext ctx{node, g.opset, {}, {}, options.kernel};
+    const passes::NodeExec* exec = nullptr;
+    if (options.exec)
+      if (auto it = options.exec->find(node.name); it != options.exec->end()) exec = &it->second;
+    const Precision precision = exec ? exec->precision : Precision::kFp32;
+    if (precision == Precision::kInt8 && schema->native_int8) {
+      ctx.precision = Precision::kInt8;
+      ctx.input_scales = exec->input_scales;
+    }
     bool all_constant = true;
     for (const auto& in : node.inputs) {
       if (in.empty()) {
@@ -65,6 +75,10 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     ctx.outputs.resize(node.outputs.size());
     auto kernel = schema->prepare(ctx);
     if (!kernel.ok()) return kernel.status();
+    if (precision == Precision::kInt8 && !schema->native_int8)
+      kernel = make_fake_quant_kernel(std::move(kernel).value(), exec->input_scales);
+    else if (precision == Precision::kFp16)
+      kernel = make_fp16_kernel(std::move(kernel).value(), ctx.inputs);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
       const auto& oi = ctx.outputs[i];
@@ -97,6 +111,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     }
     Step s;
     s.node = &node;
+    s.precision = precision;
     s.kernel = std::move(kernel).value();
     for (const auto& in : node.inputs) {
       if (in.empty()) {
@@ -179,7 +194,36 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
   return out;
 }
 
-Expected<const Plan*> Engine::PlanFor(const std::map<std::string, Tensor>& inputs) {
+passes::GraphView graph_view(const Plan& plan) {
+  passes::GraphView v;
+  v.graph = &plan.graph();
+  for (const auto& step : plan.steps()) v.layers.push_back(step.node);
+  v.constants = &plan.constants();
+  v.infos = &plan.value_infos();
+  return v;
+}
+
+Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
+                                     const PrecisionConfig* config, const PlanOptions& options) {
+  QS_ASSIGN_OR_RETURN(Plan fp32, Plan::Build(graph, shapes, options));
+  MixedPlan m;
+  if (!config) {
+    m.plan = std::make_unique<Plan>(std::move(fp32));
+    return m;
+  }
+  auto lowered = passes::lower_precision(graph_view(fp32), config->plan, config->scales);
+  if (!lowered.ok())
+    return lowered.status().WithPrefix(config->plan_name.empty() ? "precision plan: "
+                                                                 : "plan '" + config->plan_name + "': ");
+  m.lowered = std::make_unique<passes::Lowered>(std::move(lowered).value());
+  PlanOptions lowered_options = options;
+  lowered_options.exec = &m.lowered->exec;
+  QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(m.lowered->graph, shapes, lowered_options));
+  m.plan = std::make_unique<Plan>(std::move(p));
+  return m;
+}
+
+Expected<const MixedPlan*> Engine::PlanFor(const std::map<std::string, Tensor>& inputs) {
   std::map<std::string, Shape> shapes;
   for (const auto& in : graph_->inputs) {
     auto it = inputs.find(in.name);
@@ -207,16 +251,16 @@ Expected<const Plan*> Engine::PlanFor(const std::map<std::string, Tensor>& input
     if (!graph_->find_input(name)) return InvalidInput("the model has no input named '{}'", name);
   auto it = plans_.find(shapes);
   if (it == plans_.end()) {
-    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph_, shapes, options_));
-    it = plans_.emplace(shapes, std::make_unique<Plan>(std::move(p))).first;
+    QS_ASSIGN_OR_RETURN(MixedPlan p, build_mixed_plan(graph_, shapes, precision_ ? &*precision_ : nullptr, options_));
+    it = plans_.emplace(shapes, std::make_unique<MixedPlan>(std::move(p))).first;
   }
   return it->second.get();
 }
 
 Expected<std::map<std::string, Tensor>> Engine::Run(const std::map<std::string, Tensor>& inputs,
                                                     const StepObserver& observer) {
-  QS_ASSIGN_OR_RETURN(const Plan* plan, PlanFor(inputs));
-  return plan->Run(inputs, observer);
+  QS_ASSIGN_OR_RETURN(const MixedPlan* plan, PlanFor(inputs));
+  return plan->plan->Run(inputs, observer);
 }
 
 }  // namespace qs::runtime

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,11 +14,22 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "ops/op.h"
+#include "passes/lower.h"
+#include "passes/precision_plan.h"
 
 namespace qs::runtime {
 
 struct PlanOptions {
   ops::KernelOptions kernel;
+  // How each node runs (precision, input scales), by node name; nullptr: everything FP32.
+  const std::map<std::string, passes::NodeExec>* exec = nullptr;
+};
+
+// A precision plan and the INT8 scales (tensor name -> range / 127) it may use.
+struct PrecisionConfig {
+  passes::PrecisionPlan plan;
+  std::string plan_name;  // the plan's file, for messages ("" when given on the command line)
+  std::map<std::string, float> scales;
 };
 
 // Called after each step with the node and its outputs (for dumps, calibration, debugging).
@@ -34,6 +46,7 @@ class Plan {
     std::vector<int> inputs;   // slot per node input, -1 when absent
     std::vector<int> outputs;  // slot per node output, -1 when absent
     std::vector<int> release;  // slots whose last reader is this step
+    Precision precision = Precision::kFp32;
   };
 
   // input_shapes: shape of each graph input; types come from the model.
@@ -65,13 +78,26 @@ class Plan {
   int num_slots_ = 0;
 };
 
+// The passes' view of a plan: its layers, constants and value infos.
+passes::GraphView graph_view(const Plan& plan);
+
+// A model bound to input shapes with a precision plan applied: the lowered graph's plan and
+// what the lowering decided for each original layer.
+struct MixedPlan {
+  std::unique_ptr<Plan> plan;
+  std::unique_ptr<passes::Lowered> lowered;  // null when no precision config was given
+};
+Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
+                                     const PrecisionConfig* config, const PlanOptions& options = {});
+
 // Runs a graph on inputs of any shape, building (and caching) a plan per set of input shapes.
 class Engine {
  public:
-  explicit Engine(std::shared_ptr<const ir::Graph> graph, PlanOptions options = {})
-      : graph_(std::move(graph)), options_(options) {}
+  explicit Engine(std::shared_ptr<const ir::Graph> graph, PlanOptions options = {},
+                  std::optional<PrecisionConfig> precision = std::nullopt)
+      : graph_(std::move(graph)), options_(options), precision_(std::move(precision)) {}
   // Input names, types and declared shapes are checked against the model.
-  Expected<const Plan*> PlanFor(const std::map<std::string, Tensor>& inputs);
+  Expected<const MixedPlan*> PlanFor(const std::map<std::string, Tensor>& inputs);
   Expected<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
                                               const StepObserver& observer = nullptr);
   const ir::Graph& graph() const { return *graph_; }
@@ -79,7 +105,8 @@ class Engine {
  private:
   std::shared_ptr<const ir::Graph> graph_;
   PlanOptions options_;
-  std::map<std::map<std::string, Shape>, std::unique_ptr<Plan>> plans_;
+  std::optional<PrecisionConfig> precision_;
+  std::map<std::map<std::string, Shape>, std::unique_ptr<MixedPlan>> plans_;
 };
 
 }  // namespace qs::runtime

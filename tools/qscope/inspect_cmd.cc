@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "passes/int8_capability.h"
+#include "passes/lower.h"
 #include "runtime/plan.h"
 
 namespace qs::cli {
@@ -39,14 +40,29 @@ int run_inspect(const InspectArgs& a) {
     const auto& info = plan->value_infos().at(out.name);
     fmt::print("output: {} {} {}\n", out.name, dtype_name(info.dtype), shape_str(info.shape));
   }
-  fmt::print("\n{:>4}  {:<32} {:<20} {:<20} {}\n", "#", "layer", "op", "output shape", "int8");
-  size_t i = 0;
-  for (const auto& step : plan->steps()) {
-    const ir::Node& n = *step.node;
+  // Fusion groups as they form when every layer runs INT8 (INT8.md items 9-11).
+  const passes::GraphView view = runtime::graph_view(*plan);
+  passes::PrecisionPlan all_int8;
+  all_int8.default_precision = Precision::kInt8;
+  auto lowered = passes::lower_precision(view, all_int8, {}, passes::LowerOptions{false});
+  if (!lowered.ok()) return report_error(lowered.status().WithPrefix("cannot inspect '" + a.model + "': "));
+  fmt::print("\n{:>4}  {:<32} {:<20} {:<20} {:<6} {}\n", "#", "layer", "op", "output shape", "group", "int8");
+  for (size_t i = 0; i < view.layers.size(); ++i) {
+    const ir::Node& n = *view.layers[i];
     const auto& info = plan->value_infos().at(n.outputs.front());
-    const auto cap = passes::int8_capability(n, plan->constants());
-    fmt::print("{:>4}  {:<32} {:<20} {:<20} {}\n", i++, n.name, n.op_type, shape_str(info.shape),
-               cap.capable ? "yes" : "no (" + cap.reason + ")");
+    const auto cap = passes::int8_capability(view, n);
+    const int group = lowered->layers[i].group;
+    fmt::print("{:>4}  {:<32} {:<20} {:<20} {:<6} {}\n", i, n.name, n.op_type, shape_str(info.shape),
+               group < 0 ? "-" : "G" + std::to_string(group), cap.capable ? "yes" : "no (" + cap.reason + ")");
+  }
+  if (!lowered->groups.empty()) fmt::print("\nfusion groups (when all layers run INT8; only their boundary tensors are quantized):\n");
+  for (size_t gi = 0; gi < lowered->groups.size(); ++gi) {
+    const auto& g = lowered->groups[gi];
+    std::string names;
+    for (const ir::Node* m : g.members) names += (names.empty() ? "" : ", ") + m->name;
+    std::string quantized = g.head()->input(0);
+    if (!g.residual.empty()) quantized += ", " + g.residual;
+    fmt::print("  G{:<4} {:<40} {} -> {}   (quantized inputs: {})\n", gi, g.describe(), names, g.output(), quantized);
   }
   return kOk;
 }

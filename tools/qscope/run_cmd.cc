@@ -8,6 +8,7 @@
 
 #include "app/inputs.h"
 #include "app/model.h"
+#include "app/precision.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "image_args.h"
@@ -23,6 +24,7 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string save_dir;
   ImageArgs image;
+  app::PrecisionArgs precision;
   bool reference = false;
   int top = 5;
 };
@@ -73,11 +75,20 @@ int run_run(const RunArgs& a) {
     fs::create_directories(a.save_dir, ec);
     if (ec) return report_error(IoError("cannot create folder '{}': {}", a.save_dir, ec.message()));
   }
+  auto config = app::load_precision_config(a.precision);
+  if (!config.ok()) return report_error(config.status());
   runtime::PlanOptions popt;
   popt.kernel.use_fast = !a.reference;
-  runtime::Engine engine(*graph, popt);
+  runtime::Engine engine(*graph, popt, *config);
+  const runtime::MixedPlan* described = nullptr;
   for (const auto& set : *sets) {
-    auto out = engine.Run(set.tensors);
+    auto plan = engine.PlanFor(set.tensors);
+    if (!plan.ok()) return report_error(plan.status().WithPrefix("cannot plan '" + a.model + "': "));
+    if (*plan != described) {
+      fmt::print("{}", app::describe_precisions(**plan));
+      described = *plan;
+    }
+    auto out = (*plan)->plan->Run(set.tensors);
     if (!out.ok()) return report_error(out.status().WithPrefix("cannot run '" + a.model + "' on '" + set.stem + "': "));
     fmt::print("{}:\n", set.stem);
     for (const auto& o : (*graph)->outputs) print_output(o.name, out->at(o.name), a.top);
@@ -103,6 +114,10 @@ void add_run_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--input,-i", a->inputs, "Input files or folders (.npy, .pb, .png/.jpg/.pgm); name=FILE binds a model input")
       ->required();
   cmd->add_option("--save-outputs", a->save_dir, "Write one .npy per output (DIR/<stem>/<output>.npy for several inputs)");
+  cmd->add_option("--precision", a->precision.precision, "Default layer precision: fp32, fp16 or int8")
+      ->check(CLI::IsMember({"fp32", "fp16", "int8"}));
+  cmd->add_option("--plan", a->precision.plan_path, "Precision plan JSON ({\"default\": ..., \"layers\": {...}})");
+  cmd->add_option("--calib", a->precision.calib_path, "TensorRT calibration cache with the INT8 ranges");
   cmd->add_flag("--reference-kernels", a->reference, "Use the plain reference kernels only (slow; for checking)");
   cmd->add_option("--top", a->top, "Classes to show per row of a [N,K] output (0: none)")->check(CLI::NonNegativeNumber);
   a->image.add_to(cmd);

@@ -1,0 +1,347 @@
+// qscope's fused blocks (domain "qscope"), created by the precision lowering
+// (passes/lower.h) from Conv(+BatchNormalization)(+Add residual)(+activation) and
+// Gemm/MatMul(+bias)(+activation) chains (INT8.md items 9-10). They run in FP32 or INT8;
+// in INT8 the block quantizes its inputs with their scales, multiplies int8 by int8 into
+// int32 and turns the accumulator into float with the per-channel weight scales, the float
+// bias, the residual and the activation (INT8.md item 4). FP16 goes through the planner's
+// rounding wrapper like every other op.
+//
+// FusedConv inputs: X, W, B (optional), R (residual, optional); attributes: the head Conv's
+//   or ConvTranspose's, plus transpose (0/1), activation ("", Relu, Clip, LeakyRelu, Silu),
+//   act_alpha, act_beta.
+// FusedGemm inputs: A, B, C (optional; Gemm's C or MatMul's bias [N]); attributes: head
+//   ("Gemm" or "MatMul"), the Gemm attributes, activation, act_alpha, act_beta.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/fast/conv_int8_onednn.h"
+#include "kernels/fast/conv_onednn.h"
+#include "kernels/fast/gemm_int8_onednn.h"
+#include "kernels/fast/gemm_onednn.h"
+#include "kernels/reference/conv_int8.h"
+#include "kernels/reference/gemm_int8.h"
+#include "kernels/reference/int8.h"
+#include "ops/conv_params.h"
+#include "ops/families.h"
+#include "ops/gemm_params.h"
+
+namespace qs::ops {
+namespace {
+
+using kernels::ref::Epilogue;
+
+// A per-thread buffer of n elements of T, reused across runs (kernels may run on several
+// threads at once, and must not allocate on every run).
+template <typename T, int Slot>
+T* thread_scratch(size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+Expected<Epilogue> read_epilogue(const PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(std::string act, ctx.node.attr_string("activation", ""));
+  Epilogue e;
+  QS_ASSIGN_OR_RETURN(e.alpha, ctx.node.attr_float("act_alpha", 0.f));
+  QS_ASSIGN_OR_RETURN(e.beta, ctx.node.attr_float("act_beta", 0.f));
+  if (act.empty()) e.act = Epilogue::Act::kNone;
+  else if (act == "Relu") e.act = Epilogue::Act::kRelu;
+  else if (act == "Clip") e.act = Epilogue::Act::kClip;
+  else if (act == "LeakyRelu") e.act = Epilogue::Act::kLeakyRelu;
+  else if (act == "Silu") e.act = Epilogue::Act::kSilu;
+  else return ctx.error("activation '{}' is not one of Relu, Clip, LeakyRelu, Silu", act);
+  return e;
+}
+
+// The context of the block's head op: its own inputs only.
+PrepareContext head_context(const PrepareContext& ctx, size_t head_inputs) {
+  PrepareContext sub = ctx;
+  sub.inputs.resize(std::min(sub.inputs.size(), head_inputs));
+  return sub;
+}
+
+const float* constant_f32(const PrepareContext& ctx, size_t i) {
+  return ctx.has_input(i) && ctx.in(i).value ? ctx.in(i).value->data<float>() : nullptr;
+}
+
+const float* opt_f32(std::span<const Tensor* const> in, size_t i) {
+  return i < in.size() && in[i] ? in[i]->data<float>() : nullptr;
+}
+
+Status check_int8_scales(const PrepareContext& ctx, std::initializer_list<size_t> read_in_int8) {
+  for (size_t i : read_in_int8)
+    if (ctx.has_input(i) && !(ctx.input_scale(i) > 0.f))
+      return ctx.error("INT8 block has no scale for input {} ('{}')", i, ctx.node.input(i));
+  return Status::Ok();
+}
+
+// ---- FusedConv ----
+
+Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, const ConvParams& p, bool transpose,
+                                                  const Epilogue& e) {
+  std::shared_ptr<kernels::fast::ConvOneDnn> fast;
+  if (ctx.options.use_fast) {
+    std::string why_not;
+    auto make = transpose ? kernels::fast::ConvOneDnn::ConvTranspose : kernels::fast::ConvOneDnn::Conv;
+    fast = make(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not);
+  }
+  const int64_t inner = numel(p.out_size);
+  const bool has_epilogue = e.act != Epilogue::Act::kNone || ctx.has_input(3);
+  return make_kernel(
+      [p, transpose, e, fast, inner, has_epilogue](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        float* y = out[0]->data<float>();
+        if (fast) fast->run(in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
+        else if (transpose) kernels::ref::conv_transpose_f32(p, in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
+        else kernels::ref::conv_f32(p, in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
+        if (has_epilogue)
+          kernels::ref::float_epilogue(y, p.batch, p.out_channels, inner, nullptr, opt_f32(in, 3), e, y);
+      },
+      fast ? "onednn" : "reference");
+}
+
+Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, const ConvParams& p, bool transpose,
+                                                  const Epilogue& e) {
+  QS_RETURN_IF_ERROR(check_int8_scales(ctx, {0, 3}));
+  if (!ctx.in(1).value) return ctx.unsupported("INT8 needs constant weights W");
+  const int64_t reduction = p.in_channels / p.group * numel(p.kernel);
+  if (!kernels::ref::int8_reduction_fits(reduction))
+    return ctx.unsupported("INT8 reduction length {} exceeds the int32 accumulator bound {}", reduction,
+                           kernels::ref::kMaxInt8Reduction);
+  struct State {
+    ConvParams p;
+    bool transpose = false;
+    Epilogue e;
+    float x_scale = 0, r_scale = 0;
+    std::vector<int8_t> wq;
+    std::vector<float> w_scales, bias;
+    std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
+  };
+  auto s = std::make_shared<State>();
+  s->p = p;
+  s->transpose = transpose;
+  s->e = e;
+  s->x_scale = ctx.input_scale(0);
+  s->r_scale = ctx.input_scale(3);
+  const Tensor& w = *ctx.in(1).value;
+  s->wq.resize(static_cast<size_t>(w.numel()));
+  s->w_scales.resize(static_cast<size_t>(p.out_channels));
+  if (transpose)
+    kernels::ref::quantize_conv_transpose_weights_s8(p, w.data<float>(), s->wq.data(), s->w_scales.data());
+  else
+    kernels::ref::quantize_weights_s8(w.data<float>(), w.shape(), 0, s->wq.data(), s->w_scales.data());
+  if (const float* b = constant_f32(ctx, 2)) s->bias.assign(b, b + p.out_channels);
+  if (ctx.has_input(2) && s->bias.empty()) return ctx.unsupported("INT8 needs a constant bias B");
+  if (ctx.options.use_fast) {
+    std::string why_not;
+    s->fast = transpose ? kernels::fast::ConvS8OneDnn::ConvTranspose(p, s->wq.data(), &why_not)
+                        : kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not);
+  }
+  const std::string_view impl = s->fast ? "onednn-s8" : "reference-s8";
+  return make_kernel(
+      [s](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        const ConvParams& p = s->p;
+        const int64_t nx = in[0]->numel(), ny = out[0]->numel(), inner = numel(p.out_size);
+        int8_t* xq = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
+        int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
+        kernels::ref::quantize_f32_s8(in[0]->data<float>(), xq, nx, s->x_scale);
+        if (s->fast) s->fast->run(xq, acc);
+        else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
+        else kernels::ref::conv_s8s8s32(p, xq, s->wq.data(), acc);
+        const float* residual = nullptr;
+        if (const float* r = opt_f32(in, 3)) {
+          float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
+          kernels::ref::fake_quantize_f32(r, rq, ny, s->r_scale);
+          residual = rq;
+        }
+        kernels::ref::dequantize_epilogue(acc, p.batch, p.out_channels, inner, s->x_scale, s->w_scales.data(),
+                                          s->bias.empty() ? nullptr : s->bias.data(), residual, s->e,
+                                          out[0]->data<float>());
+      },
+      impl);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(const int64_t transpose, ctx.node.attr_int("transpose", 0));
+  const PrepareContext head = head_context(ctx, 3);
+  QS_ASSIGN_OR_RETURN(ConvParams p, transpose ? conv_transpose_params(head) : conv_params(head));
+  QS_ASSIGN_OR_RETURN(Epilogue e, read_epilogue(ctx));
+  const Shape out_shape = conv_output_shape(p);
+  if (ctx.has_input(3)) {
+    QS_RETURN_IF_ERROR(ctx.expect_dtype(3, {DType::kFloat32}));
+    if (ctx.in(3).shape != out_shape)
+      return ctx.error("residual {} does not have the output's shape {}", shape_str(ctx.in(3).shape), shape_str(out_shape));
+  }
+  ctx.set_output(0, DType::kFloat32, out_shape);
+  if (ctx.precision == Precision::kInt8) return fused_conv_int8(ctx, p, transpose != 0, e);
+  return fused_conv_fp32(ctx, p, transpose != 0, e);
+}
+
+// ---- FusedGemm ----
+
+// The block as one matrix product [rows, K] x [K, N] with a constant B, plus a per-column
+// scale and an optional float addend (Gemm's beta*C broadcast to [rows, N], or MatMul's bias).
+struct GemmBlock {
+  bool is_gemm = true;
+  GemmParams gemm;      // is_gemm
+  MatMulParams matmul;  // !is_gemm
+  Shape out_shape;
+  int64_t rows = 0, N = 0, K = 0;
+};
+
+Expected<GemmBlock> gemm_block(const PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(std::string head, ctx.node.attr_string("head", "Gemm"));
+  GemmBlock b;
+  if (head == "Gemm") {
+    QS_ASSIGN_OR_RETURN(b.gemm, gemm_params(ctx));
+    b.rows = b.gemm.M;
+    b.N = b.gemm.N;
+    b.K = b.gemm.K;
+    b.out_shape = {b.gemm.M, b.gemm.N};
+    return b;
+  }
+  if (head != "MatMul") return ctx.error("head '{}' is not Gemm or MatMul", head);
+  b.is_gemm = false;
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 3));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kFloat32}));
+  const Shape& a = ctx.in(0).shape;
+  const Shape& w = ctx.in(1).shape;
+  if (a.size() < 2 || w.size() != 2 || a.back() != w[0])
+    return ctx.error("fused MatMul needs A [..., M, K] and B [K, N], got {} and {}", shape_str(a), shape_str(w));
+  b.matmul = kernels::ref::matmul_params(a, w, &b.out_shape);
+  b.K = w[0];
+  b.N = w[1];
+  b.rows = numel(a) / b.K;
+  if (ctx.has_input(2)) {
+    QS_RETURN_IF_ERROR(ctx.expect_dtype(2, {DType::kFloat32}));
+    if (ctx.in(2).shape != Shape{b.N} || !ctx.in(2).value)
+      return ctx.error("fused MatMul bias must be a constant [{}], got {}", b.N, shape_str(ctx.in(2).shape));
+  }
+  return b;
+}
+
+Expected<std::unique_ptr<Kernel>> fused_gemm_fp32(const PrepareContext& ctx, const GemmBlock& b, const Epilogue& e) {
+  const bool has_epilogue = e.act != Epilogue::Act::kNone || (!b.is_gemm && ctx.has_input(2));
+  std::shared_ptr<kernels::fast::GemmOneDnn> fast_gemm;
+  std::shared_ptr<kernels::fast::MatMulOneDnn> fast_matmul;
+  if (ctx.options.use_fast) {
+    if (b.is_gemm) fast_gemm = kernels::fast::GemmOneDnn::Create(b.gemm, constant_f32(ctx, 1), nullptr);
+    else fast_matmul = kernels::fast::MatMulOneDnn::Create(b.matmul, constant_f32(ctx, 1), nullptr);
+  }
+  const bool fast = fast_gemm || fast_matmul;
+  return make_kernel(
+      [b, e, has_epilogue, fast_gemm, fast_matmul](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        float* y = out[0]->data<float>();
+        const float* A = in[0]->data<float>();
+        const float* B = in[1]->data<float>();
+        if (b.is_gemm) {
+          if (fast_gemm) fast_gemm->run(A, B, opt_f32(in, 2), y);
+          else kernels::ref::gemm_f32(b.gemm, A, B, opt_f32(in, 2), y);
+        } else {
+          if (fast_matmul) fast_matmul->run(A, B, y);
+          else kernels::ref::matmul_f32(b.matmul, A, B, y);
+        }
+        if (has_epilogue)
+          kernels::ref::float_epilogue(y, b.rows, b.N, 1, b.is_gemm ? nullptr : opt_f32(in, 2), nullptr, e, y);
+      },
+      fast ? "onednn" : "reference");
+}
+
+Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, const GemmBlock& b, const Epilogue& e) {
+  QS_RETURN_IF_ERROR(check_int8_scales(ctx, {0}));
+  if (!ctx.in(1).value) return ctx.unsupported("INT8 needs constant weights B");
+  if (!kernels::ref::int8_reduction_fits(b.K))
+    return ctx.unsupported("INT8 reduction length {} exceeds the int32 accumulator bound {}", b.K,
+                           kernels::ref::kMaxInt8Reduction);
+  struct State {
+    GemmBlock b;
+    Epilogue e;
+    float x_scale = 0;
+    std::vector<int8_t> wq;
+    std::vector<float> w_scales, bias, addend;  // addend: beta*C broadcast to [rows, N] when C is not per column
+    bool addend_from_input = false;              // C given at run time
+    float beta = 1.f;
+    std::unique_ptr<kernels::fast::GemmS8OneDnn> fast_gemm;
+    std::unique_ptr<kernels::fast::MatMulS8OneDnn> fast_matmul;
+  };
+  auto s = std::make_shared<State>();
+  s->b = b;
+  s->e = e;
+  s->x_scale = ctx.input_scale(0);
+  const Tensor& w = *ctx.in(1).value;
+  s->wq.resize(static_cast<size_t>(w.numel()));
+  s->w_scales.resize(static_cast<size_t>(b.N));
+  // One scale per output column n: B is [K, N], or [N, K] with transB.
+  const int64_t axis = b.is_gemm && b.gemm.trans_b ? 0 : 1;
+  kernels::ref::quantize_weights_s8(w.data<float>(), w.shape(), axis, s->wq.data(), s->w_scales.data());
+  if (b.is_gemm) {
+    for (float& ws : s->w_scales) ws *= b.gemm.alpha;  // alpha * (A . B) folds into the column scales
+    s->beta = b.gemm.beta;
+    if (ctx.has_input(2)) {
+      const Tensor* c = ctx.in(2).value;
+      if (c && b.gemm.c_rows <= 1) {  // a per-column (or scalar) C is a bias
+        s->bias.resize(static_cast<size_t>(b.N));
+        for (int64_t n = 0; n < b.N; ++n) s->bias[n] = b.gemm.beta * c->data<float>()[b.gemm.c_cols == 1 ? 0 : n];
+      } else {
+        s->addend_from_input = true;
+      }
+    }
+  } else if (const float* bias = constant_f32(ctx, 2)) {
+    s->bias.assign(bias, bias + b.N);
+  }
+  if (ctx.options.use_fast) {
+    if (b.is_gemm) {
+      kernels::ref::GemmParams gp = b.gemm;
+      s->fast_gemm = kernels::fast::GemmS8OneDnn::Create(gp, s->wq.data(), nullptr);
+    } else {
+      s->fast_matmul = kernels::fast::MatMulS8OneDnn::Create(b.matmul, s->wq.data(), nullptr);
+    }
+  }
+  const std::string_view impl = s->fast_gemm || s->fast_matmul ? "onednn-s8" : "reference-s8";
+  return make_kernel(
+      [s](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        const GemmBlock& b = s->b;
+        const int64_t na = in[0]->numel(), ny = out[0]->numel();
+        int8_t* aq = thread_scratch<int8_t, 0>(static_cast<size_t>(na));
+        int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
+        kernels::ref::quantize_f32_s8(in[0]->data<float>(), aq, na, s->x_scale);
+        if (s->fast_gemm) s->fast_gemm->run(aq, acc);
+        else if (s->fast_matmul) s->fast_matmul->run(aq, acc);
+        else if (b.is_gemm) kernels::ref::gemm_s8s8s32(b.gemm, aq, s->wq.data(), acc);
+        else kernels::ref::matmul_s8s8s32(b.matmul, aq, s->wq.data(), acc);
+        const float* addend = nullptr;
+        if (s->addend_from_input) {
+          // beta * C broadcast to [rows, N]; C is [c_rows, c_cols] with each dim 1 or full.
+          float* buf = thread_scratch<float, 1>(static_cast<size_t>(ny));
+          const float* c = in[2]->data<float>();
+          for (int64_t m = 0; m < b.rows; ++m)
+            for (int64_t n = 0; n < b.N; ++n)
+              buf[m * b.N + n] = s->beta * c[(b.gemm.c_rows == 1 ? 0 : m) * b.gemm.c_cols + (b.gemm.c_cols == 1 ? 0 : n)];
+          addend = buf;
+        }
+        kernels::ref::dequantize_epilogue(acc, b.rows, b.N, 1, s->x_scale, s->w_scales.data(),
+                                          s->bias.empty() ? nullptr : s->bias.data(), addend, s->e,
+                                          out[0]->data<float>());
+      },
+      impl);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_fused_gemm(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(GemmBlock b, gemm_block(ctx));
+  QS_ASSIGN_OR_RETURN(Epilogue e, read_epilogue(ctx));
+  ctx.set_output(0, DType::kFloat32, b.out_shape);
+  if (ctx.precision == Precision::kInt8) return fused_gemm_int8(ctx, b, e);
+  return fused_gemm_fp32(ctx, b, e);
+}
+
+const OpSchema kOps[] = {
+    {"FusedConv", prepare_fused_conv, false, true},
+    {"FusedGemm", prepare_fused_gemm, false, true},
+};
+
+}  // namespace
+
+std::span<const OpSchema> internal_ops() { return kOps; }
+
+}  // namespace qs::ops

@@ -1,0 +1,89 @@
+#include "runtime/precision_kernels.h"
+
+#include <string>
+
+#include "core/half.h"
+#include "kernels/reference/int8.h"
+
+namespace qs::runtime {
+
+namespace {
+
+class FakeQuantKernel final : public ops::Kernel {
+ public:
+  FakeQuantKernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales)
+      : inner_(std::move(inner)), scales_(std::move(scales)), impl_("qdq+" + std::string(inner_->impl())) {}
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override {
+    std::vector<Tensor> quantized(in.size());
+    std::vector<const Tensor*> ptrs(in.begin(), in.end());
+    for (size_t i = 0; i < in.size() && i < scales_.size(); ++i) {
+      if (!in[i] || !(scales_[i] > 0.f) || in[i]->dtype() != DType::kFloat32) continue;
+      quantized[i] = Tensor(DType::kFloat32, in[i]->shape());
+      kernels::ref::fake_quantize_f32(in[i]->data<float>(), quantized[i].data<float>(), in[i]->numel(), scales_[i]);
+      ptrs[i] = &quantized[i];
+    }
+    inner_->run(ptrs, out);
+  }
+  std::string_view impl() const override { return impl_; }
+
+ private:
+  std::unique_ptr<ops::Kernel> inner_;
+  std::vector<float> scales_;
+  std::string impl_;
+};
+
+void round_to_half(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qs::round_to_half(x[i]);
+}
+
+class Fp16Kernel final : public ops::Kernel {
+ public:
+  Fp16Kernel(std::unique_ptr<ops::Kernel> inner, const std::vector<ops::TensorInfo>& inputs)
+      : inner_(std::move(inner)), impl_("fp16+" + std::string(inner_->impl())) {
+    rounded_constants_.resize(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor* c = inputs[i].value;
+      if (!c || c->dtype() != DType::kFloat32) continue;
+      rounded_constants_[i] = Tensor(DType::kFloat32, c->shape());
+      round_to_half(c->data<float>(), rounded_constants_[i].data<float>(), c->numel());
+    }
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override {
+    std::vector<Tensor> rounded(in.size());
+    std::vector<const Tensor*> ptrs(in.begin(), in.end());
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (!in[i] || in[i]->dtype() != DType::kFloat32) continue;
+      if (i < rounded_constants_.size() && rounded_constants_[i].defined()) {
+        ptrs[i] = &rounded_constants_[i];
+        continue;
+      }
+      rounded[i] = Tensor(DType::kFloat32, in[i]->shape());
+      round_to_half(in[i]->data<float>(), rounded[i].data<float>(), in[i]->numel());
+      ptrs[i] = &rounded[i];
+    }
+    inner_->run(ptrs, out);
+    for (Tensor* o : out)
+      if (o && o->dtype() == DType::kFloat32) round_to_half(o->data<float>(), o->data<float>(), o->numel());
+  }
+  std::string_view impl() const override { return impl_; }
+
+ private:
+  std::unique_ptr<ops::Kernel> inner_;
+  std::vector<Tensor> rounded_constants_;
+  std::string impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales) {
+  return std::make_unique<FakeQuantKernel>(std::move(inner), std::move(scales));
+}
+
+std::unique_ptr<ops::Kernel> make_fp16_kernel(std::unique_ptr<ops::Kernel> inner,
+                                              const std::vector<ops::TensorInfo>& inputs) {
+  return std::make_unique<Fp16Kernel>(std::move(inner), inputs);
+}
+
+}  // namespace qs::runtime
