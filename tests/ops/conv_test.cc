@@ -339,9 +339,9 @@ TEST(ConvGemmNodeTests, BothKernelsMatchOnnxOutputs) {
         runtime::Engine engine(graph, runtime::PlanOptions{KernelOptions{use_fast}});
         auto plan = engine.PlanFor(inputs);
         ASSERT_TRUE(plan.ok()) << plan.status().message();
-        ASSERT_EQ((*plan)->steps().size(), 1u);
+        ASSERT_EQ((*plan)->plan->steps().size(), 1u);
         const bool fast_possible = op == "Conv" || op == "ConvTranspose" || want.dtype() == DType::kFloat32;
-        EXPECT_EQ((*plan)->steps()[0].kernel->impl(), use_fast && fast_possible ? "onednn" : "reference");
+        EXPECT_EQ((*plan)->plan->steps()[0].kernel->impl(), use_fast && fast_possible ? "onednn" : "reference");
         auto out = engine.Run(inputs);
         ASSERT_TRUE(out.ok()) << out.status().message();
         const Tensor& got = out->at(graph->outputs[0].name);
