@@ -1,0 +1,181 @@
+// FP32 oneDNN convolution against the INT8 path that replaces it in an INT8 layer: quantize
+// the float input, s8 x s8 -> s32 oneDNN convolution, dequantize epilogue (+ bias) back to
+// float. ResNet-like 3x3 and 1x1 convolutions, batch 1, constant weights. Run at one thread:
+//   OMP_NUM_THREADS=1 build-int8/bench/int8_bench
+// Prints INT8's speed-up over FP32 for each shape at the end, and the pieces of the INT8 time.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/fast/conv_int8_onednn.h"
+#include "kernels/fast/conv_onednn.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/int8.h"
+
+namespace {
+
+namespace ref = qs::kernels::ref;
+namespace fast = qs::kernels::fast;
+
+// range(0): channels, range(1): spatial size, range(2): kernel size (3 or 1).
+ref::ConvParams resnet_conv(const benchmark::State& st) {
+  const int64_t c = st.range(0), hw = st.range(1), k = st.range(2), pad = k / 2;
+  return ref::ConvParams{1, c, c, 1, {hw, hw}, {hw, hw}, {k, k}, {1, 1}, {1, 1}, {pad, pad}, {pad, pad}};
+}
+
+std::vector<float> random_values(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+struct Layer {
+  ref::ConvParams p;
+  int64_t in_n, out_n, plane;
+  std::vector<float> x, w, b, y, w_scales;
+  std::vector<int8_t> xq, wq;
+  std::vector<int32_t> acc;
+  float x_scale = 1.f / 127;  // x is in [-1, 1]
+  explicit Layer(const ref::ConvParams& cp)
+      : p(cp),
+        in_n(p.in_channels * p.in_size[0] * p.in_size[1]),
+        out_n(p.out_channels * p.out_size[0] * p.out_size[1]),
+        plane(p.out_size[0] * p.out_size[1]),
+        x(random_values(in_n, 1)),
+        w(random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], 2)),
+        b(random_values(p.out_channels, 3)),
+        y(static_cast<size_t>(out_n)),
+        w_scales(static_cast<size_t>(p.out_channels)),
+        xq(x.size()),
+        wq(w.size()),
+        acc(y.size()) {
+    ref::quantize_weights_s8(w.data(), {p.out_channels, p.in_channels, p.kernel[0], p.kernel[1]}, 0, wq.data(),
+                             w_scales.data());
+  }
+};
+
+void set_flops(benchmark::State& st, const ref::ConvParams& p) {
+  const double flops = 2.0 * p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1] * p.out_size[0] * p.out_size[1];
+  st.counters["GOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_F32(benchmark::State& st) {
+  Layer l(resnet_conv(st));
+  std::string why;
+  auto conv = fast::ConvOneDnn::Conv(l.p, l.w.data(), l.b.data(), true, &why);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    conv->run(l.x.data(), nullptr, nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+  set_flops(st, l.p);
+}
+
+// The whole INT8 layer: float in, float out.
+void BM_Int8(benchmark::State& st) {
+  Layer l(resnet_conv(st));
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.wq.data(), &why);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    ref::quantize_f32_s8(l.x.data(), l.xq.data(), l.in_n, l.x_scale);
+    conv->run(l.xq.data(), l.acc.data());
+    ref::dequantize_epilogue(l.acc.data(), 1, l.p.out_channels, l.plane, l.x_scale, l.w_scales.data(), l.b.data(),
+                             nullptr, {}, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+  set_flops(st, l.p);
+}
+
+// The pieces of BM_Int8.
+void BM_Int8ConvOnly(benchmark::State& st) {
+  Layer l(resnet_conv(st));
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.wq.data(), &why);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  for (auto _ : st) {
+    conv->run(l.xq.data(), l.acc.data());
+    benchmark::DoNotOptimize(l.acc.data());
+  }
+}
+
+void BM_Quantize(benchmark::State& st) {
+  Layer l(resnet_conv(st));
+  for (auto _ : st) {
+    ref::quantize_f32_s8(l.x.data(), l.xq.data(), l.in_n, l.x_scale);
+    benchmark::DoNotOptimize(l.xq.data());
+  }
+  st.SetBytesProcessed(st.iterations() * l.in_n * 5);
+}
+
+void BM_Epilogue(benchmark::State& st) {
+  Layer l(resnet_conv(st));
+  for (auto _ : st) {
+    ref::dequantize_epilogue(l.acc.data(), 1, l.p.out_channels, l.plane, l.x_scale, l.w_scales.data(), l.b.data(),
+                             nullptr, {}, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+  st.SetBytesProcessed(st.iterations() * l.out_n * 8);
+}
+
+const std::vector<std::vector<int64_t>> kShapes{{64, 56, 3}, {128, 28, 3}, {256, 14, 3},
+                                                {64, 56, 1}, {128, 28, 1}, {256, 14, 1}};
+
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"c", "hw", "k"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kShapes) b->Args(s);
+}
+
+BENCHMARK(BM_F32)->Apply(shapes);
+BENCHMARK(BM_Int8)->Apply(shapes);
+BENCHMARK(BM_Int8ConvOnly)->Apply(shapes);
+BENCHMARK(BM_Quantize)->Apply(shapes);
+BENCHMARK(BM_Epilogue)->Apply(shapes);
+
+// Keeps each run's time per iteration (ms) so that main can print the ratios.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs)
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred) times[r.benchmark_name()] = r.GetAdjustedRealTime();
+    ConsoleReporter::ReportRuns(runs);
+  }
+  std::map<std::string, double> times;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  auto time = [&](const char* bench, const std::vector<int64_t>& s) {
+    const std::string name = std::string(bench) + "/c:" + std::to_string(s[0]) + "/hw:" + std::to_string(s[1]) +
+                             "/k:" + std::to_string(s[2]) + "/real_time";
+    auto it = reporter.times.find(name);
+    return it == reporter.times.end() ? -1.0 : it->second;
+  };
+  std::printf("\nconv (c -> c, batch 1)  FP32 ms  INT8 ms (quantize + conv + epilogue)  INT8 speed-up\n");
+  for (const auto& s : kShapes) {
+    const double f = time("BM_F32", s), i = time("BM_Int8", s);
+    if (f <= 0 || i <= 0) continue;
+    std::printf("%3lldch %2lldx%-2lld %lldx%lld      %7.3f  %7.3f (%.3f + %.3f + %.3f)      %.2fx\n",
+                static_cast<long long>(s[0]), static_cast<long long>(s[1]), static_cast<long long>(s[1]),
+                static_cast<long long>(s[2]), static_cast<long long>(s[2]), f, i, time("BM_Quantize", s),
+                time("BM_Int8ConvOnly", s), time("BM_Epilogue", s), f / i);
+  }
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  std::printf("OMP_NUM_THREADS=%s%s\n", omp ? omp : "(unset)", omp ? "" : "  -- set it to 1 for the one-thread numbers");
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,232 @@
+#include "kernels/fast/conv_int8_onednn.h"
+
+#include "kernels/fast/onednn_common.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
+
+#include "kernels/reference/conv_int8.h"
+#include "kernels/reference/int8.h"
+
+namespace qs::kernels::fast {
+namespace {
+
+using dims = dnnl::memory::dims;
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+tag plain_tag(size_t rank) {
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    default: return tag::abcdef;
+  }
+}
+
+// The ONNX weight buffer in oneDNN's logical weight order [(G,) OC/G, IC/G, k...]. ONNX
+// ConvTranspose stores [IC, OC/G, k...] = [G, IC/G, OC/G, k...]: described with strides that
+// swap OC/G and IC/G (as conv_onednn.cc does for f32).
+dnnl::memory::desc onnx_weights_md(const ref::ConvParams& p, bool transposed) {
+  const int64_t g = p.group, icg = p.in_channels / g, ocg = p.out_channels / g;
+  dims logical;
+  if (g > 1) logical.push_back(g);
+  logical.push_back(ocg);
+  logical.push_back(icg);
+  for (int64_t k : p.kernel) logical.push_back(k);
+  if (!transposed) return dnnl::memory::desc(logical, dt::s8, plain_tag(logical.size()));
+  const size_t lead = g > 1 ? 1 : 0;  // position of OC/G in the logical dims
+  dims physical = logical;
+  std::swap(physical[lead], physical[lead + 1]);
+  dims phys_stride(physical.size());
+  int64_t s = 1;
+  for (size_t i = physical.size(); i-- > 0;) {
+    phys_stride[i] = s;
+    s *= physical[i];
+  }
+  dims strides = phys_stride;
+  std::swap(strides[lead], strides[lead + 1]);
+  return dnnl::memory::desc(logical, dt::s8, strides);
+}
+
+dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
+  dims d{n, c};
+  d.insert(d.end(), spatial.begin(), spatial.end());
+  return d;
+}
+
+dnnl::primitive_attr user_scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// A reorder between two layouts of the same tensor, run on the thread's stream.
+struct Reorder {
+  dnnl::reorder prim;
+  dnnl::memory::desc scratch_md;
+
+  void init(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+    dnnl::reorder::primitive_desc pd(cpu_engine(), from, cpu_engine(), to, user_scratchpad_attr());
+    scratch_md = pd.scratchpad_desc();
+    prim = dnnl::reorder(pd);
+  }
+  void run(const dnnl::memory& from, const dnnl::memory& to) const {
+    prim.execute(cpu_stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {DNNL_ARG_SCRATCHPAD, scratchpad(scratch_md)}});
+  }
+};
+
+}  // namespace
+
+bool onednn_int8_exact(std::string* why_not) {
+  using isa = dnnl::cpu_isa;
+  const isa have = dnnl::get_effective_cpu_isa();
+  // avx2_vnni is left out: this oneDNN's avx2 int8 path is not verified to skip the halving.
+  if (have == isa::avx512_core_vnni || have == isa::avx512_core_bf16 || have == isa::avx512_core_amx) return true;
+  if (why_not)
+    *why_not = "CPU without avx512_core_vnni: oneDNN's int8 kernels halve the weights there to avoid int16 "
+               "saturation (vpmaddubsw), so their result would not be exact";
+  return false;
+}
+
+struct ConvS8OneDnn::Impl {
+  dnnl::primitive prim;
+  dnnl::memory::desc src_md, dst_md;              // plain, as the op sees them
+  dnnl::memory::desc inner_src_md, inner_dst_md;  // oneDNN's choice
+  dnnl::memory::desc scratch_md;
+  dnnl::memory wei;  // the constant weights in oneDNN's layout (with its s8 compensation)
+  Reorder src_in, dst_out;
+  bool reorder_src = false, reorder_dst = false;
+  std::string impl_info;
+};
+
+namespace {
+
+std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t* w, bool transposed) {
+  auto impl = std::make_unique<ConvS8OneDnn::Impl>();
+  auto& eng = cpu_engine();
+  const size_t rank = p.in_size.size() + 2;
+  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::s8, plain_tag(rank));
+  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), dt::s32, plain_tag(rank));
+  const dnnl::memory::desc user_wei_md = onnx_weights_md(p, transposed);
+
+  dims strides(p.stride.begin(), p.stride.end());
+  dims dilates, pad_l(p.pad_begin.begin(), p.pad_begin.end()), pad_r;
+  for (int64_t d : p.dilation) dilates.push_back(d - 1);  // oneDNN counts the gaps
+  // ConvTranspose's pad_end has output_padding taken off and may be negative; oneDNN checks
+  // the sizes with floor division, so any pad in [r, r + stride) gives the same output size
+  // (try_build checked r + stride - 1 >= 0).
+  for (int64_t r : p.pad_end) pad_r.push_back(transposed && r < 0 ? 0 : r);
+
+  // Every layout "any": oneDNN's int8 convolutions run on channels-last or blocked
+  // activations (on plain NCHW they fall back to a slow im2col GEMM), and want their own
+  // weight layout, which also carries the compensation for s8 sources (VNNI multiplies u8 by
+  // s8, so oneDNN shifts the source by +128 and subtracts 128 * sum(w) per output channel).
+  const dnnl::memory::desc src_any(impl->src_md.dims(), dt::s8, tag::any);
+  const dnnl::memory::desc dst_any(impl->dst_md.dims(), dt::s32, tag::any);
+  const dnnl::memory::desc wei_any(user_wei_md.dims(), dt::s8, tag::any);
+  const dnnl::primitive_attr attr = user_scratchpad_attr();
+  dnnl::memory::desc chosen_wei;
+  auto finish = [&](const auto& pd) {
+    impl->scratch_md = pd.scratchpad_desc();
+    chosen_wei = pd.weights_desc();
+    impl->inner_src_md = pd.src_desc();
+    impl->inner_dst_md = pd.dst_desc();
+    impl->impl_info = pd.impl_info_str();
+  };
+  if (!transposed) {
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      src_any, wei_any, dst_any, strides, dilates, pad_l, pad_r);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    finish(pd);
+    impl->prim = dnnl::convolution_forward(pd);
+  } else {
+    dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                        src_any, wei_any, dst_any, strides, dilates, pad_l, pad_r);
+    dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+    finish(pd);
+    impl->prim = dnnl::deconvolution_forward(pd);
+  }
+  impl->reorder_src = impl->inner_src_md != impl->src_md;
+  impl->reorder_dst = impl->inner_dst_md != impl->dst_md;
+  if (impl->reorder_src) impl->src_in.init(impl->src_md, impl->inner_src_md);
+  if (impl->reorder_dst) impl->dst_out.init(impl->inner_dst_md, impl->dst_md);
+
+  // The reorder copies the weights, so the caller's buffer need not outlive the kernel.
+  dnnl::memory user(user_wei_md, eng, const_cast<int8_t*>(w));
+  impl->wei = dnnl::memory(chosen_wei, eng);
+  Reorder wei_in;
+  wei_in.init(user_wei_md, chosen_wei);
+  wei_in.run(user, impl->wei);
+  cpu_stream().wait();
+  return impl;
+}
+
+std::unique_ptr<ConvS8OneDnn::Impl> try_build(const ref::ConvParams& p, const int8_t* w, bool transposed,
+                                              std::string* why_not) {
+  auto decline = [&](const std::string& why) -> std::unique_ptr<ConvS8OneDnn::Impl> {
+    if (why_not) *why_not = why;
+    return nullptr;
+  };
+  if (!onednn_int8_exact(why_not)) return nullptr;
+  if (p.batch == 0) return decline("empty batch");
+  if (!ref::int8_reduction_fits(ref::conv_int8_reduction(p)))
+    return decline("reduction of " + std::to_string(ref::conv_int8_reduction(p)) +
+                   " products per output could overflow the int32 accumulator");
+  if (transposed)
+    for (size_t i = 0; i < p.pad_begin.size(); ++i)
+      if (p.pad_begin[i] < 0 || p.pad_end[i] + p.stride[i] - 1 < 0) return decline("negative padding");
+  try {
+    return build(p, w, transposed);
+  } catch (const dnnl::error& e) {
+    return decline(e.what());
+  }
+}
+
+}  // namespace
+
+ConvS8OneDnn::ConvS8OneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ConvS8OneDnn::~ConvS8OneDnn() = default;
+
+std::unique_ptr<ConvS8OneDnn> ConvS8OneDnn::Conv(const ref::ConvParams& p, const int8_t* w, std::string* why_not) {
+  auto impl = try_build(p, w, false, why_not);
+  return impl ? std::unique_ptr<ConvS8OneDnn>(new ConvS8OneDnn(std::move(impl))) : nullptr;
+}
+
+std::unique_ptr<ConvS8OneDnn> ConvS8OneDnn::ConvTranspose(const ref::ConvParams& p, const int8_t* w,
+                                                          std::string* why_not) {
+  auto impl = try_build(p, w, true, why_not);
+  return impl ? std::unique_ptr<ConvS8OneDnn>(new ConvS8OneDnn(std::move(impl))) : nullptr;
+}
+
+const std::string& ConvS8OneDnn::impl_info() const { return impl_->impl_info; }
+
+void ConvS8OneDnn::run(const int8_t* x, int32_t* acc) const {
+  auto& eng = cpu_engine();
+  // Memory objects only wrap buffers; building them per call keeps the shared primitive free
+  // of per-call state. The blocked buffers are the thread's own (onednn_common).
+  dnnl::memory src(impl_->src_md, eng, const_cast<int8_t*>(x));
+  dnnl::memory dst(impl_->dst_md, eng, acc);
+  dnnl::memory inner_src = src, inner_dst = dst;
+  if (impl_->reorder_src) {
+    inner_src = dnnl::memory(impl_->inner_src_md, eng,
+                             thread_buffer(ThreadBuffer::kBlockedInput, impl_->inner_src_md.get_size()));
+    impl_->src_in.run(src, inner_src);
+  }
+  if (impl_->reorder_dst)
+    inner_dst = dnnl::memory(impl_->inner_dst_md, eng,
+                             thread_buffer(ThreadBuffer::kBlockedOutput, impl_->inner_dst_md.get_size()));
+  impl_->prim.execute(cpu_stream(), {{DNNL_ARG_SRC, inner_src},
+                                     {DNNL_ARG_WEIGHTS, impl_->wei},
+                                     {DNNL_ARG_DST, inner_dst},
+                                     {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}});
+  if (impl_->reorder_dst) impl_->dst_out.run(inner_dst, dst);
+  cpu_stream().wait();
+}
+
+}  // namespace qs::kernels::fast
