@@ -2,7 +2,9 @@
 // Softplus Softsign Gelu Mish Celu ThresholdedRelu.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
+#include "kernels/fast/eltwise_fast.h"
 #include "kernels/reference/activation.h"
 #include "ops/families.h"
 
@@ -17,6 +19,8 @@ using A = ref::Activation;
 std::unique_ptr<Kernel> activation_kernel(PrepareContext& ctx, const ref::ActivationParams& p) {
   const DType dt = ctx.in(0).dtype;
   ctx.set_output(0, dt, ctx.in(0).shape);
+  if (ctx.options.use_fast && dt == DType::kFloat32 && kernels::fast::activation_supported(p.kind))
+    return make_kernel([p](In in, Out o) { kernels::fast::activation_f32(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast");
   if (dt == DType::kFloat64)
     return make_kernel([p](In in, Out o) { ref::activation<double>(p, in[0]->data<double>(), o[0]->data<double>(), in[0]->numel()); });
   return make_kernel([p](In in, Out o) { ref::activation<float>(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); });
@@ -36,6 +40,8 @@ Expected<std::unique_ptr<Kernel>> prepare_relu(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(expect_float_input(ctx));
   if (ctx.in(0).dtype == DType::kFloat32) {
     ctx.set_output(0, DType::kFloat32, ctx.in(0).shape);
+    if (ctx.options.use_fast)
+      return make_kernel([](In in, Out o) { kernels::fast::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast");
     return make_kernel([](In in, Out o) { ref::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); });
   }
   return activation_kernel(ctx, {A::kRelu});
@@ -133,11 +139,14 @@ Expected<const Tensor*> clip_bound(const PrepareContext& ctx, size_t i) {
 }
 
 template <typename T>
-std::unique_ptr<Kernel> clip_kernel(const Tensor* min, const Tensor* max) {
+std::unique_ptr<Kernel> clip_kernel(const Tensor* min, const Tensor* max, bool use_fast = false) {
   // An absent bound is the type's own limit; for floats that is infinity, so -inf stays -inf.
   constexpr bool kFloat = std::is_floating_point_v<T>;
   const T lo = min ? min->data<T>()[0] : kFloat ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
   const T hi = max ? max->data<T>()[0] : kFloat ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+  if constexpr (std::is_same_v<T, float>)
+    if (use_fast)
+      return make_kernel([lo, hi](In in, Out o) { kernels::fast::clip_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel(), lo, hi); }, "fast");
   return make_kernel([lo, hi](In in, Out o) { ref::clip<T>(in[0]->data<T>(), o[0]->data<T>(), in[0]->numel(), lo, hi); });
 }
 
@@ -152,7 +161,7 @@ Expected<std::unique_ptr<Kernel>> prepare_clip(PrepareContext& ctx) {
     ctx.set_output(0, dt, ctx.in(0).shape);
     const Tensor lo = dt == DType::kFloat64 ? Tensor::Scalar<double>(min) : Tensor::Scalar<float>(min);
     const Tensor hi = dt == DType::kFloat64 ? Tensor::Scalar<double>(max) : Tensor::Scalar<float>(max);
-    return dt == DType::kFloat64 ? clip_kernel<double>(&lo, &hi) : clip_kernel<float>(&lo, &hi);
+    return dt == DType::kFloat64 ? clip_kernel<double>(&lo, &hi) : clip_kernel<float>(&lo, &hi, ctx.options.use_fast);
   }
   QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 3));
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32, DType::kFloat64, DType::kInt8, DType::kUInt8,
@@ -167,7 +176,7 @@ Expected<std::unique_ptr<Kernel>> prepare_clip(PrepareContext& ctx) {
     case DType::kInt16: return clip_kernel<int16_t>(min, max);
     case DType::kInt32: return clip_kernel<int32_t>(min, max);
     case DType::kInt64: return clip_kernel<int64_t>(min, max);
-    default: return clip_kernel<float>(min, max);
+    default: return clip_kernel<float>(min, max, ctx.options.use_fast);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/fast/eltwise_fast.h"
 #include "kernels/reference/elementwise.h"
 #include "ops/families.h"
 
@@ -81,6 +82,14 @@ Expected<std::unique_ptr<Kernel>> fold_kernel(PrepareContext& ctx, ref::BinaryOp
     plan.steps.push_back(ref::make_broadcast(out, {ctx.in(0).shape, ctx.in(1).shape}));
     for (size_t i = 2; i < ctx.inputs.size(); ++i) plan.steps.push_back(ref::make_broadcast(out, {out, ctx.in(i).shape}));
   }
+  if (ctx.options.use_fast && dt == DType::kFloat32 && ctx.inputs.size() >= 2)
+    return make_kernel([plan](In in, Out o) {
+      float* py = o[0]->data<float>();
+      kernels::fast::binary_f32(plan.op, plan.steps[0], in[0]->data<float>(), in[1]->data<float>(), py);
+      for (size_t i = 2; i < in.size(); ++i)
+        kernels::fast::binary_f32(plan.op, plan.steps[i - 1], py, in[i]->data<float>(), py);
+      if (plan.scale != 1.0) ref::scale<float>(py, plan.numel, plan.scale);
+    }, "fast");
   return make_kernel([plan](In in, Out o) {
     Tensor& y = *o[0];
     if (in.size() == 1) {

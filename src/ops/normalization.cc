@@ -1,8 +1,10 @@
 // Normalization ops: BatchNormalization (inference), InstanceNormalization, LayerNormalization,
 // Softmax, LogSoftmax, Hardmax.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/fast/normalization_fast.h"
 #include "kernels/reference/normalization.h"
 #include "ops/families.h"
 
@@ -54,6 +56,24 @@ Expected<std::unique_ptr<Kernel>> prepare_batch_norm(PrepareContext& ctx) {
   p.spatial = numel(Shape(xs.begin() + 2, xs.end()));
   p.epsilon = eps;
   ctx.set_output(0, DType::kFloat32, xs);
+  if (ctx.options.use_fast) {
+    namespace fast = kernels::fast;
+    if (ctx.in(1).value && ctx.in(2).value && ctx.in(3).value && ctx.in(4).value) {
+      // Constant statistics (as in real models): y = x * a[c] + b[c], a and b computed now.
+      auto ab = std::make_shared<std::vector<float>>(2 * static_cast<size_t>(p.channels));
+      float* a = ab->data();
+      float* b = a + p.channels;
+      fast::batch_norm_coeffs(p, ctx.in(1).value->data<float>(), ctx.in(2).value->data<float>(),
+                              ctx.in(3).value->data<float>(), ctx.in(4).value->data<float>(), a, b);
+      return make_kernel([p, ab, a, b](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        fast::batch_norm_apply_f32(p, in[0]->data<float>(), a, b, out[0]->data<float>());
+      }, "fast");
+    }
+    return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      fast::batch_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(), in[3]->data<float>(),
+                           in[4]->data<float>(), out[0]->data<float>());
+    }, "fast");
+  }
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref::batch_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(), in[3]->data<float>(),
                         in[4]->data<float>(), out[0]->data<float>());
@@ -74,6 +94,11 @@ Expected<std::unique_ptr<Kernel>> prepare_instance_norm(PrepareContext& ctx) {
   p.spatial = numel(Shape(xs.begin() + 2, xs.end()));
   p.epsilon = eps;
   ctx.set_output(0, DType::kFloat32, xs);
+  if (ctx.options.use_fast)
+    return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::instance_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(),
+                                       out[0]->data<float>());
+    }, "fast");
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref::instance_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(),
                            out[0]->data<float>());

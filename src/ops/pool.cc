@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/pool_fast.h"
 #include "kernels/reference/pool.h"
 #include "ops/families.h"
 
@@ -94,6 +95,11 @@ Expected<std::unique_ptr<Kernel>> prepare_max_pool(PrepareContext& ctx) {
   ctx.set_output(0, t, out_shape);
   if (ctx.outputs.size() > 1) ctx.set_output(1, DType::kInt64, out_shape);
   const bool col = storage_order == 1;
+  const bool want_indices = ctx.outputs.size() > 1 && ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty();
+  if (ctx.options.use_fast && t == DType::kFloat32 && !want_indices)
+    return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::max_pool_f32(p, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast");
   return make_kernel([p, t, col](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     int64_t* idx = out.size() > 1 && out[1] ? out[1]->data<int64_t>() : nullptr;
     switch (t) {
@@ -122,6 +128,10 @@ Expected<std::unique_ptr<Kernel>> prepare_average_pool(PrepareContext& ctx) {
     return ctx.error("'count_include_pad' is {}, expected 0 or 1", include_pad);
   p.count_include_pad = include_pad == 1;
   ctx.set_output(0, DType::kFloat32, out_shape);
+  if (ctx.options.use_fast)
+    return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::avg_pool_f32(p, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast");
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     kernels::ref::avg_pool_f32(p, in[0]->data<float>(), out[0]->data<float>());
   });
@@ -176,6 +186,10 @@ Expected<GlobalGeometry> global_geometry(PrepareContext& ctx) {
 
 Expected<std::unique_ptr<Kernel>> prepare_global_average_pool(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(GlobalGeometry g, global_geometry(ctx));
+  if (ctx.options.use_fast)
+    return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::global_avg_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast");
   return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     kernels::ref::global_avg_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());
   });
@@ -183,6 +197,10 @@ Expected<std::unique_ptr<Kernel>> prepare_global_average_pool(PrepareContext& ct
 
 Expected<std::unique_ptr<Kernel>> prepare_global_max_pool(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(GlobalGeometry g, global_geometry(ctx));
+  if (ctx.options.use_fast)
+    return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::global_max_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast");
   return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     kernels::ref::global_max_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());
   });

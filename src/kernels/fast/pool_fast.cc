@@ -1,0 +1,234 @@
+#pragma GCC optimize("fp-contract=off")
+
+#include "kernels/fast/pool_fast.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "kernels/fast/eltwise_fast.h"  // parallel_chunks, QS_VEC_CLONES
+
+namespace qs::kernels::fast {
+namespace {
+
+using ref::PoolParams;
+
+// ---- geometry (as in the reference) ------------------------------------------------------------
+
+struct TapRange {
+  int64_t lo = 0, hi = 0;
+  int64_t count() const { return hi - lo; }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+TapRange tap_range(int64_t start, int64_t kernel, int64_t d, int64_t lo_bound, int64_t hi_bound) {
+  TapRange r;
+  r.lo = start >= lo_bound ? 0 : ceil_div(lo_bound - start, d);
+  r.hi = start >= hi_bound ? 0 : std::min(kernel, ceil_div(hi_bound - start, d));
+  if (r.hi < r.lo) r.hi = r.lo;
+  return r;
+}
+
+// ---- vector passes over the interior of one output row ------------------------------------------
+// y[i] (op)= src[i * s] for i in [0, m); stride 1 and 2 get their own loops (constant stride).
+
+QS_VEC_CLONES void copy_tap(float* y, const float* src, int64_t m, int64_t s) {
+  if (s == 1) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[i];
+  } else if (s == 2) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[2 * i];
+  } else {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[i * s];
+  }
+}
+
+// The reference's update "if (v > best) best = v".
+QS_VEC_CLONES void max_tap(float* y, const float* src, int64_t m, int64_t s) {
+  if (s == 1) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[i] > y[i] ? src[i] : y[i];
+  } else if (s == 2) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[2 * i] > y[i] ? src[2 * i] : y[i];
+  } else {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[i * s] > y[i] ? src[i * s] : y[i];
+  }
+}
+
+QS_VEC_CLONES void add_tap(float* y, const float* src, int64_t m, int64_t s) {
+  if (s == 1) {
+    for (int64_t i = 0; i < m; ++i) y[i] += src[i];
+  } else if (s == 2) {
+    for (int64_t i = 0; i < m; ++i) y[i] += src[2 * i];
+  } else {
+    for (int64_t i = 0; i < m; ++i) y[i] += src[i * s];
+  }
+}
+
+QS_VEC_CLONES void divide(float* y, int64_t m, float count) {
+  for (int64_t i = 0; i < m; ++i) y[i] = y[i] / count;
+}
+
+// ---- one plane ------------------------------------------------------------------------------------
+
+enum class Kind { kMax, kAvg };
+
+// One output exactly as the reference computes it (the border columns).
+template <Kind kind>
+float window_scalar(const PoolParams& p, const float* xp, const int64_t* s, const TapRange* r) {
+  float acc = kind == Kind::kMax ? std::numeric_limits<float>::lowest() : 0.f;
+  bool first = true;
+  for (int64_t k0 = r[0].lo; k0 < r[0].hi; ++k0) {
+    const int64_t i0 = s[0] + k0 * p.dilation[0];
+    for (int64_t k1 = r[1].lo; k1 < r[1].hi; ++k1) {
+      const int64_t i1 = s[1] + k1 * p.dilation[1];
+      const float* row = xp + (i0 * p.in[1] + i1) * p.in[2];
+      for (int64_t k2 = r[2].lo; k2 < r[2].hi; ++k2) {
+        const float v = row[s[2] + k2 * p.dilation[2]];
+        if constexpr (kind == Kind::kMax) {
+          if (v > acc || first) acc = v;
+          first = false;
+        } else {
+          acc += v;
+        }
+      }
+    }
+  }
+  if constexpr (kind == Kind::kMax) {
+    return acc;
+  } else {
+    int64_t count = 1;
+    for (int d = 0; d < 3; ++d) {
+      if (p.count_include_pad) {
+        const TapRange pr = tap_range(s[d], p.kernel[d], p.dilation[d], -p.pad_begin[d], p.in[d] + p.pad_end[d]);
+        count *= pr.count();
+      } else {
+        count *= r[d].count();
+      }
+    }
+    return count > 0 ? acc / static_cast<float>(count) : 0.f;
+  }
+}
+
+template <Kind kind>
+void pool_plane(const PoolParams& p, const float* xp, float* yp) {
+  const int64_t k2 = p.kernel[2], d2 = p.dilation[2], st2 = p.stride[2], pb2 = p.pad_begin[2];
+  // Output columns whose whole window lies inside [0, in[2]): start = o * st2 - pb2 >= 0 and
+  // start + d2 * (k2 - 1) <= in[2] - 1.
+  const int64_t c_lo = std::min(p.out[2], ceil_div(pb2, st2));
+  const int64_t last = p.in[2] - 1 - d2 * (k2 - 1) + pb2;  // largest allowed o * st2
+  const int64_t c_hi = last < 0 ? c_lo : std::max(c_lo, std::min(p.out[2], last / st2 + 1));
+  const int64_t m = c_hi - c_lo;
+  for (int64_t o0 = 0; o0 < p.out[0]; ++o0) {
+    const int64_t s0 = o0 * p.stride[0] - p.pad_begin[0];
+    const TapRange r0 = tap_range(s0, p.kernel[0], p.dilation[0], 0, p.in[0]);
+    for (int64_t o1 = 0; o1 < p.out[1]; ++o1) {
+      const int64_t s1 = o1 * p.stride[1] - p.pad_begin[1];
+      const TapRange r1 = tap_range(s1, p.kernel[1], p.dilation[1], 0, p.in[1]);
+      float* yrow = yp + (o0 * p.out[1] + o1) * p.out[2];
+      const bool rows_empty = r0.count() == 0 || r1.count() == 0;
+      auto scalar = [&](int64_t o2) {
+        const int64_t s2 = o2 * st2 - pb2;
+        const int64_t s[3] = {s0, s1, s2};
+        const TapRange r[3] = {r0, r1, tap_range(s2, k2, d2, 0, p.in[2])};
+        yrow[o2] = window_scalar<kind>(p, xp, s, r);
+      };
+      if (rows_empty || m == 0) {
+        for (int64_t o2 = 0; o2 < p.out[2]; ++o2) scalar(o2);
+        continue;
+      }
+      for (int64_t o2 = 0; o2 < c_lo; ++o2) scalar(o2);
+      for (int64_t o2 = c_hi; o2 < p.out[2]; ++o2) scalar(o2);
+      float* yi = yrow + c_lo;
+      if constexpr (kind == Kind::kAvg) std::fill(yi, yi + m, 0.f);
+      bool first = true;
+      for (int64_t k0 = r0.lo; k0 < r0.hi; ++k0) {
+        const int64_t i0 = s0 + k0 * p.dilation[0];
+        for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
+          const int64_t i1 = s1 + k1 * p.dilation[1];
+          const float* row = xp + (i0 * p.in[1] + i1) * p.in[2] + c_lo * st2 - pb2;
+          for (int64_t t = 0; t < k2; ++t) {
+            if constexpr (kind == Kind::kMax) {
+              if (first)
+                copy_tap(yi, row + t * d2, m, st2);
+              else
+                max_tap(yi, row + t * d2, m, st2);
+              first = false;
+            } else {
+              add_tap(yi, row + t * d2, m, st2);
+            }
+          }
+        }
+      }
+      if constexpr (kind == Kind::kAvg) {
+        int64_t count = k2;
+        if (p.count_include_pad) {
+          count *= tap_range(s0, p.kernel[0], p.dilation[0], -p.pad_begin[0], p.in[0] + p.pad_end[0]).count();
+          count *= tap_range(s1, p.kernel[1], p.dilation[1], -p.pad_begin[1], p.in[1] + p.pad_end[1]).count();
+        } else {
+          count *= r0.count() * r1.count();
+        }
+        divide(yi, m, static_cast<float>(count));
+      }
+    }
+  }
+}
+
+template <Kind kind>
+void pool(const PoolParams& p, const float* x, float* y) {
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+  const int64_t planes = p.batch * p.channels;
+  const int64_t work = std::max<int64_t>(1, out_plane * p.kernel[0] * p.kernel[1] * p.kernel[2]);
+  parallel_chunks(planes, std::max<int64_t>(1, (64 * 1024) / work), [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) pool_plane<kind>(p, x + c * in_plane, y + c * out_plane);
+  });
+}
+
+// ---- global pools ------------------------------------------------------------------------------
+
+constexpr int kLanes = 16;
+
+QS_VEC_CLONES float plane_sum(const float* x, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  for (int j = 0; i < n; ++i, ++j) acc[j] += x[i];
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// Every lane starts from x[0], so a NaN there wins as in the reference, and later NaNs never do.
+QS_VEC_CLONES float plane_max(const float* x, int64_t n) {
+  float acc[kLanes];
+  for (int j = 0; j < kLanes; ++j) acc[j] = x[0];
+  int64_t i = 1;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (int j = 0; i < n; ++i, ++j) acc[j] = x[i] > acc[j] ? x[i] : acc[j];
+  float best = acc[0];
+  for (int j = 1; j < kLanes; ++j) best = acc[j] > best ? acc[j] : best;
+  return best;
+}
+
+}  // namespace
+
+void max_pool_f32(const PoolParams& p, const float* x, float* y) { pool<Kind::kMax>(p, x, y); }
+void avg_pool_f32(const PoolParams& p, const float* x, float* y) { pool<Kind::kAvg>(p, x, y); }
+
+void global_avg_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y) {
+  parallel_chunks(planes, std::max<int64_t>(1, (64 * 1024) / std::max<int64_t>(1, spatial)),
+                  [&](int64_t lo, int64_t hi) {
+                    for (int64_t c = lo; c < hi; ++c)
+                      y[c] = plane_sum(x + c * spatial, spatial) / static_cast<float>(spatial);
+                  });
+}
+
+void global_max_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y) {
+  parallel_chunks(planes, std::max<int64_t>(1, (64 * 1024) / std::max<int64_t>(1, spatial)),
+                  [&](int64_t lo, int64_t hi) {
+                    for (int64_t c = lo; c < hi; ++c) y[c] = plane_max(x + c * spatial, spatial);
+                  });
+}
+
+}  // namespace qs::kernels::fast

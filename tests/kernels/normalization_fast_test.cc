@@ -1,0 +1,100 @@
+// Fast BatchNormalization / InstanceNormalization against the reference on channel counts and
+// plane sizes that straddle the vector widths; the failing case prints its parameters.
+#include "kernels/fast/normalization_fast.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/reference/normalization.h"
+
+namespace qs::kernels {
+namespace {
+
+const int64_t kSizes[] = {1, 7, 8, 9, 15, 16, 17, 31, 33};
+
+std::vector<float> normal(size_t n, uint32_t seed, float mean = 0.f, float stddev = 1.f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(mean, stddev);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(gen);
+  return v;
+}
+
+// Relative tolerance of a few float roundings (BN is y = x * a + b with a and b computed as in
+// the reference, so in practice it matches exactly).
+::testing::AssertionResult close(float got, float want, float rel, float abs_tol) {
+  if (std::fabs(got - want) <= abs_tol + rel * std::fabs(want)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << got << " vs reference " << want;
+}
+
+TEST(BatchNormFast, MatchesReference) {
+  for (int64_t batch : {1, 2})
+    for (int64_t c : kSizes)
+      for (int64_t spatial : {1, 7, 8, 9, 15, 16, 17, 31, 33, 49, 3136, 12544}) {
+        ref::BatchNormParams p;
+        p.batch = batch;
+        p.channels = c;
+        p.spatial = spatial;
+        p.epsilon = 1e-5f;
+        const size_t n = static_cast<size_t>(batch * c * spatial), cs = static_cast<size_t>(c);
+        const auto x = normal(n, 1 + static_cast<uint32_t>(n));
+        const auto scale = normal(cs, 2), bias = normal(cs, 3), mean = normal(cs, 4);
+        auto var = normal(cs, 5);
+        for (auto& v : var) v = std::fabs(v) + 0.01f;
+        std::vector<float> want(n), got(n, -1.f), got2(n, -1.f);
+        ref::batch_norm_f32(p, x.data(), scale.data(), bias.data(), mean.data(), var.data(), want.data());
+        fast::batch_norm_f32(p, x.data(), scale.data(), bias.data(), mean.data(), var.data(), got.data());
+        std::vector<float> a(cs), b(cs);
+        fast::batch_norm_coeffs(p, scale.data(), bias.data(), mean.data(), var.data(), a.data(), b.data());
+        fast::batch_norm_apply_f32(p, x.data(), a.data(), b.data(), got2.data());
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_TRUE(close(got[i], want[i], 1e-6f, 1e-6f))
+              << "batch_norm batch=" << batch << " channels=" << c << " spatial=" << spatial << " element " << i;
+          ASSERT_TRUE(close(got2[i], want[i], 1e-6f, 1e-6f))
+              << "batch_norm (precomputed) batch=" << batch << " channels=" << c << " spatial=" << spatial
+              << " element " << i;
+        }
+      }
+}
+
+TEST(BatchNormFast, InPlace) {
+  ref::BatchNormParams p;
+  p.batch = 2;
+  p.channels = 17;
+  p.spatial = 33 * 33;
+  const size_t n = static_cast<size_t>(p.batch * p.channels * p.spatial);
+  auto x = normal(n, 9);
+  const auto scale = normal(17, 2), bias = normal(17, 3), mean = normal(17, 4);
+  std::vector<float> var(17, 0.5f), want(n);
+  ref::batch_norm_f32(p, x.data(), scale.data(), bias.data(), mean.data(), var.data(), want.data());
+  fast::batch_norm_f32(p, x.data(), scale.data(), bias.data(), mean.data(), var.data(), x.data());
+  for (size_t i = 0; i < n; ++i) ASSERT_TRUE(close(x[i], want[i], 1e-6f, 1e-6f)) << "element " << i;
+}
+
+TEST(InstanceNormFast, MatchesReference) {
+  for (int64_t batch : {1, 2})
+    for (int64_t c : kSizes)
+      for (int64_t spatial : {1, 7, 8, 9, 15, 16, 17, 31, 33, 196, 4096}) {
+        ref::InstanceNormParams p;
+        p.batch = batch;
+        p.channels = c;
+        p.spatial = spatial;
+        p.epsilon = 1e-5f;
+        const size_t n = static_cast<size_t>(batch * c * spatial), cs = static_cast<size_t>(c);
+        // An offset mean makes the variance sum sensitive to the mean's accuracy.
+        const auto x = normal(n, 7 + static_cast<uint32_t>(n), 3.f, 2.f);
+        const auto scale = normal(cs, 2), bias = normal(cs, 3);
+        std::vector<float> want(n), got(n, -1.f);
+        ref::instance_norm_f32(p, x.data(), scale.data(), bias.data(), want.data());
+        fast::instance_norm_f32(p, x.data(), scale.data(), bias.data(), got.data());
+        for (size_t i = 0; i < n; ++i)
+          ASSERT_TRUE(close(got[i], want[i], 2e-6f, 2e-6f))
+              << "instance_norm batch=" << batch << " channels=" << c << " spatial=" << spatial << " element " << i;
+      }
+}
+
+}  // namespace
+}  // namespace qs::kernels
