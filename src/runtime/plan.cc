@@ -6,6 +6,27 @@
 
 namespace qs::runtime {
 
+namespace {
+
+uint64_t hash_string(const std::string& s, uint64_t seed) { return hash_bytes(s.data(), s.size(), seed); }
+
+// What computes a node's outputs: the node, how it runs, and what computes its inputs.
+uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, const std::vector<uint64_t>& input_sigs) {
+  uint64_t h = hash_string(node.domain + "/" + node.op_type + "/" + node.name, 14695981039346656037ull);
+  const Precision p = exec ? exec->precision : Precision::kFp32;
+  h = hash_combine(h, static_cast<uint64_t>(p));
+  if (exec) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
+  for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation
+    if (name != "activation" && name != "act_alpha" && name != "act_beta") continue;
+    h = hash_string(name + "=" + attr.s, h);
+    h = hash_bytes(&attr.f, sizeof attr.f, h);
+  }
+  for (uint64_t s : input_sigs) h = hash_combine(h, s);
+  return h;
+}
+
+}  // namespace
+
 Status check_supported_ops(const ir::Graph& g) {
   std::string missing;
   std::set<std::string> seen;
@@ -47,6 +68,12 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     p.input_slots_.emplace_back(in.name, new_slot(in.name));
   }
 
+  std::map<std::string, uint64_t> sig_of;  // value -> signature of its computation
+  for (const auto& in : g.inputs) sig_of[in.name] = hash_string("input:" + in.name, 1);
+  auto value_sig = [&sig_of](const std::string& v) {
+    auto it = sig_of.find(v);
+    return it != sig_of.end() ? it->second : hash_string("const:" + v, 2);
+  };
   for (const auto& node : g.nodes) {
     const ops::OpSchema* schema = ops::find_op(node.domain, node.op_type);
     ops::PrepareContext ctx{node, g.opset, {}, {}, options.kernel};
@@ -113,6 +140,16 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     s.node = &node;
     s.precision = precision;
     s.kernel = std::move(kernel).value();
+    {
+      std::vector<uint64_t> in_sigs;
+      for (const auto& in : node.inputs) in_sigs.push_back(in.empty() ? 0 : value_sig(in));
+      const uint64_t base = node_signature(node, exec, in_sigs);
+      for (size_t k = 0; k < node.outputs.size(); ++k) {
+        s.output_signatures.push_back(hash_combine(base, k));
+        if (!node.outputs[k].empty()) sig_of[node.outputs[k]] = s.output_signatures.back();
+      }
+    }
+    if (precision != Precision::kFp32) p.last_quantized_step_ = static_cast<int>(p.steps_.size());
     for (const auto& in : node.inputs) {
       if (in.empty()) {
         s.inputs.push_back(-1);
@@ -158,6 +195,15 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
 
 Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Tensor>& inputs,
                                                   const StepObserver& observer) const {
+  RunOptions o;
+  o.observer = observer;
+  return Run(inputs, o);
+}
+
+Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Tensor>& inputs,
+                                                  const RunOptions& options) const {
+  const StepObserver& observer = options.observer;
+  ActivationCache* cache = options.cache;
   std::vector<Tensor> slots = slot_init_;
   for (const auto& [name, slot] : input_slots_) {
     auto it = inputs.find(name);
@@ -174,6 +220,20 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
     const Step& s = steps_[i];
     in_ptrs.clear();
     out_ptrs.clear();
+    if (cache) {
+      // Take every output from the cache, or compute the step.
+      bool all = true;
+      for (size_t k = 0; k < s.outputs.size() && all; ++k) {
+        if (s.outputs[k] < 0) continue;
+        all = cache->Get(hash_combine(s.output_signatures[k], options.input_key), &slots[static_cast<size_t>(s.outputs[k])]);
+      }
+      if (all) {
+        for (int slot : s.outputs) out_ptrs.push_back(slot < 0 ? nullptr : &slots[static_cast<size_t>(slot)]);
+        if (observer) observer(i, *s.node, std::span<const Tensor* const>(out_ptrs.data(), out_ptrs.size()));
+        for (int slot : s.release) slots[static_cast<size_t>(slot)] = Tensor();
+        continue;
+      }
+    }
     for (int slot : s.inputs) in_ptrs.push_back(slot < 0 ? nullptr : &slots[static_cast<size_t>(slot)]);
     for (size_t k = 0; k < s.outputs.size(); ++k) {
       const int slot = s.outputs[k];
@@ -186,6 +246,9 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
       out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
     }
     s.kernel->run(in_ptrs, out_ptrs);
+    if (cache && (options.cache_everything || static_cast<int>(i) <= last_quantized_step_))
+      for (size_t k = 0; k < s.outputs.size(); ++k)
+        if (out_ptrs[k]) cache->Put(hash_combine(s.output_signatures[k], options.input_key), *out_ptrs[k]);
     if (observer) observer(i, *s.node, std::span<const Tensor* const>(out_ptrs.data(), out_ptrs.size()));
     for (int slot : s.release) slots[static_cast<size_t>(slot)] = Tensor();
   }

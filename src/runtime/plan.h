@@ -15,6 +15,7 @@
 #include "ir/graph.h"
 #include "ops/op.h"
 #include "passes/lower.h"
+#include "runtime/activation_cache.h"
 #include "passes/precision_plan.h"
 
 namespace qs::runtime {
@@ -35,6 +36,19 @@ struct PrecisionConfig {
 // Called after each step with the node and its outputs (for dumps, calibration, debugging).
 using StepObserver = std::function<void(size_t step, const ir::Node& node, std::span<const Tensor* const> outputs)>;
 
+// Options of one run.
+struct RunOptions {
+  StepObserver observer;
+  // Reuse and keep activations across runs (see activation_cache.h). input_key identifies
+  // the input set (the cache holds values of several).
+  ActivationCache* cache = nullptr;
+  uint64_t input_key = 0;
+  // Which computed values go into the cache: every one (a reference run, whose FP32 values
+  // later runs reuse where no INT8 tensor reaches), or only those up to the plan's last
+  // non-FP32 step (the quantized prefix that the next sweep step reuses).
+  bool cache_everything = false;
+};
+
 // Nodes whose op qscope lacks, listed in one error that names them all.
 Status check_supported_ops(const ir::Graph& g);
 
@@ -47,6 +61,7 @@ class Plan {
     std::vector<int> outputs;  // slot per node output, -1 when absent
     std::vector<int> release;  // slots whose last reader is this step
     Precision precision = Precision::kFp32;
+    std::vector<uint64_t> output_signatures;  // per output: what computes it (activation_cache.h)
   };
 
   // input_shapes: shape of each graph input; types come from the model.
@@ -56,6 +71,7 @@ class Plan {
   // Runs the plan; inputs must have the planned shapes and types (checked). Returns the graph outputs by name.
   Expected<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
                                               const StepObserver& observer = nullptr) const;
+  Expected<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs, const RunOptions& options) const;
 
   const ir::Graph& graph() const { return *graph_; }
   const std::vector<Step>& steps() const { return steps_; }
@@ -76,6 +92,7 @@ class Plan {
   std::vector<std::pair<std::string, int>> input_slots_;
   std::vector<std::pair<std::string, int>> output_slots_;
   int num_slots_ = 0;
+  int last_quantized_step_ = -1;  // index of the last non-FP32 step
 };
 
 // The passes' view of a plan: its layers, constants and value infos.
