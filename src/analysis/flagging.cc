@@ -17,6 +17,11 @@ double loss_percent(Metric m, double v, double ref_scale) {
   return v;
 }
 
+bool Flagger::StepIndependent(double value, double loss) {
+  prev_loss_ = 0.0;
+  return Step(value, loss);
+}
+
 bool Flagger::Step(double value, double loss) {
   bool flag;
   const double jump = loss - prev_loss_;

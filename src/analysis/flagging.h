@@ -40,6 +40,8 @@ class Flagger {
   // Decides a step from its metric value and its loss (loss_percent); accepted steps become
   // the trend the next steps are judged against.
   bool Step(double value, double loss);
+  // For steps that do not build on each other (isolate mode): the jump is the loss itself.
+  bool StepIndependent(double value, double loss);
   double last_accepted_loss() const { return prev_loss_; }
 
  private:

@@ -15,7 +15,7 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   uint64_t h = hash_string(node.domain + "/" + node.op_type + "/" + node.name, 14695981039346656037ull);
   const Precision p = exec ? exec->precision : Precision::kFp32;
   h = hash_combine(h, static_cast<uint64_t>(p));
-  if (exec) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
+  if (p == Precision::kInt8) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
   for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation
     if (name != "activation" && name != "act_alpha" && name != "act_beta") continue;
     h = hash_string(name + "=" + attr.s, h);
