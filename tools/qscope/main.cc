@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   qs::cli::add_inspect_command(app, action);
   qs::cli::add_run_command(app, action);
+  qs::cli::add_calibrate_command(app, action);
+  qs::cli::add_rank_command(app, action);
+  qs::cli::add_sweep_command(app, action);
+  qs::cli::add_analyze_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
