@@ -162,6 +162,20 @@ TEST_F(SweepCliTest, KilledWithSigkillResumesToTheSameResult) {
   }
 }
 
+// A trained model with a planted fault (tests/data/fmnist/plant_outlier.py): entropy
+// calibration, then the sweep flags the layer that reads the planted tensor, and only it.
+TEST_F(SweepCliTest, FindsThePlantedFaultInATrainedModel) {
+  const std::string planted = kData + "/fmnist/mobilenet_tiny_fmnist_planted.onnx";
+  const auto meta = read_json(kData + "/fmnist/mobilenet_tiny_fmnist_planted.json");
+  const std::string out = (dir_ / "planted").string();
+  const Result r = sh(kQscope + " sweep " + planted + " --input " + images_ + " --mean 0.2860 --std 0.3530 --calib-data " +
+                      kData + "/fmnist/ref/fmnist_test_0-7.input.npy --progress off --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto report = read_json(fs::path(out) / "report.json");
+  EXPECT_EQ(report["fallback"], nlohmann::json::array({meta["reader"]}));
+  EXPECT_GT(report["final_similarity"].get<double>(), report["all_int8_similarity"].get<double>());
+}
+
 TEST_F(SweepCliTest, ResumeRefusesAnotherSweepsState) {
   const std::string out = (dir_ / "other").string();
   ASSERT_EQ(sh(sweep_cmd(out)).code, 0);

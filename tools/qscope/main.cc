@@ -1,11 +1,23 @@
 // qscope: find the layers that break INT8 accuracy. Argument parsing and wiring only.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli_common.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  // OpenMP threads that spin while waiting (libgomp's default) make every parallel region
+  // cost milliseconds when another process holds a core, which a long sweep on a shared
+  // machine cannot afford; sleeping waiters cost ~10% on an idle machine. libgomp reads the
+  // policy when it loads, before main, so qscope restarts itself once with it set; a user's
+  // own OMP_WAIT_POLICY is kept.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  }
   CLI::App app{"qscope: finds the layers of a neural network that ruin its INT8 accuracy"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "qscope 0.1.0");
