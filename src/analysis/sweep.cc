@@ -40,6 +40,8 @@ class Runner {
          const std::map<std::string, float>& scales, const SweepOptions& options)
       : graph_(std::move(graph)), inputs_(inputs), scales_(scales), options_(options) {
     if (options.reuse) cache_ = std::make_unique<runtime::ActivationCache>(options.cache_bytes);
+    plan_options_ = options.plan_options;
+    plan_options_.kernels = &kernels_;
   }
 
   // Plans FP32, lists the layers and runs the reference.
@@ -50,14 +52,14 @@ class Runner {
       for (const auto& [name, t] : in) shapes[name] = t.shape();
       shapes_.push_back(shapes);
     }
-    QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::Plan::Build(graph_, shapes_[0], options_.plan_options));
+    QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::Plan::Build(graph_, shapes_[0], plan_options_));
     fp32_ = std::make_unique<runtime::Plan>(std::move(fp32));
     view_ = runtime::graph_view(*fp32_);
     for (const ir::Node* n : view_.layers)
       r.layers.push_back(SweepLayer{n->name, n->op_type, fp32_->value_infos().at(n->outputs[0]).shape,
                                     passes::int8_capability(view_, *n).capable});
     for (size_t i = 0; i < inputs_.size(); ++i) {
-      QS_ASSIGN_OR_RETURN(runtime::MixedPlan mp, runtime::build_mixed_plan(graph_, shapes_[i], nullptr, options_.plan_options));
+      QS_ASSIGN_OR_RETURN(runtime::MixedPlan mp, runtime::build_mixed_plan(graph_, shapes_[i], nullptr, plan_options_));
       runtime::RunOptions ro;
       ro.cache = cache_.get();
       ro.input_key = i + 1;
@@ -105,7 +107,8 @@ class Runner {
       auto& mp = plans[shapes_[i]];
       if (!mp) {
         QS_ASSIGN_OR_RETURN(runtime::MixedPlan built,
-                            runtime::build_mixed_plan(graph_, shapes_[i], &config, options_.plan_options));
+                            runtime::build_mixed_plan(graph_, shapes_[i], &config, plan_options_,
+                                                      shapes_[i] == shapes_[0] ? fp32_.get() : nullptr));
         mp = std::make_shared<runtime::MixedPlan>(std::move(built));
       }
       runtime::RunOptions ro;
@@ -177,6 +180,8 @@ class Runner {
   const std::map<std::string, float>& scales_;
   const SweepOptions& options_;
   std::unique_ptr<runtime::ActivationCache> cache_;
+  runtime::KernelCache kernels_;  // kernels prepared for earlier steps (most layers run as before)
+  runtime::PlanOptions plan_options_;
   std::vector<std::map<std::string, Shape>> shapes_;
   std::unique_ptr<runtime::Plan> fp32_;
   passes::GraphView view_;

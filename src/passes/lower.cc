@@ -216,6 +216,8 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       for (const auto& [i, tensor] : int8_reads(view, node)) ex.input_scales[i] = resolver.of(tensor);
     r.exec[node.name] = ex;
   }
+  // A block sits where its head was, but a residual may be produced after the head: sort.
+  QS_RETURN_IF_ERROR(ir::topological_sort(*r.graph));
   for (const ir::Node* n : view.layers) {
     LayerPrecision lp{n->name, n->op_type, plan.of(n->name), actual[n->name], "", -1};
     if (auto it = reason.find(n->name); it != reason.end() && lp.actual != lp.requested) lp.reason = it->second;

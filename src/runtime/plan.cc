@@ -25,6 +25,22 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   return h;
 }
 
+// What decides a node's kernel (kernel_cache.h).
+uint64_t kernel_key(const ir::Node& node, Precision precision, const passes::NodeExec* exec,
+                    const std::vector<ops::TensorInfo>& inputs, bool use_fast) {
+  uint64_t h = node_signature(node, precision == Precision::kFp32 ? nullptr : exec, {});
+  h = hash_combine(h, use_fast);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ops::TensorInfo& ti = inputs[i];
+    h = hash_combine(h, static_cast<uint64_t>(ti.dtype));
+    h = hash_bytes(ti.shape.data(), ti.shape.size() * sizeof(int64_t), h);
+    // A constant's identity is its name within the model; folded constants are named after
+    // the nodes that made them, so the name stands for the value here too.
+    h = hash_string(ti.value ? "const:" + node.inputs[i] : std::string("var"), h);
+  }
+  return h;
+}
+
 }  // namespace
 
 Status check_supported_ops(const ir::Graph& g) {
@@ -100,12 +116,29 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       ctx.inputs.push_back(ti);
     }
     ctx.outputs.resize(node.outputs.size());
-    auto kernel = schema->prepare(ctx);
-    if (!kernel.ok()) return kernel.status();
-    if (precision == Precision::kInt8 && !schema->native_int8)
-      kernel = make_fake_quant_kernel(std::move(kernel).value(), exec->input_scales);
-    else if (precision == Precision::kFp16)
-      kernel = make_fp16_kernel(std::move(kernel).value(), ctx.inputs);
+    std::shared_ptr<ops::Kernel> kernel;
+    const uint64_t key = options.kernels && !all_constant
+                             ? kernel_key(node, precision, exec, ctx.inputs, options.kernel.use_fast)
+                             : 0;
+    KernelCache::Entry cached;
+    if (key && options.kernels->Find(key, &cached)) {
+      kernel = cached.kernel;
+      ctx.outputs = cached.outputs;
+    } else {
+      auto prepared = schema->prepare(ctx);
+      if (!prepared.ok()) return prepared.status();
+      std::unique_ptr<ops::Kernel> k = std::move(prepared).value();
+      if (precision == Precision::kInt8 && !schema->native_int8)
+        k = make_fake_quant_kernel(std::move(k), exec->input_scales);
+      else if (precision == Precision::kFp16)
+        k = make_fp16_kernel(std::move(k), ctx.inputs);
+      kernel = std::move(k);
+      if (key) {
+        std::vector<ops::TensorInfo> outs = ctx.outputs;
+        for (auto& o : outs) o.value = nullptr;
+        options.kernels->Put(key, KernelCache::Entry{kernel, outs});
+      }
+    }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
       const auto& oi = ctx.outputs[i];
@@ -131,7 +164,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       }
       std::vector<Tensor*> out_ptrs;
       for (auto& o : outs) out_ptrs.push_back(&o);
-      (*kernel)->run(ins, out_ptrs);
+      kernel->run(ins, out_ptrs);
       for (size_t i = 0; i < node.outputs.size(); ++i)
         if (!node.outputs[i].empty()) p.constants_[node.outputs[i]] = outs[i];
       continue;
@@ -139,7 +172,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     Step s;
     s.node = &node;
     s.precision = precision;
-    s.kernel = std::move(kernel).value();
+    s.kernel = std::move(kernel);
     {
       std::vector<uint64_t> in_sigs;
       for (const auto& in : node.inputs) in_sigs.push_back(in.empty() ? 0 : value_sig(in));
@@ -267,14 +300,19 @@ passes::GraphView graph_view(const Plan& plan) {
 }
 
 Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
-                                     const PrecisionConfig* config, const PlanOptions& options) {
-  QS_ASSIGN_OR_RETURN(Plan fp32, Plan::Build(graph, shapes, options));
+                                     const PrecisionConfig* config, const PlanOptions& options, const Plan* fp32) {
   MixedPlan m;
+  std::unique_ptr<Plan> own_fp32;
+  if (!fp32 || !config) {
+    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph, shapes, options));
+    own_fp32 = std::make_unique<Plan>(std::move(p));
+    fp32 = own_fp32.get();
+  }
   if (!config) {
-    m.plan = std::make_unique<Plan>(std::move(fp32));
+    m.plan = std::move(own_fp32);
     return m;
   }
-  auto lowered = passes::lower_precision(graph_view(fp32), config->plan, config->scales);
+  auto lowered = passes::lower_precision(graph_view(*fp32), config->plan, config->scales);
   if (!lowered.ok())
     return lowered.status().WithPrefix(config->plan_name.empty() ? "precision plan: "
                                                                  : "plan '" + config->plan_name + "': ");

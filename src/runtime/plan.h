@@ -16,6 +16,7 @@
 #include "ops/op.h"
 #include "passes/lower.h"
 #include "runtime/activation_cache.h"
+#include "runtime/kernel_cache.h"
 #include "passes/precision_plan.h"
 
 namespace qs::runtime {
@@ -24,6 +25,8 @@ struct PlanOptions {
   ops::KernelOptions kernel;
   // How each node runs (precision, input scales), by node name; nullptr: everything FP32.
   const std::map<std::string, passes::NodeExec>* exec = nullptr;
+  // Kernels prepared by earlier plans of the same model, reused and added to (kernel_cache.h).
+  KernelCache* kernels = nullptr;
 };
 
 // A precision plan and the INT8 scales (tensor name -> range / 127) it may use.
@@ -56,7 +59,7 @@ class Plan {
  public:
   struct Step {
     const ir::Node* node = nullptr;
-    std::unique_ptr<ops::Kernel> kernel;
+    std::shared_ptr<ops::Kernel> kernel;
     std::vector<int> inputs;   // slot per node input, -1 when absent
     std::vector<int> outputs;  // slot per node output, -1 when absent
     std::vector<int> release;  // slots whose last reader is this step
@@ -104,8 +107,10 @@ struct MixedPlan {
   std::unique_ptr<Plan> plan;
   std::unique_ptr<passes::Lowered> lowered;  // null when no precision config was given
 };
+// fp32: the graph's FP32 plan for these shapes when the caller has it (it is built otherwise).
 Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
-                                     const PrecisionConfig* config, const PlanOptions& options = {});
+                                     const PrecisionConfig* config, const PlanOptions& options = {},
+                                     const Plan* fp32 = nullptr);
 
 // Runs a graph on inputs of any shape, building (and caching) a plan per set of input shapes.
 class Engine {
