@@ -1,6 +1,8 @@
 // FP32 inference latency of qscope's engine, the counterpart of bench/ort_bench.js.
 //
-//   infer_bench MODEL BATCH ITERS [INPUT.npy [OUTPUT.npy]] [--ops]
+//   infer_bench MODEL BATCH ITERS [INPUT.npy [OUTPUT.npy]] [--ops] [--int8 CACHE]
+//
+// With --int8 CACHE every layer that can runs INT8 with the cache's ranges (the rest FP32).
 //
 // Loads MODEL with qs::app::load_model, builds a qs::runtime::Engine and runs it on one input of
 // batch BATCH: INPUT.npy (float32; its first BATCH items along axis 0, repeated when it has fewer)
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "app/model.h"
+#include "quant/calib_cache.h"
 #include "io/npy.h"
 #include "runtime/plan.h"
 
@@ -74,14 +77,17 @@ qs::Tensor random_input(const qs::ir::ValueInfo& info, int64_t batch) {
 int main(int argc, char** argv) {
   std::vector<std::string> args;
   bool per_op = false;
+  std::string int8_cache;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--ops") == 0)
       per_op = true;
+    else if (std::strcmp(argv[i], "--int8") == 0 && i + 1 < argc)
+      int8_cache = argv[++i];
     else
       args.emplace_back(argv[i]);
   }
   if (args.size() < 3 || args.size() > 5) {
-    std::fprintf(stderr, "usage: infer_bench MODEL BATCH ITERS [INPUT.npy [OUTPUT.npy]] [--ops]\n");
+    std::fprintf(stderr, "usage: infer_bench MODEL BATCH ITERS [INPUT.npy [OUTPUT.npy]] [--ops] [--int8 CACHE]\n");
     return 2;
   }
   const std::string model_path = args[0];
@@ -105,7 +111,15 @@ int main(int argc, char** argv) {
   }
   const std::map<std::string, qs::Tensor> feeds = {{in.name, x}};
 
-  qs::runtime::Engine engine(*graph);
+  std::optional<qs::runtime::PrecisionConfig> precision;
+  if (!int8_cache.empty()) {
+    auto cache = qs::quant::read_calib_cache(int8_cache);
+    if (!cache.ok()) die(cache.status().message());
+    precision = qs::runtime::PrecisionConfig{};
+    precision->plan.default_precision = qs::Precision::kInt8;
+    precision->scales = cache->scales;
+  }
+  qs::runtime::Engine engine(*graph, {}, precision);
   auto t0 = Clock::now();
   auto first = engine.Run(feeds);  // builds the plan
   if (!first.ok()) die(first.status().message());
@@ -148,7 +162,8 @@ int main(int argc, char** argv) {
 
   const char* omp = std::getenv("OMP_NUM_THREADS");
   const std::string model_name = model_path.substr(model_path.find_last_of('/') + 1);
-  std::printf("qscope %s batch=%lld threads=%s iters=%d median_ms=%.3f min_ms=%.3f first_run_ms=%.1f\n",
+  std::printf("qscope%s %s batch=%lld threads=%s iters=%d median_ms=%.3f min_ms=%.3f first_run_ms=%.1f\n",
+              int8_cache.empty() ? "" : "-int8",
               model_name.c_str(), static_cast<long long>(batch), omp ? omp : "default", iters, median(times),
               *std::min_element(times.begin(), times.end()), first_ms);
 

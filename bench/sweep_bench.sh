@@ -41,4 +41,4 @@ for c in "${CASES[@]}"; do
   printf "%-28s %6s | %9s %9s %6.2f | %9s %6.2f | %8s %8s\n" "$(basename "$model")" "$layers" "$t_reuse" "$t_noreuse" \
     "$(echo "$t_noreuse / $t_reuse" | bc -l)" "$t_jobs2" "$(echo "$t_reuse / $t_jobs2" | bc -l)" "$m_reuse" "$m_noreuse"
 done
-echo "($(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1 /proc/loadavg))"
+echo "($(getconf _NPROCESSORS_ONLN) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1 /proc/loadavg))"
