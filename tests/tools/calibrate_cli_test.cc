@@ -1,6 +1,8 @@
 // qscope calibrate end to end: the cache it writes, progress lines in a log, and one-line
 // errors with the right exit code for bad input (nothing written on failure).
 #include <gtest/gtest.h>
+
+#include "cli_fixture.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,50 +16,16 @@
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
 const std::string kData = std::string(QS_TEST_DATA_DIR) + "/fmnist";
 const std::string kLenet = kData + "/lenet_fmnist.onnx";
 const std::string kRef = kData + "/ref/fmnist_test_0-7.input.npy";
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using qs::testing::CliResult;
 
-class CalibrateCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qs_calib_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  Result run(const std::string& args) const {
-    const std::string err_file = path("stderr.txt");
-    const std::string cmd = kQscope + " " + args + " 2>" + err_file;
-    Result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::ifstream f(err_file);
-    r.err.assign(std::istreambuf_iterator<char>(f), {});
-    return r;
-  }
-  static void expect_error(const Result& r, int code, std::initializer_list<std::string> fragments) {
-    EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
-  }
-  fs::path dir_;
-};
+class CalibrateCliTest : public qs::testing::CliTestBase {};
 
 TEST_F(CalibrateCliTest, WritesATensorRtCacheWithEveryTensor) {
-  Result r = run("calibrate " + kLenet + " --data " + kRef + " --batch 3 -o " + path("l.cache"));
+  CliResult r = run("calibrate " + kLenet + " --data " + kRef + " --batch 3 -o " + path("l.cache"));
   ASSERT_EQ(r.code, 0) << r.err;
   auto cache = qs::quant::read_calib_cache(path("l.cache"));
   ASSERT_TRUE(cache.ok()) << cache.status().message();
@@ -83,7 +51,7 @@ TEST_F(CalibrateCliTest, EveryMethodAndVariant) {
                                                        {"--method mse", "MSE"},
                                                        {"--method entropy --entropy-variant 1024", "EntropyCalibration2"}};
   for (const auto& [flags, algo] : cases) {
-    Result r = run("calibrate " + kLenet + " --data " + kRef + " " + flags + " --progress off -o " + path("x.cache"));
+    CliResult r = run("calibrate " + kLenet + " --data " + kRef + " " + flags + " --progress off -o " + path("x.cache"));
     ASSERT_EQ(r.code, 0) << flags << ": " << r.err;
     EXPECT_TRUE(r.err.empty()) << r.err;
     auto cache = qs::quant::read_calib_cache(path("x.cache"));
@@ -94,7 +62,7 @@ TEST_F(CalibrateCliTest, EveryMethodAndVariant) {
 }
 
 TEST_F(CalibrateCliTest, ImagesFolder) {
-  Result r = run("calibrate " + kLenet + " --data " + kData + "/images --mean 0.2860 --std 0.3530 --progress lines -o " +
+  CliResult r = run("calibrate " + kLenet + " --data " + kData + "/images --mean 0.2860 --std 0.3530 --progress lines -o " +
                  path("i.cache"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("16 samples"), std::string::npos) << r.out;  // 8 .pgm and 8 .png

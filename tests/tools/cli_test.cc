@@ -1,5 +1,7 @@
 // The qscope command line end to end: exit codes and one-line errors for bad input.
 #include <gtest/gtest.h>
+
+#include "cli_fixture.h"
 #include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,52 +14,10 @@
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
 const std::string kData = std::string(QS_TEST_DATA_DIR) + "/fmnist";
+using qs::testing::CliResult;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-Result run(const std::string& args) {
-  static const fs::path dir = fs::temp_directory_path() / ("qs_cli_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string err_file = (dir / "stderr.txt").string();
-  const std::string cmd = kQscope + " " + args + " 2>" + err_file;
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream f(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(f), {});
-  return r;
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qs_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-    return path(name);
-  }
-  // One line on stderr that contains every fragment, and the expected exit code.
-  static void expect_error(const Result& r, int code, std::initializer_list<std::string> fragments) {
-    EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
-  }
-  fs::path dir_;
-};
+class CliTest : public qs::testing::CliTestBase {};
 
 std::string npy_bytes(const std::string& descr, const std::string& shape, size_t data_bytes) {
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
@@ -75,14 +35,14 @@ TEST_F(CliTest, HelpAndUsage) {
   EXPECT_EQ(run("--help").code, 0);
   EXPECT_EQ(run("run --help").code, 0);
   EXPECT_EQ(run("inspect --help").code, 0);
-  Result r = run("nosuchcommand");
+  CliResult r = run("nosuchcommand");
   EXPECT_EQ(r.code, 2) << r.err;
   r = run("run " + kData + "/lenet_fmnist.onnx");  // --input missing
   EXPECT_EQ(r.code, 2) << r.err;
 }
 
 TEST_F(CliTest, RunsTheBundledModelAndSavesOutputs) {
-  Result r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData +
+  CliResult r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData +
                  "/images/test0_boot.png --mean 0.2860 --std 0.3530 --save-outputs " + path("out"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("prob float32 [1,10]"), std::string::npos) << r.out;
@@ -91,7 +51,7 @@ TEST_F(CliTest, RunsTheBundledModelAndSavesOutputs) {
 }
 
 TEST_F(CliTest, SeveralInputsSaveOneFolderEach) {
-  Result r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData + "/images/test0_boot.pgm " + kData +
+  CliResult r = run("run " + kData + "/lenet_fmnist.onnx --input " + kData + "/images/test0_boot.pgm " + kData +
                  "/images/test1_pullover.pgm --save-outputs " + path("out"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(path("out/test0_boot/prob.npy")));
@@ -99,7 +59,7 @@ TEST_F(CliTest, SeveralInputsSaveOneFolderEach) {
 }
 
 TEST_F(CliTest, InspectListsLayers) {
-  Result r = run("inspect " + kData + "/mobilenet_tiny_fmnist.onnx");
+  CliResult r = run("inspect " + kData + "/mobilenet_tiny_fmnist.onnx");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("Softmax"), std::string::npos);
   EXPECT_NE(r.out.find("no (Softmax has no INT8 implementation)"), std::string::npos) << r.out;
@@ -165,7 +125,7 @@ TEST_F(CliTest, InputFileOfTheWrongSizeOrType) {
 
 TEST_F(CliTest, BadPreprocessingOptionsAreUsageErrors) {
   const std::string cmd = "run " + kData + "/lenet_fmnist.onnx --input " + kData + "/images/test0_boot.png";
-  Result r = run(cmd + " --size 28by28");
+  CliResult r = run(cmd + " --size 28by28");
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--size"), std::string::npos) << r.err;
   r = run(cmd + " --channels purple");

@@ -1,6 +1,8 @@
 // qscope rank end to end: inputs listed worst first, top-1 changes, JSON, --calib-data, and
 // the warning for tensors the cache lacks.
 #include <gtest/gtest.h>
+
+#include "cli_fixture.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,44 +16,17 @@
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
 const std::string kData = std::string(QS_TEST_DATA_DIR) + "/fmnist";
 const std::string kLenet = kData + "/lenet_fmnist.onnx";
 const std::string kRef = kData + "/ref/fmnist_test_0-7.input.npy";
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using qs::testing::CliResult;
 
-class RankCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qs_rank_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  Result run(const std::string& args) const {
-    const std::string cmd = kQscope + " " + args + " 2>" + path("stderr.txt");
-    Result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::ifstream f(path("stderr.txt"));
-    r.err.assign(std::istreambuf_iterator<char>(f), {});
-    return r;
-  }
-  fs::path dir_;
-};
+class RankCliTest : public qs::testing::CliTestBase {};
 
 TEST_F(RankCliTest, ListsInputsWorstFirstWithJson) {
   ASSERT_EQ(run("calibrate " + kLenet + " --data " + kRef + " --progress off -o " + path("l.cache")).code, 0);
-  Result r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("l.cache") + " --metric snr --json " +
+  CliResult r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("l.cache") + " --metric snr --json " +
                  path("r.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("Similarity%"), std::string::npos) << r.out;
@@ -77,7 +52,7 @@ TEST_F(RankCliTest, ListsInputsWorstFirstWithJson) {
 }
 
 TEST_F(RankCliTest, CosineOrderAndCalibData) {
-  Result r = run("rank " + kLenet + " --data " + kRef + " --calib-data " + kRef + " --progress off --json " + path("r.json"));
+  CliResult r = run("rank " + kLenet + " --data " + kRef + " --calib-data " + kRef + " --progress off --json " + path("r.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("calibrate: 8 samples"), std::string::npos) << r.out;
   std::ifstream f(path("r.json"));
@@ -98,7 +73,7 @@ TEST_F(RankCliTest, WarnsAboutTensorsTheCacheLacks) {
   while (std::getline(in, line))
     if (line.rfind("conv2:", 0) != 0 && line.rfind("ip1:", 0) != 0) out << line << "\n";
   out.close();
-  Result r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("partial.cache") + " --progress off");
+  CliResult r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("partial.cache") + " --progress off");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("lacks 2 tensor(s)"), std::string::npos) << r.err;
@@ -110,7 +85,7 @@ TEST_F(RankCliTest, BadUsage) {
   EXPECT_EQ(run("rank " + kLenet + " --data " + kRef).code, 2);  // no ranges
   EXPECT_EQ(run("rank " + kLenet + " --data " + kRef + " --calib x --calib-data y").code, 2);
   EXPECT_EQ(run("rank " + kLenet + " --data " + kRef + " --calib-data " + kRef + " --metric nope").code, 2);
-  Result r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("none.cache"));
+  CliResult r = run("rank " + kLenet + " --data " + kRef + " --calib " + path("none.cache"));
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("none.cache"), std::string::npos);
 }
