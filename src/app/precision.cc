@@ -51,3 +51,32 @@ std::string describe_precisions(const runtime::MixedPlan& plan) {
 }
 
 }  // namespace qs::app
+
+namespace qs::app {
+
+Expected<RunSetup> resolve_run_setup(const LoadedModel& model, const PrecisionArgs& args) {
+  RunSetup r;
+  const bool int8_asked = args.precision == "int8" || !args.plan_path.empty();
+  if (!model.has_qdq || !int8_asked) {
+    r.graph = model.graph;
+    QS_ASSIGN_OR_RETURN(r.config, load_precision_config(args));
+    return r;
+  }
+  r.graph = model.float_graph;
+  runtime::PrecisionConfig config;
+  config.plan = model.plan;
+  config.scales = model.scales;
+  if (!args.plan_path.empty()) {
+    QS_ASSIGN_OR_RETURN(config.plan, passes::read_plan_json(args.plan_path));
+    config.plan_name = args.plan_path;
+  }
+  if (!args.calib_path.empty()) {
+    QS_ASSIGN_OR_RETURN(quant::CalibCache cache, quant::read_calib_cache(args.calib_path));
+    for (const auto& w : cache.warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
+    config.scales = std::move(cache.scales);
+  }
+  r.config = std::move(config);
+  return r;
+}
+
+}  // namespace qs::app

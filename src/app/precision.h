@@ -22,3 +22,19 @@ Expected<std::optional<runtime::PrecisionConfig>> load_precision_config(const Pr
 std::string describe_precisions(const runtime::MixedPlan& plan);
 
 }  // namespace qs::app
+
+#include "app/model.h"
+
+namespace qs::app {
+
+// What `run` executes for a model that may be a Q/DQ model: a plain model gets
+// load_precision_config(args). A Q/DQ model runs as written (Q/DQ in float) unless INT8 is
+// asked for (--precision int8 or --plan): then its float graph runs with the model's own plan
+// (or --plan's) and the model's own scales (or --calib's).
+struct RunSetup {
+  std::shared_ptr<const ir::Graph> graph;
+  std::optional<runtime::PrecisionConfig> config;
+};
+Expected<RunSetup> resolve_run_setup(const LoadedModel& model, const PrecisionArgs& args);
+
+}  // namespace qs::app

@@ -22,6 +22,7 @@ void add_calibrate_command(CLI::App& app, std::function<int()>& action);
 void add_rank_command(CLI::App& app, std::function<int()>& action);
 void add_sweep_command(CLI::App& app, std::function<int()>& action);
 void add_analyze_command(CLI::App& app, std::function<int()>& action);
+void add_export_command(CLI::App& app, std::function<int()>& action);
 
 // Calibration options shared by calibrate, rank (--calib-data) and the sweep; defined in
 // calibrate_cmd.cc.

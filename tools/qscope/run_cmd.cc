@@ -63,8 +63,15 @@ void print_output(const std::string& name, const Tensor& t, int top) {
 }
 
 int run_run(const RunArgs& a) {
-  auto graph = app::load_model(a.model);
-  if (!graph.ok()) return report_error(graph.status());
+  // A Q/DQ model runs as written, or with --precision int8 / --plan as its float graph with its
+  // own plan and scales (app::resolve_run_setup).
+  auto loaded = app::load_model_qdq(a.model);
+  if (!loaded.ok()) return report_error(loaded.status());
+  auto setup = app::resolve_run_setup(*loaded, a.precision);
+  if (!setup.ok()) return report_error(setup.status());
+  if (loaded->has_qdq) fmt::print("{}\n", loaded->summary);
+  for (const auto& w : loaded->warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
+  Expected<std::shared_ptr<const ir::Graph>> graph = setup->graph;
   auto opt = a.image.to_options();
   if (!opt.ok()) return report_error(opt.status());
   auto sets = app::resolve_inputs(**graph, a.inputs, *opt);
@@ -75,8 +82,7 @@ int run_run(const RunArgs& a) {
     fs::create_directories(a.save_dir, ec);
     if (ec) return report_error(IoError("cannot create folder '{}': {}", a.save_dir, ec.message()));
   }
-  auto config = app::load_precision_config(a.precision);
-  if (!config.ok()) return report_error(config.status());
+  const auto* config = &setup->config;
   runtime::PlanOptions popt;
   popt.kernel.use_fast = !a.reference;
   runtime::Engine engine(*graph, popt, *config);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "analysis/sweep.h"
+#include "app/export.h"
 #include "app/model.h"
 #include "app/progress.h"
 #include "cli_common.h"
@@ -41,6 +42,7 @@ struct SweepArgs {
   int jobs = 1;
   int64_t cache_mb = 1024;
   std::string out_dir = "qscope-sweep";
+  std::string export_path;  // --export: the Q/DQ model of the final plan
   std::string report, csv, plan_out, dump_dir;
 };
 
@@ -67,8 +69,14 @@ nlohmann::ordered_json sweep_identity(const SweepArgs& a, const analysis::SweepO
 }
 
 int run_sweep_command(SweepArgs a) {
-  auto graph = app::load_model(a.model);
-  if (!graph.ok()) return report_error(graph.status());
+  // A Q/DQ model is swept as its float graph, with its own scales unless --calib(-data) is given.
+  auto loaded = app::load_model_qdq(a.model);
+  if (!loaded.ok()) return report_error(loaded.status());
+  const bool model_scales = loaded->has_qdq && a.calib.empty() && a.calib_data.empty();
+  if (loaded->has_qdq && !a.export_path.empty())
+    return report_error(UsageError("--export writes Q/DQ nodes into the float model; '{}' is already a Q/DQ model", a.model));
+  for (const auto& w : loaded->warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
+  Expected<std::shared_ptr<const ir::Graph>> graph = loaded->float_graph;
   auto image = a.image.to_options();
   if (!image.ok()) return report_error(image.status());
 
@@ -92,7 +100,7 @@ int run_sweep_command(SweepArgs a) {
   o.reuse = !a.no_reuse;
   o.cache_bytes = a.cache_mb << 20;
   o.plan_options.kernel.use_fast = !a.reference;
-  if (a.calib.empty() == a.calib_data.empty())
+  if (!model_scales && a.calib.empty() == a.calib_data.empty())
     return report_error(UsageError("give exactly one of --calib CACHE and --calib-data P..."));
 
   auto sets = app::resolve_inputs(**graph, a.inputs, *image);
@@ -107,7 +115,11 @@ int run_sweep_command(SweepArgs a) {
 
   std::map<std::string, float> scales;
   std::string calib_digest;
-  if (!a.calib.empty()) {
+  if (model_scales) {
+    scales = loaded->scales;
+    meta.calib = "the model's own Q/DQ scales";
+    calib_digest = "qdq";
+  } else if (!a.calib.empty()) {
     auto cache = quant::read_calib_cache(a.calib);
     if (!cache.ok()) return report_error(cache.status());
     for (const auto& w : cache->warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
@@ -187,6 +199,9 @@ int run_sweep_command(SweepArgs a) {
   const std::string plan_path = a.plan_out.empty() ? (fs::path(a.out_dir) / "plan.json").string() : a.plan_out;
   Status st = io::write_file_atomic(report_path, json.dump(2) + "\n");
   if (st.ok()) st = passes::write_plan_json(plan_path, result->plan);
+  if (st.ok() && !a.export_path.empty())
+    st = app::write_qdq_model(a.model, *graph, inputs.front(), runtime::PrecisionConfig{result->plan, "", scales},
+                              a.export_path);
   if (st.ok() && !a.csv.empty()) st = io::write_file_atomic(a.csv, report::to_csv(*result));
   if (st.ok() && dump) st = dump->WriteManifest(*result, meta);
   if (st.ok()) {
@@ -196,6 +211,7 @@ int run_sweep_command(SweepArgs a) {
   }
   if (!st.ok()) return report_error(st);
   fmt::print("report: {}\nplan:   {}\n", report_path, plan_path);
+  if (!a.export_path.empty()) fmt::print("export: {}\n", a.export_path);
   return kOk;
 }
 
@@ -229,6 +245,7 @@ void add_sweep_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--report", a->report, "Report JSON (default OUT/report.json)");
   cmd->add_option("--csv", a->csv, "Table as CSV");
   cmd->add_option("--plan-out", a->plan_out, "Final plan JSON (default OUT/plan.json)");
+  cmd->add_option("--export", a->export_path, "Write the Q/DQ ONNX model of the final plan");
   cmd->add_option("--dump-dir", a->dump_dir, "Write every step's outputs in the dump layout (see qscope analyze)");
   cmd->add_flag("--no-color", a->no_color, "No colour even on a terminal");
   cmd->add_flag("--reference-kernels", a->reference, "Use the plain reference kernels only (slow; for checking)");

@@ -1,0 +1,314 @@
+#include "onnx/qdq_export.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/version_converter/convert.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "ir/graph.h"
+#include "onnx/import.h"
+#include "onnx/tensor_proto.h"
+
+namespace qs::onnx_io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMinOpset = 13;  // per-axis DequantizeLinear
+
+Expected<std::string> read_bytes(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return IoError("cannot open '{}': no such file", path);
+  std::ifstream f(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  if (!f && !f.eof()) return IoError("cannot read '{}'", path);
+  return bytes;
+}
+
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (text.size() > 300) text = text.substr(0, 297) + "...";
+  return text;
+}
+
+int64_t default_opset(const onnx::ModelProto& m) {
+  for (const auto& op : m.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx") return op.version();
+  return m.opset_import_size() == 0 ? 1 : 0;
+}
+
+// Fresh value and node names that collide with nothing in the graph.
+class Names {
+ public:
+  explicit Names(const onnx::GraphProto& g) {
+    for (const auto& n : g.node()) {
+      used_.insert(n.name());
+      for (const auto& s : n.input()) used_.insert(s);
+      for (const auto& s : n.output()) used_.insert(s);
+    }
+    for (const auto& t : g.initializer()) used_.insert(t.name());
+    for (const auto& v : g.input()) used_.insert(v.name());
+    for (const auto& v : g.output()) used_.insert(v.name());
+    for (const auto& v : g.value_info()) used_.insert(v.name());
+  }
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
+    used_.insert(name);
+    return name;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+// Stable topological order (Kahn, taking the earliest ready node first).
+Status sort_nodes(onnx::GraphProto* g, const std::string& prefix) {
+  const int n = g->node_size();
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < n; ++i)
+    for (const auto& o : g->node(i).output())
+      if (!o.empty()) producer[o] = i;
+  std::vector<std::vector<int>> readers(static_cast<size_t>(n));
+  std::vector<int> pending(static_cast<size_t>(n), 0);
+  for (int i = 0; i < n; ++i) {
+    std::set<int> deps;
+    for (const auto& in : g->node(i).input())
+      if (auto it = producer.find(in); !in.empty() && it != producer.end() && it->second != i) deps.insert(it->second);
+    pending[static_cast<size_t>(i)] = static_cast<int>(deps.size());
+    for (int d : deps) readers[static_cast<size_t>(d)].push_back(i);
+  }
+  std::set<int> ready;
+  for (int i = 0; i < n; ++i)
+    if (!pending[static_cast<size_t>(i)]) ready.insert(i);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    const int i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    for (int r : readers[static_cast<size_t>(i)])
+      if (--pending[static_cast<size_t>(r)] == 0) ready.insert(r);
+  }
+  if (static_cast<int>(order.size()) != n) return InvalidInput("{}the graph has a cycle", prefix);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> sorted;
+  for (int i : order) *sorted.Add() = g->node(i);
+  g->mutable_node()->Swap(&sorted);
+  return Status::Ok();
+}
+
+void add_initializer(onnx::GraphProto* g, const Tensor& t, const std::string& name) {
+  tensor_to_proto(t, name, g->add_initializer());
+}
+
+// Initializers stored in external files are read in, so that the written model stands alone.
+Status inline_external_data(onnx::GraphProto* g, const std::string& base_dir, const std::string& prefix) {
+  for (auto& tp : *g->mutable_initializer()) {
+    if (tp.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    auto t = tensor_from_proto(tp, base_dir);
+    if (!t.ok()) return t.status().WithPrefix(prefix + "initializer '" + tp.name() + "': ");
+    const std::string name = tp.name();
+    tensor_to_proto(*t, name, &tp);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Expected<std::string> export_qdq_model(const std::string& model_path, const QdqPlan& plan, QdqExportStats* stats) {
+  const std::string prefix = "cannot export '" + model_path + "': ";
+  QS_ASSIGN_OR_RETURN(std::string bytes, read_bytes(model_path));
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
+    in.SetTotalBytesLimit(INT32_MAX);
+    if (bytes.empty() || !model.ParseFromCodedStream(&in) || !model.has_graph())
+      return InvalidInput("{}not a valid ONNX model", prefix);
+  }
+  bytes.clear();
+  std::string base = fs::path(model_path).parent_path().string();
+  QS_RETURN_IF_ERROR(inline_external_data(model.mutable_graph(), base.empty() ? "." : base, prefix));
+
+  // qscope's node names (ir::assign_node_names on the model's order), written into the model.
+  {
+    ir::Graph names;
+    for (int i = 0; i < model.graph().node_size(); ++i) {
+      ir::Node n;
+      n.name = model.graph().node(i).name();
+      n.op_type = model.graph().node(i).op_type();
+      n.index = i;
+      names.nodes.push_back(std::move(n));
+    }
+    ir::assign_node_names(names);
+    for (int i = 0; i < model.graph().node_size(); ++i)
+      model.mutable_graph()->mutable_node(i)->set_name(names.nodes[static_cast<size_t>(i)].name);
+  }
+
+  QdqExportStats st;
+  st.opset_before = default_opset(model);
+  if (st.opset_before <= 0) return Unsupported("{}model imports no default-domain (ai.onnx) opset", prefix);
+  if (st.opset_before < kMinOpset) {
+    try {
+      model = onnx::version_conversion::ConvertVersion(model, static_cast<int>(kMinOpset));
+    } catch (const std::exception& e) {
+      return Unsupported("{}cannot convert opset {} to {}: {}", prefix, st.opset_before, kMinOpset, one_line(e.what()));
+    }
+    if (model.ir_version() < 7) model.set_ir_version(7);
+  }
+  st.opset_after = default_opset(model);
+
+  onnx::GraphProto* g = model.mutable_graph();
+  Names names(*g);
+  std::map<std::string, int> node_of;
+  for (int i = 0; i < g->node_size(); ++i) node_of[g->node(i).name()] = i;
+  auto find = [&](const std::string& name, const char* role) -> Expected<onnx::NodeProto*> {
+    auto it = node_of.find(name);
+    if (it == node_of.end()) return InvalidInput("{}node '{}' ({}) is not in the model", prefix, name, role);
+    return g->mutable_node(it->second);
+  };
+  std::set<std::string> removed_nodes;
+  std::vector<onnx::NodeProto> added;
+  std::set<std::string> replaced_inits;
+
+  for (const QdqWeight& w : plan.weights) {
+    QS_ASSIGN_OR_RETURN(onnx::NodeProto * node, find(w.consumer, "weight reader"));
+    const std::string where = "node '" + w.consumer + "' (" + node->op_type() + "): ";
+    if (w.input < 0 || w.input >= node->input_size() || node->input(w.input).empty())
+      return InvalidInput("{}{}has no input {}", prefix, where, w.input);
+    if (w.values.dtype() != DType::kInt8 || w.axis < 0 || w.axis >= w.values.rank() ||
+        static_cast<int64_t>(w.scales.size()) != w.values.dim(w.axis))
+      return InvalidInput("{}{}weight values and scales do not match", prefix, where);
+    for (float s : w.scales)
+      if (!(s > 0.f)) return InvalidInput("{}{}weight scales must be positive", prefix, where);
+    if (!w.folded_node.empty()) {
+      QS_ASSIGN_OR_RETURN(onnx::NodeProto * bn, find(w.folded_node, "folded node"));
+      if (bn->input_size() < 1 || node->output_size() < 1 || bn->input(0) != node->output(0) || bn->output_size() < 1)
+        return InvalidInput("{}{}node '{}' does not read its output", prefix, where, w.folded_node);
+      node->set_output(0, bn->output(0));
+      removed_nodes.insert(bn->name());
+      ++st.folded_nodes;
+    }
+    if (w.bias) {
+      const std::string bias = names.fresh(w.consumer + ".bias_folded");
+      add_initializer(g, *w.bias, bias);
+      if (node->input_size() > 2) replaced_inits.insert(node->input(2));
+      while (node->input_size() < 3) node->add_input("");
+      node->set_input(2, bias);
+    }
+    const std::string q = names.fresh(w.consumer + ".weight_quantized");
+    const std::string s = names.fresh(w.consumer + ".weight_scale");
+    const std::string z = names.fresh(w.consumer + ".weight_zero_point");
+    const std::string out = names.fresh(w.consumer + ".weight_dequantized");
+    add_initializer(g, w.values, q);
+    add_initializer(g, Tensor::FromVector<float>({static_cast<int64_t>(w.scales.size())}, w.scales), s);
+    add_initializer(g, Tensor(DType::kInt8, {static_cast<int64_t>(w.scales.size())}), z);
+    onnx::NodeProto dq;
+    dq.set_name(names.fresh(w.consumer + ".weight_DequantizeLinear"));
+    dq.set_op_type("DequantizeLinear");
+    dq.add_input(q);
+    dq.add_input(s);
+    dq.add_input(z);
+    dq.add_output(out);
+    auto* axis = dq.add_attribute();
+    axis->set_name("axis");
+    axis->set_type(onnx::AttributeProto::INT);
+    axis->set_i(w.axis);
+    added.push_back(std::move(dq));
+    replaced_inits.insert(node->input(w.input));
+    node->set_input(w.input, out);
+    ++st.weights;
+    ++st.dequantize_nodes;
+  }
+
+  // One Q -> DQ pair per (tensor, scale).
+  std::map<std::pair<std::string, uint32_t>, std::string> pair_output;
+  for (const QdqActivation& a : plan.activations) {
+    QS_ASSIGN_OR_RETURN(onnx::NodeProto * node, find(a.consumer, "INT8 reader"));
+    const std::string where = "node '" + a.consumer + "' (" + node->op_type() + "): ";
+    if (a.input < 0 || a.input >= node->input_size() || node->input(a.input) != a.tensor)
+      return InvalidInput("{}{}input {} is not '{}'", prefix, where, a.input, a.tensor);
+    if (!(a.scale > 0.f) || !std::isfinite(a.scale))
+      return InvalidInput("{}{}scale of '{}' must be positive", prefix, where, a.tensor);
+    uint32_t bits;
+    std::memcpy(&bits, &a.scale, 4);
+    auto [it, fresh] = pair_output.emplace(std::make_pair(a.tensor, bits), "");
+    if (fresh) {
+      const std::string s = names.fresh(a.tensor + "_scale");
+      const std::string z = names.fresh(a.tensor + "_zero_point");
+      const std::string qv = names.fresh(a.tensor + "_quantized");
+      it->second = names.fresh(a.tensor + "_dequantized");
+      add_initializer(g, Tensor::Scalar<float>(a.scale), s);
+      add_initializer(g, Tensor::Scalar<int8_t>(0), z);
+      onnx::NodeProto q, dq;
+      q.set_name(names.fresh(a.tensor + "_QuantizeLinear"));
+      q.set_op_type("QuantizeLinear");
+      q.add_input(a.tensor);
+      q.add_input(s);
+      q.add_input(z);
+      q.add_output(qv);
+      dq.set_name(names.fresh(a.tensor + "_DequantizeLinear"));
+      dq.set_op_type("DequantizeLinear");
+      dq.add_input(qv);
+      dq.add_input(s);
+      dq.add_input(z);
+      dq.add_output(it->second);
+      added.push_back(std::move(q));
+      added.push_back(std::move(dq));
+      ++st.quantize_nodes;
+      ++st.dequantize_nodes;
+    }
+    node->set_input(a.input, it->second);
+  }
+
+  // Assemble: drop folded nodes, add the new ones, sort, drop what nothing reads any more.
+  {
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (const auto& n : g->node())
+      if (!removed_nodes.count(n.name())) *nodes.Add() = n;
+    for (auto& n : added) *nodes.Add() = std::move(n);
+    g->mutable_node()->Swap(&nodes);
+  }
+  std::set<std::string> live;
+  for (const auto& n : g->node()) {
+    for (const auto& s : n.input()) live.insert(s);
+    for (const auto& s : n.output()) live.insert(s);
+  }
+  for (const auto& v : g->output()) live.insert(v.name());
+  {
+    google::protobuf::RepeatedPtrField<onnx::TensorProto> inits;
+    for (auto& t : *g->mutable_initializer())
+      if (!replaced_inits.count(t.name()) || live.count(t.name())) *inits.Add() = std::move(t);
+    g->mutable_initializer()->Swap(&inits);
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> inputs;
+    for (auto& v : *g->mutable_input())
+      if (!replaced_inits.count(v.name()) || live.count(v.name())) *inputs.Add() = std::move(v);
+    g->mutable_input()->Swap(&inputs);
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> infos;
+    for (auto& v : *g->mutable_value_info())
+      if (live.count(v.name())) *infos.Add() = std::move(v);
+    g->mutable_value_info()->Swap(&infos);
+  }
+  QS_RETURN_IF_ERROR(sort_nodes(g, prefix));
+
+  try {
+    if (st.opset_after <= max_known_opset()) onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return InvalidInput("{}the written model fails ONNX's checker: {}", prefix, one_line(e.what()));
+  }
+  std::string out;
+  if (!model.SerializeToString(&out)) return InvalidInput("{}cannot serialize the model (larger than 2 GiB?)", prefix);
+  if (stats) *stats = st;
+  return out;
+}
+
+}  // namespace qs::onnx_io
