@@ -196,6 +196,7 @@ Expected<std::string> export_qdq_model(const std::string& model_path, const QdqP
         return InvalidInput("{}{}node '{}' does not read its output", prefix, where, w.folded_node);
       node->set_output(0, bn->output(0));
       removed_nodes.insert(bn->name());
+      for (int k = 1; k < bn->input_size(); ++k) replaced_inits.insert(bn->input(k));
       ++st.folded_nodes;
     }
     if (w.bias) {
