@@ -15,6 +15,7 @@ PACKAGES=(
   libonnx-testdata                                # ONNX's backend node tests: the conformance suite
   dataset-fashion-mnist                           # real calibration and test images
   python3-onnx python3-numpy                      # scripts that generate test and benchmark models
+  chromium                                        # headless browser for the HTML report's test
 )
 
 missing=()

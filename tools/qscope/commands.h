@@ -8,6 +8,7 @@
 #include "app/inputs.h"
 #include "core/status.h"
 #include "quant/calibrate.h"
+#include "report/report.h"
 #include "runtime/plan.h"
 
 namespace CLI {
@@ -23,6 +24,7 @@ void add_rank_command(CLI::App& app, std::function<int()>& action);
 void add_sweep_command(CLI::App& app, std::function<int()>& action);
 void add_analyze_command(CLI::App& app, std::function<int()>& action);
 void add_export_command(CLI::App& app, std::function<int()>& action);
+void add_report_command(CLI::App& app, std::function<int()>& action);
 
 // Calibration options shared by calibrate, rank (--calib-data) and the sweep; defined in
 // calibrate_cmd.cc.
@@ -42,5 +44,16 @@ struct CalibArgs {
 Expected<quant::CalibResult> calibrate_from_data(std::shared_ptr<const ir::Graph> graph, const std::string& model_path,
                                                  const std::vector<std::string>& data, const app::InputOptions& image,
                                                  const CalibArgs& args, const runtime::PlanOptions& plan_options);
+
+// What the sweep's reports show about each layer besides its numbers (report_cmd.cc): the final
+// plan's lowering (precision, fusion group), the range of the layer's output from `scales` and,
+// when `calib_data` is given, the |x| histograms of the calibration data (one more FP32 pass over it).
+Expected<report::ReportExtra> sweep_report_extra(std::shared_ptr<const ir::Graph> graph,
+                                                 const std::map<std::string, Tensor>& inputs,
+                                                 const analysis::SweepResult& r, const std::map<std::string, float>& scales,
+                                                 const std::vector<std::string>& calib_data, const app::InputOptions& image,
+                                                 const CalibArgs& calib_args, const runtime::PlanOptions& plan_options);
+// Writes the HTML page of a report JSON (report::render_html).
+Status write_html_report(const std::string& path, const nlohmann::ordered_json& report);
 
 }  // namespace qs::cli

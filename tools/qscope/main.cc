@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   qs::cli::add_sweep_command(app, action);
   qs::cli::add_analyze_command(app, action);
   qs::cli::add_export_command(app, action);
+  qs::cli::add_report_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
