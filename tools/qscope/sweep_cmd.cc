@@ -43,7 +43,7 @@ struct SweepArgs {
   int64_t cache_mb = 1024;
   std::string out_dir = "qscope-sweep";
   std::string export_path;  // --export: the Q/DQ model of the final plan
-  std::string report, csv, plan_out, dump_dir;
+  std::string report, csv, plan_out, dump_dir, html;
 };
 
 uint64_t file_digest(const std::string& path) {
@@ -194,7 +194,13 @@ int run_sweep_command(SweepArgs a) {
   fmt::print("{}", report::format_table(*result, meta, to));
   fmt::print("{} runs in {:.1f} s ({} activations reused)\n", result->runs, result->seconds, result->cache.hits);
 
-  auto json = report::to_json(*result, meta);
+  // Each layer's group, final precision, range (and histograms for --html with --calib-data);
+  // the report goes on without them if they cannot be had.
+  auto extra = sweep_report_extra(*graph, inputs.front(), *result, scales,
+                                  a.html.empty() ? std::vector<std::string>{} : a.calib_data, *image, a.calib_args,
+                                  o.plan_options);
+  if (!extra.ok()) fmt::print(stderr, "qscope: warning: the report lacks layer details: {}\n", extra.status().message());
+  auto json = report::to_json(*result, meta, extra.ok() ? &*extra : nullptr);
   const std::string report_path = a.report.empty() ? (fs::path(a.out_dir) / "report.json").string() : a.report;
   const std::string plan_path = a.plan_out.empty() ? (fs::path(a.out_dir) / "plan.json").string() : a.plan_out;
   Status st = io::write_file_atomic(report_path, json.dump(2) + "\n");
@@ -202,7 +208,8 @@ int run_sweep_command(SweepArgs a) {
   if (st.ok() && !a.export_path.empty())
     st = app::write_qdq_model(a.model, *graph, inputs.front(), runtime::PrecisionConfig{result->plan, "", scales},
                               a.export_path);
-  if (st.ok() && !a.csv.empty()) st = io::write_file_atomic(a.csv, report::to_csv(*result));
+  if (st.ok() && !a.csv.empty()) st = io::write_file_atomic(a.csv, report::to_csv(*result, extra.ok() ? &*extra : nullptr));
+  if (st.ok() && !a.html.empty()) st = write_html_report(a.html, json);
   if (st.ok() && dump) st = dump->WriteManifest(*result, meta);
   if (st.ok()) {
     json["identity"] = identity;
@@ -212,6 +219,7 @@ int run_sweep_command(SweepArgs a) {
   if (!st.ok()) return report_error(st);
   fmt::print("report: {}\nplan:   {}\n", report_path, plan_path);
   if (!a.export_path.empty()) fmt::print("export: {}\n", a.export_path);
+  if (!a.html.empty()) fmt::print("html:   {}\n", a.html);
   return kOk;
 }
 
@@ -246,6 +254,7 @@ void add_sweep_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--csv", a->csv, "Table as CSV");
   cmd->add_option("--plan-out", a->plan_out, "Final plan JSON (default OUT/plan.json)");
   cmd->add_option("--export", a->export_path, "Write the Q/DQ ONNX model of the final plan");
+  cmd->add_option("--html", a->html, "The report as one self-contained HTML page (chart, table, plan, export)");
   cmd->add_option("--dump-dir", a->dump_dir, "Write every step's outputs in the dump layout (see qscope analyze)");
   cmd->add_flag("--no-color", a->no_color, "No colour even on a terminal");
   cmd->add_flag("--reference-kernels", a->reference, "Use the plain reference kernels only (slow; for checking)");
