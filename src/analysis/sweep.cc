@@ -39,9 +39,15 @@ class Runner {
   Runner(std::shared_ptr<const ir::Graph> graph, const std::vector<std::map<std::string, Tensor>>& inputs,
          const std::map<std::string, float>& scales, const SweepOptions& options)
       : graph_(std::move(graph)), inputs_(inputs), scales_(scales), options_(options) {
-    if (options.reuse) cache_ = std::make_unique<runtime::ActivationCache>(options.cache_bytes);
+    // Reuse shares three kinds of work between steps: activations computed the same way,
+    // prepared kernels (quantized weights, oneDNN primitives) and BatchNorm folds. Without it
+    // every step starts from the model and the inputs, as the guide's per-step engine builds do.
     plan_options_ = options.plan_options;
-    plan_options_.kernels = &kernels_;
+    if (options.reuse) {
+      cache_ = std::make_unique<runtime::ActivationCache>(options.cache_bytes);
+      plan_options_.kernels = &kernels_;
+      plan_options_.folds = &folds_;
+    }
   }
 
   // Plans FP32, lists the layers and runs the reference.
@@ -94,7 +100,9 @@ class Runner {
 
   // How layer `layer` runs under `plan` (lowering only, no kernels).
   Expected<passes::LayerPrecision> layer_precision(const passes::PrecisionPlan& plan, int layer) const {
-    QS_ASSIGN_OR_RETURN(passes::Lowered l, passes::lower_precision(view_, plan, scales_));
+    passes::LowerOptions lo;
+    lo.folds = plan_options_.folds;
+    QS_ASSIGN_OR_RETURN(passes::Lowered l, passes::lower_precision(view_, plan, scales_, lo));
     return l.layers[static_cast<size_t>(layer)];
   }
 
@@ -181,6 +189,7 @@ class Runner {
   const SweepOptions& options_;
   std::unique_ptr<runtime::ActivationCache> cache_;
   runtime::KernelCache kernels_;  // kernels prepared for earlier steps (most layers run as before)
+  mutable passes::FoldCache folds_;  // BatchNorm folds of earlier steps (thread-safe)
   runtime::PlanOptions plan_options_;
   std::vector<std::map<std::string, Shape>> shapes_;
   std::unique_ptr<runtime::Plan> fp32_;

@@ -31,7 +31,7 @@ struct SweepOptions {
   bool minimize = false;
   std::optional<double> target;  // --minimize keeps a layer in INT8 while the final plan meets this
   int jobs = 1;
-  bool reuse = true;
+  bool reuse = true;  // share activations, prepared kernels and BatchNorm folds between steps
   int64_t cache_bytes = int64_t{1} << 30;
   runtime::PlanOptions plan_options;
 };

@@ -81,7 +81,7 @@ void fold_batch_norm(const GraphView& view, const FusionGroup& g, Tensor* w_out,
 
 void set_float(ir::Node& n, const std::string& name, float v) { n.attrs[name] = ir::Attribute::Float(v); }
 
-ir::Node make_block(const GraphView& view, const FusionGroup& g, ir::Graph& out) {
+ir::Node make_block(const GraphView& view, const FusionGroup& g, ir::Graph& out, FoldCache* folds) {
   const ir::Node& head = *g.head();
   ir::Node n;
   n.name = head.name;
@@ -96,7 +96,10 @@ ir::Node make_block(const GraphView& view, const FusionGroup& g, ir::Graph& out)
     std::string w = head.input(1), b = head.input(2);
     if (g.batch_norm) {
       Tensor wf, bf;
-      fold_batch_norm(view, g, &wf, &bf);
+      if (!folds || !folds->Find(head.name, &wf, &bf)) {
+        fold_batch_norm(view, g, &wf, &bf);
+        if (folds) folds->Put(head.name, wf, bf);
+      }
       w = head.name + "::folded_W";
       b = head.name + "::folded_B";
       out.initializers[w] = wf;
@@ -115,6 +118,20 @@ ir::Node make_block(const GraphView& view, const FusionGroup& g, ir::Graph& out)
 }
 
 }  // namespace
+
+bool FoldCache::Find(const std::string& head, Tensor* w, Tensor* b) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = folded_.find(head);
+  if (it == folded_.end()) return false;
+  *w = it->second.first;
+  *b = it->second.second;
+  return true;
+}
+
+void FoldCache::Put(const std::string& head, const Tensor& w, const Tensor& b) {
+  std::lock_guard<std::mutex> lock(mu_);
+  folded_.emplace(head, std::make_pair(w, b));
+}
 
 Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& plan,
                                   const std::map<std::string, float>& scales, const LowerOptions& options) {
@@ -199,7 +216,7 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
         if (g.head() != &node) continue;  // the block was emitted at its head
         kept_group[gi->second] = static_cast<int>(r.groups.size());
         r.groups.push_back(g);
-        ir::Node block = make_block(view, g, *r.graph);
+        ir::Node block = make_block(view, g, *r.graph, options.folds);
         NodeExec ex{p, std::vector<float>(block.inputs.size(), 0.f)};
         if (p == Precision::kInt8)
           for (const auto& [i, tensor] : group_reads(g)) ex.input_scales[i] = resolver.of(tensor);

@@ -6,6 +6,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,23 @@ struct Lowered {
   std::vector<FusionGroup> groups;       // the groups that run as one block
 };
 
+// BatchNormalization folded into a convolution's weights, kept between lowerings of the
+// same model (a sweep lowers once per step; the folded weights of a group do not change).
+// Thread-safe.
+class FoldCache {
+ public:
+  bool Find(const std::string& head, Tensor* w, Tensor* b) const;
+  void Put(const std::string& head, const Tensor& w, const Tensor& b);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<Tensor, Tensor>> folded_;
+};
+
 struct LowerOptions {
   // When false, missing ranges do not demote layers (for `inspect`, which shows what would fuse).
   bool require_ranges = true;
+  FoldCache* folds = nullptr;
 };
 
 // scales: tensor name -> INT8 scale (range / 127), e.g. from a calibration cache. A layer the

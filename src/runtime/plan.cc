@@ -312,7 +312,9 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
     m.plan = std::move(own_fp32);
     return m;
   }
-  auto lowered = passes::lower_precision(graph_view(*fp32), config->plan, config->scales);
+  passes::LowerOptions lower_options;
+  lower_options.folds = options.folds;
+  auto lowered = passes::lower_precision(graph_view(*fp32), config->plan, config->scales, lower_options);
   if (!lowered.ok())
     return lowered.status().WithPrefix(config->plan_name.empty() ? "precision plan: "
                                                                  : "plan '" + config->plan_name + "': ");

@@ -27,6 +27,8 @@ struct PlanOptions {
   const std::map<std::string, passes::NodeExec>* exec = nullptr;
   // Kernels prepared by earlier plans of the same model, reused and added to (kernel_cache.h).
   KernelCache* kernels = nullptr;
+  // BatchNormalization folds of earlier lowerings of the same model.
+  passes::FoldCache* folds = nullptr;
 };
 
 // A precision plan and the INT8 scales (tensor name -> range / 127) it may use.
