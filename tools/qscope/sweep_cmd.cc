@@ -246,7 +246,7 @@ void add_sweep_command(CLI::App& app, std::function<int()>& action) {
                                          "within the auto rule's min drop)");
   cmd->add_option("--jobs,-j", a->jobs, "Steps run in parallel")->check(CLI::PositiveNumber);
   cmd->add_flag("--resume", a->resume, "Continue a sweep that was cut off, from --out's state file");
-  cmd->add_flag("--no-reuse", a->no_reuse, "Recompute every step from the inputs");
+  cmd->add_flag("--no-reuse", a->no_reuse, "Start every step from the model and inputs (share no activations, kernels or folds)");
   cmd->add_option("--cache-mb", a->cache_mb, "Memory for activations reused between steps (1024)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out,-o", a->out_dir, "Output folder: state file, and report.json/plan.json by default");
