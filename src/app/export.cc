@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "passes/qdq_plan.h"
+#include "report/report.h"
 
 namespace qs::app {
 
@@ -39,41 +40,23 @@ Expected<std::string> qdq_model_bytes(const std::string& model_path, const PlanE
   return onnx_io::export_qdq_model(model_path, e.qdq, stats);
 }
 
-namespace {
-
-std::string shell_quote(const std::string& s) {
-  bool plain = !s.empty();
-  for (char c : s) plain &= std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_=.,:/+@%").find(c) != std::string_view::npos;
-  if (plain) return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-}  // namespace
-
 std::string trtexec_command(const std::string& model_path, const std::string& calib_path, const PlanExport& e) {
-  bool int8 = false, fp16 = false;
-  std::string precisions;
-  for (const auto& l : e.layers) {
-    int8 |= l.actual == Precision::kInt8;
-    fp16 |= l.actual == Precision::kFp16;
-    if (l.actual == Precision::kInt8) continue;
-    precisions += (precisions.empty() ? "" : ",") + l.name + ":" + std::string(precision_name(l.actual));
+  std::vector<std::pair<std::string, Precision>> not_int8;
+  for (const auto& l : e.layers)
+    if (l.actual != Precision::kInt8) not_int8.emplace_back(l.name, l.actual);
+  std::string flags = report::trtexec_flags(not_int8);
+  if (!calib_path.empty()) {  // after the precision flags, before the per-layer constraints
+    const size_t at = flags.find(" --precisionConstraints");
+    flags.insert(at == std::string::npos ? flags.size() : at, " " + report::shell_quote("--calib=" + calib_path));
   }
-  std::string cmd = "trtexec " + shell_quote("--onnx=" + model_path);
-  if (int8) cmd += " --int8";
-  if (fp16) cmd += " --fp16";
-  if (!calib_path.empty()) cmd += " " + shell_quote("--calib=" + calib_path);
-  if (!precisions.empty()) cmd += " --precisionConstraints=obey " + shell_quote("--layerPrecisions=" + precisions);
-  return cmd;
+  return "trtexec " + report::shell_quote("--onnx=" + model_path) + " " + flags;
 }
 
 std::string exclude_list_json(const PlanExport& e) {
-  nlohmann::json j = nlohmann::json::array();
+  std::vector<std::string> names;
   for (const auto& l : e.layers)
-    if (l.actual != Precision::kInt8) j.push_back(l.name);
-  return j.dump(2) + "\n";
+    if (l.actual != Precision::kInt8) names.push_back(l.name);
+  return report::exclude_list(names) + "\n";
 }
 
 }  // namespace qs::app

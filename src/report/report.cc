@@ -302,8 +302,6 @@ std::string to_csv(const analysis::SweepResult& r, const ReportExtra* extra) {
   return out;
 }
 
-namespace {
-
 // Quotes an argument for a POSIX shell when it needs it.
 std::string shell_quote(const std::string& s) {
   bool plain = !s.empty();
@@ -316,13 +314,10 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-}  // namespace
-
-std::string trtexec_flags(const passes::PrecisionPlan& plan) {
+std::string trtexec_flags(const std::vector<std::pair<std::string, Precision>>& not_int8) {
   std::string layers;
-  bool fp16 = plan.default_precision == Precision::kFp16;
-  for (const auto& [name, p] : plan.layers) {
-    if (p == plan.default_precision) continue;
+  bool fp16 = false;
+  for (const auto& [name, p] : not_int8) {
     layers += (layers.empty() ? "" : ",") + name + ":" + std::string(precision_name(p));
     fp16 = fp16 || p == Precision::kFp16;
   }
@@ -332,7 +327,14 @@ std::string trtexec_flags(const passes::PrecisionPlan& plan) {
   return flags;
 }
 
-std::string exclude_list(const std::vector<std::string>& fallback) { return nlohmann::json(fallback).dump(); }
+std::string trtexec_flags(const passes::PrecisionPlan& plan) {
+  std::vector<std::pair<std::string, Precision>> not_int8;
+  for (const auto& [name, p] : plan.layers)
+    if (p != Precision::kInt8) not_int8.emplace_back(name, p);
+  return trtexec_flags(not_int8);
+}
+
+std::string exclude_list(const std::vector<std::string>& layers) { return nlohmann::json(layers).dump(); }
 
 double downsample_histogram(const std::vector<uint64_t>& counts, double edge, int max_bins, std::vector<uint64_t>* out) {
   out->clear();

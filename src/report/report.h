@@ -59,13 +59,16 @@ nlohmann::ordered_json to_json(const analysis::SweepResult& r, const ReportMeta&
 // One line per step; with `extra` also the layer's final precision, group and range.
 std::string to_csv(const analysis::SweepResult& r, const ReportExtra* extra = nullptr);
 
-// The flags that build the final plan with trtexec: "--int8 --precisionConstraints=obey
-// --layerPrecisions=conv2:fp32,conv5:fp32" (with --fp16 when a layer falls back to FP16; just
-// "--int8" with no fallback). Layer names are TensorRT's, which for ONNX models are the node
-// names of unfused layers; the argument is shell-quoted when a name needs it.
+// Quotes an argument for a POSIX shell when it needs it.
+std::string shell_quote(const std::string& s);
+// The trtexec flags that build a plan, from the layers that do not run INT8 and what they run
+// in: "--int8 [--fp16] --precisionConstraints=obey --layerPrecisions=conv2:fp32,conv5:fp16"
+// (just "--int8" when every layer runs INT8).
+std::string trtexec_flags(const std::vector<std::pair<std::string, Precision>>& not_int8);
+// The same for a plan's explicit layers (those whose precision differs from the default INT8).
 std::string trtexec_flags(const passes::PrecisionPlan& plan);
-// The fallback layers as a JSON list (ONNX Runtime's / ModelOpt's nodes_to_exclude).
-std::string exclude_list(const std::vector<std::string>& fallback);
+// Layers as a JSON list (ONNX Runtime's / ModelOpt's nodes_to_exclude).
+std::string exclude_list(const std::vector<std::string>& layers);
 // Reduces a histogram (counts of equal bins over [0, edge]) to at most `max_bins` bins that
 // end at its last non-empty bin; returns the new edge.
 double downsample_histogram(const std::vector<uint64_t>& counts, double edge, int max_bins, std::vector<uint64_t>* out);
