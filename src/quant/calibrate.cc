@@ -70,6 +70,7 @@ CalibResult Calibrator::Finish() const {
   CalibResult r;
   r.cache.algorithm = calib_algorithm_name(options_.method);
   r.batches = batches_;
+  r.histograms = histograms_;
   for (const auto& [name, h] : histograms_) {
     const float range = RangeOf(h);
     r.cache.scales[name] = scale_from_range(range);

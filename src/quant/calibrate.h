@@ -40,6 +40,7 @@ struct CalibResult {
   std::vector<std::string> zero_tensors;        // all zero on the data: range 0, their INT8 readers stay float
   std::vector<std::string> non_finite_tensors;  // held NaN/Inf (skipped)
   int64_t batches = 0;
+  std::map<std::string, Histogram> histograms;  // |x| of every tensor, for reports
 };
 
 class Calibrator {

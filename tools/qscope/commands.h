@@ -47,12 +47,11 @@ Expected<quant::CalibResult> calibrate_from_data(std::shared_ptr<const ir::Graph
 
 // What the sweep's reports show about each layer besides its numbers (report_cmd.cc): the final
 // plan's lowering (precision, fusion group), the range of the layer's output from `scales` and,
-// when `calib_data` is given, the |x| histograms of the calibration data (one more FP32 pass over it).
+// when calibration ran (`calib`, else nullptr), the |x| histograms of the calibration data.
 Expected<report::ReportExtra> sweep_report_extra(std::shared_ptr<const ir::Graph> graph,
                                                  const std::map<std::string, Tensor>& inputs,
                                                  const analysis::SweepResult& r, const std::map<std::string, float>& scales,
-                                                 const std::vector<std::string>& calib_data, const app::InputOptions& image,
-                                                 const CalibArgs& calib_args, const runtime::PlanOptions& plan_options);
+                                                 const quant::CalibResult* calib, const runtime::PlanOptions& plan_options);
 // Writes the HTML page of a report JSON (report::render_html).
 Status write_html_report(const std::string& path, const nlohmann::ordered_json& report);
 

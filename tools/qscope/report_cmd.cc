@@ -19,40 +19,11 @@
 
 namespace qs::cli {
 
-namespace {
-
-// The |x| histograms of every float tensor on the calibration data (a Calibrator's FP32 pass).
-Expected<std::map<std::string, quant::Histogram>> calibration_histograms(std::shared_ptr<const ir::Graph> graph,
-                                                                         const std::vector<std::string>& data,
-                                                                         const app::InputOptions& image,
-                                                                         const CalibArgs& args,
-                                                                         const runtime::PlanOptions& plan_options) {
-  QS_ASSIGN_OR_RETURN(quant::CalibrateOptions options, args.to_options());
-  QS_ASSIGN_OR_RETURN(app::BatchReader reader, app::BatchReader::Open(*graph, data, image, args.batch));
-  quant::Calibrator calibrator(graph, options, plan_options);
-  const auto style = args.progress == "off"     ? app::Progress::Style::kOff
-                     : args.progress == "lines" ? app::Progress::Style::kLines
-                     : args.progress == "bar"   ? app::Progress::Style::kBar
-                                                : app::Progress::Style::kAuto;
-  app::Progress progress("histograms", "batch", reader.batches(), style);
-  app::Batch batch;
-  int64_t done = 0;
-  for (;;) {
-    QS_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
-    if (!more) break;
-    QS_RETURN_IF_ERROR(calibrator.AddBatch(batch.tensors));
-    progress.Update(++done);
-  }
-  progress.Finish();
-  return calibrator.histograms();
-}
-
-}  // namespace
 
 Expected<report::ReportExtra> sweep_report_extra(
     std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Tensor>& inputs, const analysis::SweepResult& r,
-    const std::map<std::string, float>& scales, const std::vector<std::string>& calib_data,
-    const app::InputOptions& image, const CalibArgs& calib_args, const runtime::PlanOptions& plan_options) {
+    const std::map<std::string, float>& scales, const quant::CalibResult* calib,
+    const runtime::PlanOptions& plan_options) {
   std::map<std::string, Shape> shapes;
   for (const auto& [name, t] : inputs) shapes[name] = t.shape();
   QS_ASSIGN_OR_RETURN(runtime::Plan plan, runtime::Plan::Build(graph, shapes, plan_options));
@@ -62,14 +33,11 @@ Expected<report::ReportExtra> sweep_report_extra(
   for (const auto& l : lowered.layers) by_name[l.name] = &l;
   std::map<std::string, const ir::Node*> nodes;
   for (const ir::Node* n : view.layers) nodes[n->name] = n;
-  std::map<std::string, quant::Histogram> hists;
+  static const std::map<std::string, quant::Histogram> kNone;
+  const auto& hists = calib ? calib->histograms : kNone;
   report::ReportExtra extra;
-  if (!calib_data.empty()) {
-    QS_ASSIGN_OR_RETURN(hists, calibration_histograms(graph, calib_data, image, calib_args, plan_options));
-    QS_ASSIGN_OR_RETURN(quant::CalibrateOptions co, calib_args.to_options());
-    extra.histograms = fmt::format("|x| of every tensor on the --calib-data files ({} calibration)",
-                                   quant::calib_method_name(co.method));
-  }
+  if (calib)
+    extra.histograms = fmt::format("|x| of every tensor on the --calib-data files ({} calibration)", calib->cache.algorithm);
   for (const auto& layer : r.layers) {
     report::LayerDetail d;
     if (auto it = by_name.find(layer.name); it != by_name.end()) {

@@ -115,6 +115,7 @@ int run_sweep_command(SweepArgs a) {
 
   std::map<std::string, float> scales;
   std::string calib_digest;
+  std::optional<quant::CalibResult> calib_result;  // when --calib-data ran, for the report's histograms
   if (model_scales) {
     scales = loaded->scales;
     meta.calib = "the model's own Q/DQ scales";
@@ -131,8 +132,9 @@ int run_sweep_command(SweepArgs a) {
     if (!calib.ok()) return report_error(calib.status());
     scales = calib->cache.scales;
     meta.calib = "calibrated from --calib-data (" + calib->cache.algorithm + ")";
-    calib_digest = fmt::format("{:016x}", runtime::hash_bytes(quant::format_calib_cache(calib->cache).data(),
-                                                              quant::format_calib_cache(calib->cache).size()));
+    const std::string text = quant::format_calib_cache(calib->cache);
+    calib_digest = fmt::format("{:016x}", runtime::hash_bytes(text.data(), text.size()));
+    calib_result = std::move(calib).value();
   }
 
   std::error_code ec;
@@ -196,8 +198,7 @@ int run_sweep_command(SweepArgs a) {
 
   // Each layer's group, final precision, range (and histograms for --html with --calib-data);
   // the report goes on without them if they cannot be had.
-  auto extra = sweep_report_extra(*graph, inputs.front(), *result, scales,
-                                  a.html.empty() ? std::vector<std::string>{} : a.calib_data, *image, a.calib_args,
+  auto extra = sweep_report_extra(*graph, inputs.front(), *result, scales, calib_result ? &*calib_result : nullptr,
                                   o.plan_options);
   if (!extra.ok()) fmt::print(stderr, "qscope: warning: the report lacks layer details: {}\n", extra.status().message());
   auto json = report::to_json(*result, meta, extra.ok() ? &*extra : nullptr);
