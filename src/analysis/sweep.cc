@@ -367,7 +367,6 @@ Expected<SweepResult> run_sweep(std::shared_ptr<const ir::Graph> graph, const st
                                : options.threshold ? loss_percent(options.metric, *options.threshold)
                                                    : fin.loss + options.auto_rule.min_jump;
     std::vector<std::string> kept;
-    std::vector<std::string> rest = r.fallback;
     for (size_t k = 0; k < r.fallback.size(); ++k) {
       std::vector<std::string> trial = kept;
       trial.insert(trial.end(), r.fallback.begin() + static_cast<std::ptrdiff_t>(k) + 1, r.fallback.end());
