@@ -123,8 +123,8 @@ TEST(Int8Weights, PerChannelScalesAlongEachAxis) {
 TEST(Int8Weights, SymmetricRangeNeverMinus128) {
   const std::vector<float> w{-1.f, 1.f, -0.999f, 0.f};
   std::vector<int8_t> q(4);
-  float scale;
-  ref::quantize_weights_s8(w.data(), {4}, 0, q.data(), &scale);
+  std::vector<float> scales(4);  // axis 0 of shape [4]: one scale per element
+  ref::quantize_weights_s8(w.data(), {4}, 0, q.data(), scales.data());
   EXPECT_EQ(q, (std::vector<int8_t>{-127, 127, -127, 0}));
 }
 

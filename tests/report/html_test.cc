@@ -47,8 +47,10 @@ analysis::SweepResult make_result(int n, bool several_inputs = false) {
     if (i == 4) s.mean = s.min = NAN, s.values.assign(s.values.size(), NAN);
     r.steps.push_back(s);
   }
-  r.fallback = {r.layers[2].name};
-  r.plan.layers[r.layers[2].name] = Precision::kFp32;
+  if (n > 2) {  // layer 2 is the flagged one
+    r.fallback = {r.layers[2].name};
+    r.plan.layers[r.layers[2].name] = Precision::kFp32;
+  }
   r.all_int8_mean = 97.1, r.all_int8_min = 96.0;
   r.final_mean = 99.95, r.final_min = 99.9;
   return r;
