@@ -16,6 +16,7 @@ PACKAGES=(
   dataset-fashion-mnist                           # real calibration and test images
   python3-onnx python3-numpy                      # scripts that generate test and benchmark models
   chromium                                        # headless browser for the HTML report's test
+  clang libclang-rt-14-dev                        # fuzz/run.sh: libFuzzer, ASan and UBSan runtimes for clang
 )
 
 missing=()

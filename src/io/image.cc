@@ -172,7 +172,69 @@ Expected<Pixels> decode_pnm(std::string_view bytes, const std::string& prefix) {
   return px;
 }
 
+// stb_image grows its buffer to a PNG chunk's declared length before reading the chunk, so a
+// few hundred bytes claiming a 2 GB IDAT chunk allocate 2 GB (found by fuzz/image). Every chunk
+// must fit in the file.
+Status check_png_chunks(std::string_view bytes, const std::string& prefix) {
+  static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
+  if (bytes.substr(0, 8) != kSignature) return Status::Ok();
+  size_t pos = 8;
+  while (pos + 8 <= bytes.size()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
+    const uint64_t length = (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) | (uint64_t{p[2]} << 8) | p[3];
+    const std::string_view type = bytes.substr(pos + 4, 4);
+    if (length + 12 > bytes.size() - pos)
+      return InvalidInput("{}the image cannot be decoded (PNG chunk at byte {} declares {} bytes, the file holds {} more)",
+                          prefix, pos, length, bytes.size() - pos - 8);
+    pos += 12 + length;
+    if (type == "IEND") break;
+  }
+  return Status::Ok();
+}
+
+// Debian's stb_image (2022-09) lacks upstream's check that a JPEG Huffman table holds at most
+// 256 codes, and writes past its code-length array when one holds more (found by fuzz/image under
+// UBSan). The segments are walked as stb reads them and such tables refused.
+Status check_jpeg_huffman_tables(std::string_view b, const std::string& prefix) {
+  auto at = [&](size_t i) -> unsigned { return i < b.size() ? static_cast<unsigned char>(b[i]) : 0u; };
+  size_t pos = 0;
+  while (at(pos) == 0xFF) ++pos;  // stb skips fill bytes before the SOI marker too
+  if (pos == 0 || at(pos) != 0xD8) return Status::Ok();
+  ++pos;
+  while (pos < b.size()) {
+    if (at(pos) != 0xFF) {  // stb skips bytes that are no marker, looking for the next one
+      ++pos;
+      continue;
+    }
+    while (at(pos) == 0xFF && pos < b.size()) ++pos;
+    const unsigned m = at(pos++);
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;
+    if (m == 0xD9 || pos + 2 > b.size()) return Status::Ok();
+    const size_t len = (static_cast<size_t>(at(pos)) << 8) | at(pos + 1);
+    if (m == 0xC4) {  // as stbi__process_marker reads a DHT segment
+      int64_t left = static_cast<int64_t>(len) - 2;
+      size_t q = pos + 2;
+      while (left > 0 && q < b.size()) {
+        int n = 0;
+        for (size_t i = 1; i <= 16; ++i) n += static_cast<int>(at(q + i));
+        if (n > 256)
+          return InvalidInput("{}the image cannot be decoded (JPEG Huffman table at byte {} has {} codes, at most 256)",
+                              prefix, q, n);
+        q += 17 + static_cast<size_t>(n);
+        left -= 17 + n;
+      }
+    }
+    pos += len;
+    if (m == 0xDA)  // entropy-coded data up to the next marker (FF 00 and restart markers are data)
+      while (pos + 1 < b.size() && !(at(pos) == 0xFF && at(pos + 1) != 0x00 && (at(pos + 1) < 0xD0 || at(pos + 1) > 0xD7)))
+        ++pos;
+  }
+  return Status::Ok();
+}
+
 Expected<Pixels> decode_stb(std::string_view bytes, const std::string& prefix) {
+  QS_RETURN_IF_ERROR(check_png_chunks(bytes, prefix));
+  QS_RETURN_IF_ERROR(check_jpeg_huffman_tables(bytes, prefix));
   const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;

@@ -103,6 +103,26 @@ std::string one_line(const std::string& text) {
   return out;
 }
 
+// True when a node (in the graph or a subgraph) has a strides, dilations or kernel_shape value
+// <= 0: libonnx 1.12's shape inference divides by them (SIGFPE, found by fuzz/onnx_model), so
+// such models skip it and qscope's own validation names the node at plan time.
+bool has_nonpositive_window_attribute(const onnx::GraphProto& root) {
+  std::vector<const onnx::GraphProto*> todo{&root};
+  while (!todo.empty()) {
+    const onnx::GraphProto* g = todo.back();
+    todo.pop_back();
+    for (const auto& node : g->node())
+      for (const auto& a : node.attribute()) {
+        if (a.name() == "strides" || a.name() == "dilations" || a.name() == "kernel_shape")
+          for (int64_t v : a.ints())
+            if (v <= 0) return true;
+        if (a.has_g()) todo.push_back(&a.g());
+        for (const auto& sub : a.graphs()) todo.push_back(&sub);
+      }
+  }
+  return false;
+}
+
 // Runs libonnx's checker and shape inference on a model whose nodes are sorted; inferred
 // shapes go into g.value_info. libonnx knows opsets up to max_known_opset(); for newer models
 // qscope relies on its own shape inference at plan time.
@@ -123,7 +143,7 @@ Status check_and_infer(onnx::ModelProto& model, ir::Graph& g, const std::string&
       return InvalidInput("{}ONNX checker: {}", prefix, one_line(e.what()));
     }
   }
-  if (options.run_shape_inference) {
+  if (options.run_shape_inference && !has_nonpositive_window_attribute(model.graph())) {
     try {
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                          onnx::ShapeInferenceOptions(false, 0, true));

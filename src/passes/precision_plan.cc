@@ -14,6 +14,8 @@ Expected<PrecisionPlan> parse_plan_json(const std::string& text, const std::stri
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return InvalidInput("{}not valid JSON (byte {})", prefix, e.byte);
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    return InvalidInput("{}not valid JSON ({})", prefix, e.what());
   }
   if (!j.is_object()) return InvalidInput("{}expected a JSON object with \"default\" and \"layers\"", prefix);
   PrecisionPlan plan;
