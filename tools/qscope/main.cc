@@ -7,6 +7,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "core/shape.h"
 
 int main(int argc, char** argv) {
   // OpenMP threads that spin while waiting (libgomp's default) make every parallel region
@@ -30,6 +31,13 @@ int main(int argc, char** argv) {
   qs::cli::add_analyze_command(app, action);
   qs::cli::add_export_command(app, action);
   qs::cli::add_report_command(app, action);
+  // Every command takes --max-tensor-mb: the largest tensor (model weights, inputs, activations)
+  // it will allocate; larger ones are refused with an error before allocation.
+  int64_t max_tensor_mb = 0;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    sub->add_option("--max-tensor-mb", max_tensor_mb,
+                    "Refuse tensors larger than this many MiB (default: 16384)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -45,6 +53,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qscope: usage error: %s (see qscope --help)\n", msg.c_str());
     return qs::cli::kBadUsage;
   }
+  if (max_tensor_mb > 0) qs::set_max_tensor_bytes(max_tensor_mb << 20);
   try {
     return action ? action() : qs::cli::kBadUsage;
   } catch (const std::bad_alloc&) {

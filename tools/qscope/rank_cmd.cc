@@ -150,25 +150,32 @@ int run_rank(const RankArgs& a) {
              extra ? fmt::format(" {:>12}", analysis::metric_name(*metric)) : "",
              classifier ? "  top-1 fp32->int8" : "");
   double sum = 0, min_sim = INFINITY;
-  size_t changed = 0, finite = 0;
+  size_t changed = 0, finite = 0, not_finite = 0;
+  // NaN (an output held NaN or Inf) prints as NaN, and makes the summary's minimum NaN.
+  auto pct = [](double v) { return std::isnan(v) ? fmt::format("{:>12}", "NaN") : fmt::format("{:>12.4f}", v); };
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     if (std::isfinite(r.similarity)) {
       sum += r.similarity;
       ++finite;
+      min_sim = std::min(min_sim, r.similarity);
+    } else {
+      ++not_finite;
     }
-    if (!(r.similarity >= min_sim)) min_sim = r.similarity;
     const bool ch = classifier && r.top1_fp32 != r.top1_int8;
     changed += ch;
     if (a.show > 0 && i >= static_cast<size_t>(a.show)) continue;
-    fmt::print("{:>5}  {:<24} {:>12.4f}{}{}\n", i + 1, r.input, r.similarity,
+    fmt::print("{:>5}  {:<24} {}{}{}\n", i + 1, r.input, pct(r.similarity),
                extra ? fmt::format(" {:>12.6g}", r.metric) : "",
                classifier ? fmt::format("  {} -> {}{}", r.top1_fp32, r.top1_int8, ch ? "  CHANGED" : "") : "");
   }
   if (a.show > 0 && rows.size() > static_cast<size_t>(a.show))
     fmt::print("  ... {} more (--show 0 lists all)\n", rows.size() - static_cast<size_t>(a.show));
   const double mean = finite ? sum / static_cast<double>(finite) : NAN;
-  fmt::print("{} inputs: similarity mean {:.4f}%, min {:.4f}%{}\n", rows.size(), mean, min_sim,
+  if (not_finite || !finite) min_sim = NAN;
+  fmt::print("{} inputs: similarity mean {:.4f}%{}, min {}%{}\n", rows.size(), mean,
+             not_finite ? fmt::format(" of the {} finite", finite) : "",
+             std::isnan(min_sim) ? std::string("NaN") : fmt::format("{:.4f}", min_sim),
              classifier ? fmt::format("; top-1 changed on {} ({:.2f}%)", changed,
                                       rows.empty() ? 0.0 : 100.0 * changed / rows.size())
                         : "");

@@ -53,8 +53,12 @@ void print_output(const std::string& name, const Tensor& t, int top) {
     std::vector<int64_t> idx(static_cast<size_t>(k));
     for (int64_t j = 0; j < k; ++j) idx[static_cast<size_t>(j)] = j;
     const int64_t n = std::min<int64_t>(top, k);
-    std::partial_sort(idx.begin(), idx.begin() + n, idx.end(),
-                      [&](int64_t a, int64_t b) { return t.GetAsDouble(r * k + a) > t.GetAsDouble(r * k + b); });
+    // NaN ranks last: a comparison with NaN is no strict weak ordering, which std::partial_sort needs.
+    auto key = [&](int64_t j) {
+      const double v = t.GetAsDouble(r * k + j);
+      return std::isnan(v) ? -INFINITY : v;
+    };
+    std::partial_sort(idx.begin(), idx.begin() + n, idx.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
     std::string line;
     for (int64_t j = 0; j < n; ++j)
       line += fmt::format("{}{}:{:.4f}", j ? " " : "", idx[static_cast<size_t>(j)], t.GetAsDouble(r * k + idx[static_cast<size_t>(j)]));
