@@ -26,27 +26,7 @@ std::string shape_of(const ir::ValueInfo& in) {
 Expected<std::map<std::string, std::vector<std::string>>> files_per_input(const ir::Graph& g,
                                                                            const std::vector<std::string>& specs) {
   if (specs.empty()) return UsageError("no data given: pass --data FILE or FOLDER");
-  std::map<std::string, std::vector<std::string>> files;
-  size_t positional = 0;
-  for (const auto& spec : specs) {
-    std::string name, path = spec;
-    const auto eq = spec.find('=');
-    if (eq != std::string::npos && g.find_input(spec.substr(0, eq))) {
-      name = spec.substr(0, eq);
-      path = spec.substr(eq + 1);
-    } else if (eq != std::string::npos && !fs::exists(spec)) {
-      return UsageError("'{}': the model has no input named '{}'", spec, spec.substr(0, eq));
-    } else if (g.inputs.size() == 1) {
-      name = g.inputs[0].name;
-    } else {
-      if (positional >= g.inputs.size())
-        return UsageError("more unnamed data than the model's {} inputs; bind them with name=FILE", g.inputs.size());
-      name = g.inputs[positional++].name;
-    }
-    QS_ASSIGN_OR_RETURN(auto expanded, expand_input_path(path));
-    auto& list = files[name];
-    list.insert(list.end(), expanded.begin(), expanded.end());
-  }
+  QS_ASSIGN_OR_RETURN(auto files, bind_input_files(g, specs, "data"));
   for (const auto& in : g.inputs)
     if (!files.count(in.name)) return UsageError("no data given for model input '{}'", in.name);
   return files;

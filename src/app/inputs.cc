@@ -80,10 +80,9 @@ Expected<Tensor> read_input_file(const std::string& path, const ir::ValueInfo& i
   return t;
 }
 
-Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::vector<std::string>& specs,
-                                               const InputOptions& opt) {
-  if (g.inputs.empty()) return std::vector<InputSet>{InputSet{"run", {}}};
-  if (specs.empty()) return UsageError("no input given: pass --input FILE (the model has {} input(s))", g.inputs.size());
+Expected<std::map<std::string, std::vector<std::string>>> bind_input_files(const ir::Graph& g,
+                                                                            const std::vector<std::string>& specs,
+                                                                            const std::string& what) {
   std::map<std::string, std::vector<std::string>> files;  // model input -> files
   size_t positional = 0;
   for (const auto& spec : specs) {
@@ -98,13 +97,21 @@ Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::ve
       name = g.inputs[0].name;
     } else {
       if (positional >= g.inputs.size())
-        return UsageError("more unnamed inputs than the model's {} inputs; bind them with name=FILE", g.inputs.size());
+        return UsageError("more unnamed {} than the model's {} inputs; bind them with name=FILE", what, g.inputs.size());
       name = g.inputs[positional++].name;
     }
     QS_ASSIGN_OR_RETURN(auto expanded, expand_input_path(path));
     auto& list = files[name];
     list.insert(list.end(), expanded.begin(), expanded.end());
   }
+  return files;
+}
+
+Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::vector<std::string>& specs,
+                                               const InputOptions& opt) {
+  if (g.inputs.empty()) return std::vector<InputSet>{InputSet{"run", {}}};
+  if (specs.empty()) return UsageError("no input given: pass --input FILE (the model has {} input(s))", g.inputs.size());
+  QS_ASSIGN_OR_RETURN(auto files, bind_input_files(g, specs, "inputs"));
   size_t runs = 1;
   for (const auto& in : g.inputs) {
     auto it = files.find(in.name);

@@ -29,6 +29,12 @@ struct InputSet {
 Expected<std::vector<std::string>> expand_input_path(const std::string& path);
 // Reads one file for the given model input (extension picks the reader).
 Expected<Tensor> read_input_file(const std::string& path, const ir::ValueInfo& input, const InputOptions& opt);
+// Binds specs ("FILE", "DIR", "name=FILE") to model inputs: name=FILE to that input, unnamed
+// specs to the only input or, with several, to the inputs in order; folders expand to their
+// files. `what` names the specs in messages ("inputs", "data").
+Expected<std::map<std::string, std::vector<std::string>>> bind_input_files(const ir::Graph& g,
+                                                                            const std::vector<std::string>& specs,
+                                                                            const std::string& what);
 // Resolves specs ("FILE", "DIR", "name=FILE") into input sets. Several files for one model
 // input make several runs; an input given once is reused for every run.
 Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::vector<std::string>& specs,
