@@ -18,16 +18,6 @@ using dims = dnnl::memory::dims;
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-tag plain_tag(size_t rank) {
-  switch (rank) {
-    case 1: return tag::a;
-    case 2: return tag::ab;
-    case 3: return tag::abc;
-    case 4: return tag::abcd;
-    case 5: return tag::abcde;
-    default: return tag::abcdef;
-  }
-}
 
 // The ONNX weight buffer in oneDNN's logical weight order [(G,) OC/G, IC/G, k...]. ONNX
 // ConvTranspose stores [IC, OC/G, k...] = [G, IC/G, OC/G, k...]: described with strides that

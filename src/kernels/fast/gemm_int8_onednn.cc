@@ -126,7 +126,7 @@ struct MatMulS8OneDnn::Impl {
   // How the batch maps onto oneDNN: one tall product when B is shared by every batch and A is
   // contiguous, one batched primitive when neither operand broadcasts, else a loop of 2-D
   // products over the broadcast offsets (B reordered once per distinct offset).
-  enum class Mode { kFlatten, kBatched, kLoop } mode = Mode::kLoop;
+  MatMulLayout mode = MatMulLayout::kLoop;
   dnnl::memory wei;                          // kFlatten, kBatched
   std::map<int64_t, dnnl::memory> wei_at;    // kLoop: by b_offset
 };
@@ -139,15 +139,8 @@ std::unique_ptr<MatMulS8OneDnn> MatMulS8OneDnn::Create(const ref::MatMulParams& 
   if (!usable(p.batch, p.M, p.N, p.K, why_not)) return nullptr;
   auto impl = std::make_unique<Impl>();
   impl->p = p;
-  bool a_dense = true, b_shared = true, b_dense = true;
-  for (int64_t i = 0; i < p.batch; ++i) {
-    const size_t u = static_cast<size_t>(i);
-    a_dense = a_dense && p.a_offset[u] == i * p.M * p.K;
-    b_shared = b_shared && p.b_offset[u] == p.b_offset[0];
-    b_dense = b_dense && p.b_offset[u] == i * p.K * p.N;
-  }
-  using Mode = Impl::Mode;
-  impl->mode = a_dense && b_shared ? Mode::kFlatten : a_dense && b_dense ? Mode::kBatched : Mode::kLoop;
+  using Mode = MatMulLayout;
+  impl->mode = matmul_layout(p);
   try {
     switch (impl->mode) {
       case Mode::kFlatten:
@@ -177,7 +170,7 @@ std::unique_ptr<MatMulS8OneDnn> MatMulS8OneDnn::Create(const ref::MatMulParams& 
 
 void MatMulS8OneDnn::run(const int8_t* a, int32_t* acc) const {
   const ref::MatMulParams& p = impl_->p;
-  if (impl_->mode == Impl::Mode::kLoop) {
+  if (impl_->mode == MatMulLayout::kLoop) {
     for (int64_t i = 0; i < p.batch; ++i) {
       const size_t u = static_cast<size_t>(i);
       impl_->core.run(a + p.a_offset[u], impl_->wei_at.at(p.b_offset[u]), acc + i * p.M * p.N);

@@ -129,7 +129,7 @@ struct MatMulOneDnn::Impl {
   // How the batch maps onto oneDNN: one tall product when B is shared by every batch and A
   // is contiguous, one batched primitive when neither operand broadcasts, else a loop of
   // 2-D products over the broadcast offsets.
-  enum class Mode { kFlatten, kBatched, kLoop } mode = Mode::kLoop;
+  MatMulLayout mode = MatMulLayout::kLoop;
 };
 
 MatMulOneDnn::MatMulOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -143,15 +143,8 @@ std::unique_ptr<MatMulOneDnn> MatMulOneDnn::Create(const ref::MatMulParams& p, c
   }
   auto impl = std::make_unique<Impl>();
   impl->p = p;
-  bool a_dense = true, b_shared = true, b_dense = true;
-  for (int64_t i = 0; i < p.batch; ++i) {
-    const size_t u = static_cast<size_t>(i);
-    a_dense = a_dense && p.a_offset[u] == i * p.M * p.K;
-    b_shared = b_shared && p.b_offset[u] == p.b_offset[0];
-    b_dense = b_dense && p.b_offset[u] == i * p.K * p.N;
-  }
-  using Mode = Impl::Mode;
-  impl->mode = a_dense && b_shared ? Mode::kFlatten : a_dense && b_dense ? Mode::kBatched : Mode::kLoop;
+  using Mode = MatMulLayout;
+  impl->mode = matmul_layout(p);
   try {
     const dnnl::primitive_attr attr;
     switch (impl->mode) {
@@ -180,9 +173,9 @@ std::unique_ptr<MatMulOneDnn> MatMulOneDnn::Create(const ref::MatMulParams& p, c
 void MatMulOneDnn::run(const float* a, const float* b, float* y) const {
   const ref::MatMulParams& p = impl_->p;
   switch (impl_->mode) {
-    case Impl::Mode::kFlatten: impl_->core.run(a, b + p.b_offset[0], y); break;
-    case Impl::Mode::kBatched: impl_->core.run(a, b, y); break;
-    case Impl::Mode::kLoop:
+    case MatMulLayout::kFlatten: impl_->core.run(a, b + p.b_offset[0], y); break;
+    case MatMulLayout::kBatched: impl_->core.run(a, b, y); break;
+    case MatMulLayout::kLoop:
       for (int64_t i = 0; i < p.batch; ++i) {
         const size_t u = static_cast<size_t>(i);
         impl_->core.run(a + p.a_offset[u], b + p.b_offset[u], y + i * p.M * p.N);

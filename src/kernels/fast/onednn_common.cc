@@ -36,4 +36,28 @@ dnnl::memory scratchpad(const dnnl::memory::desc& md) {
   return dnnl::memory(md, cpu_engine(), thread_buffer(ThreadBuffer::kScratchpad, std::max<size_t>(md.get_size(), 1)));
 }
 
+dnnl::memory::format_tag plain_tag(size_t rank) {
+  using tag = dnnl::memory::format_tag;
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    default: return tag::abcdef;
+  }
+}
+
+MatMulLayout matmul_layout(const ref::MatMulParams& p) {
+  bool a_dense = true, b_shared = true, b_dense = true;
+  for (int64_t i = 0; i < p.batch; ++i) {
+    const size_t u = static_cast<size_t>(i);
+    a_dense = a_dense && p.a_offset[u] == i * p.M * p.K;
+    b_shared = b_shared && p.b_offset[u] == p.b_offset[0];
+    b_dense = b_dense && p.b_offset[u] == i * p.K * p.N;
+  }
+  if (a_dense && b_shared) return MatMulLayout::kFlatten;
+  return a_dense && b_dense ? MatMulLayout::kBatched : MatMulLayout::kLoop;
+}
+
 }  // namespace qs::kernels::fast

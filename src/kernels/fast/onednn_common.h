@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/reference/gemm.h"
+
 namespace qs::kernels::fast {
 
 dnnl::engine& cpu_engine();
@@ -20,5 +22,13 @@ void* thread_buffer(ThreadBuffer which, size_t bytes);
 // takes a user scratchpad (dnnl::scratchpad_mode::user). The primitives of one run execute one
 // after another on the thread's in-order stream, so they can share it.
 dnnl::memory scratchpad(const dnnl::memory::desc& md);
+
+// The plain row-major (abc...) format of a tensor of this rank.
+dnnl::memory::format_tag plain_tag(size_t rank);
+
+// How a MatMul's batches map onto oneDNN: one tall product when A is dense and B is shared by
+// every batch, one batched product when both are dense, otherwise a loop over the batches.
+enum class MatMulLayout { kFlatten, kBatched, kLoop };
+MatMulLayout matmul_layout(const ref::MatMulParams& p);
 
 }  // namespace qs::kernels::fast
