@@ -4,16 +4,9 @@
 #include <cstddef>
 
 namespace qs::kernels::ref {
-namespace {
 
-// 1-D and 2-D convolutions are 3-D ones with leading spatial dims of size 1, which keeps
-// one loop nest for all ranks.
-struct Geometry3 {
-  std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1}, pb{0, 0, 0};
-};
-
-Geometry3 geometry(const ConvParams& p) {
-  Geometry3 g;
+ConvGeometry3 conv_geometry3(const ConvParams& p) {
+  ConvGeometry3 g;
   const size_t off = 3 - p.in_size.size();
   for (size_t i = 0; i < p.in_size.size(); ++i) {
     g.in[off + i] = p.in_size[i];
@@ -26,10 +19,8 @@ Geometry3 geometry(const ConvParams& p) {
   return g;
 }
 
-}  // namespace
-
 void conv_f32(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
-  const Geometry3 g = geometry(p);
+  const ConvGeometry3 g = conv_geometry3(p);
   const int64_t icg = p.in_channels / p.group, ocg = p.out_channels / p.group;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
@@ -69,7 +60,7 @@ void conv_f32(const ConvParams& p, const float* x, const float* w, const float* 
 // Written as a gather (each output sums the inputs that reach it) rather than the usual
 // scatter, so that every output is accumulated in one double like conv_f32.
 void conv_transpose_f32(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
-  const Geometry3 g = geometry(p);
+  const ConvGeometry3 g = conv_geometry3(p);
   const int64_t icg = p.in_channels / p.group, ocg = p.out_channels / p.group;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];

@@ -1,6 +1,7 @@
 // Reference Conv and ConvTranspose kernels on float32: plain loops, the oracle that the
 // oneDNN kernels are checked against.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -32,6 +33,13 @@ struct ConvParams {
 
   int64_t spatial_rank() const { return static_cast<int64_t>(in_size.size()); }
 };
+
+// 1-D and 2-D convolutions are 3-D ones with leading spatial dims of size 1, which keeps one
+// loop nest for all ranks (the float and the int8 reference share it).
+struct ConvGeometry3 {
+  std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1}, pb{0, 0, 0};
+};
+ConvGeometry3 conv_geometry3(const ConvParams& p);
 
 void conv_f32(const ConvParams& p, const float* x, const float* w, const float* b, float* y);
 void conv_transpose_f32(const ConvParams& p, const float* x, const float* w, const float* b, float* y);

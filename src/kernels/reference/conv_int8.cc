@@ -9,25 +9,6 @@
 namespace qs::kernels::ref {
 namespace {
 
-// 1-D and 2-D convolutions are 3-D ones with leading spatial dims of size 1 (as in conv.cc).
-struct Geometry3 {
-  std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1}, pb{0, 0, 0};
-};
-
-Geometry3 geometry(const ConvParams& p) {
-  Geometry3 g;
-  const size_t off = 3 - p.in_size.size();
-  for (size_t i = 0; i < p.in_size.size(); ++i) {
-    g.in[off + i] = p.in_size[i];
-    g.out[off + i] = p.out_size[i];
-    g.k[off + i] = p.kernel[i];
-    g.s[off + i] = p.stride[i];
-    g.d[off + i] = p.dilation[i];
-    g.pb[off + i] = p.pad_begin[i];
-  }
-  return g;
-}
-
 int64_t product(const std::vector<int64_t>& v) {
   int64_t n = 1;
   for (int64_t x : v) n *= x;
@@ -41,7 +22,7 @@ int64_t conv_int8_reduction(const ConvParams& p) { return p.in_channels / p.grou
 // The accumulator is int32 as in the fast kernels; int8_reduction_fits() (checked by the op)
 // bounds every partial sum below 2^31 in magnitude, so no sum overflows.
 void conv_s8s8s32(const ConvParams& p, const int8_t* x, const int8_t* w, int32_t* acc) {
-  const Geometry3 g = geometry(p);
+  const ConvGeometry3 g = conv_geometry3(p);
   const int64_t icg = p.in_channels / p.group, ocg = p.out_channels / p.group;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
@@ -78,7 +59,7 @@ void conv_s8s8s32(const ConvParams& p, const int8_t* x, const int8_t* w, int32_t
 
 // A gather, like conv_transpose_f32: each output sums the inputs that reach it.
 void conv_transpose_s8s8s32(const ConvParams& p, const int8_t* x, const int8_t* w, int32_t* acc) {
-  const Geometry3 g = geometry(p);
+  const ConvGeometry3 g = conv_geometry3(p);
   const int64_t icg = p.in_channels / p.group, ocg = p.out_channels / p.group;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
