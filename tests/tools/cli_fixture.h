@@ -38,6 +38,18 @@ inline CliResult run_qscope(const std::string& args, const std::filesystem::path
   return r;
 }
 
+// Runs a shell command line, stderr discarded; out holds its stdout.
+inline CliResult run_shell(const std::string& cmd) {
+  CliResult r;
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
 // A test with its own scratch folder, removed afterwards.
 class CliTestBase : public ::testing::Test {
  protected:

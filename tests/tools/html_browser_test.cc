@@ -3,6 +3,8 @@
 // and counts what rendered, and --dump-dom shows the counts; a screenshot is kept in the build
 // folder (html_report.png, beside html_report.html) as the test's artifact.
 #include <gtest/gtest.h>
+
+#include "cli_fixture.h"
 #include <unistd.h>
 
 #include <array>
@@ -17,25 +19,12 @@
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
+using qs::testing::kQscope;
 const std::string kData = QS_TEST_DATA_DIR;
 const char* kChromium = "/usr/bin/chromium";
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
-Result sh(const std::string& cmd) {
-  Result r;
-  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Result = qs::testing::CliResult;
+inline Result sh(const std::string& cmd) { return qs::testing::run_shell(cmd); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

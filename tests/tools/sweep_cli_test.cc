@@ -1,6 +1,8 @@
 // The sweep and analyze commands end to end: the table, the report, the dump layout and
 // analyze agree; a sweep killed with SIGKILL resumes to the same result.
 #include <gtest/gtest.h>
+
+#include "cli_fixture.h"
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -18,24 +20,11 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kQscope = std::string(QS_BINARY_DIR) + "/qscope";
+using qs::testing::kQscope;
 const std::string kData = QS_TEST_DATA_DIR;
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
-Result sh(const std::string& cmd) {
-  Result r;
-  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Result = qs::testing::CliResult;
+inline Result sh(const std::string& cmd) { return qs::testing::run_shell(cmd); }
 
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream f(p);
