@@ -211,7 +211,140 @@ QS_VEC_CLONES float plane_max(const float* x, int64_t n) {
   return best;
 }
 
+// ---- channels-last ------------------------------------------------------------------------------
+// One output row (batch item xb, output row o1) of an NHWC pool: per output pixel, the taps in the
+// reference's order (rows, then columns), each a loop over the channels, which are contiguous.
+
+template <Kind kind>
+QS_ALWAYS_INLINE inline void nhwc_row(const PoolParams& p, const float* __restrict xb, float* __restrict yrow,
+                                      int64_t o1) {
+  const int64_t nc = p.channels, w = p.in[2];
+  const int64_t s1 = o1 * p.stride[1] - p.pad_begin[1];
+  const TapRange r1 = tap_range(s1, p.kernel[1], p.dilation[1], 0, p.in[1]);
+  const int64_t padded1 =
+      tap_range(s1, p.kernel[1], p.dilation[1], -p.pad_begin[1], p.in[1] + p.pad_end[1]).count();
+  for (int64_t o2 = 0; o2 < p.out[2]; ++o2) {
+    float* __restrict y = yrow + o2 * nc;
+    const int64_t s2 = o2 * p.stride[2] - p.pad_begin[2];
+    const TapRange r2 = tap_range(s2, p.kernel[2], p.dilation[2], 0, p.in[2]);
+    if (r1.count() == 0 || r2.count() == 0) {
+      // No tap inside the input: the reference's max is the lowest value, its average 0 / count = 0.
+      const float v = kind == Kind::kMax ? std::numeric_limits<float>::lowest() : 0.f;
+      for (int64_t c = 0; c < nc; ++c) y[c] = v;
+      continue;
+    }
+    if constexpr (kind == Kind::kAvg)
+      for (int64_t c = 0; c < nc; ++c) y[c] = 0.f;
+    bool first = true;
+    for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
+      const float* xr = xb + (s1 + k1 * p.dilation[1]) * w * nc;
+      for (int64_t k2 = r2.lo; k2 < r2.hi; ++k2) {
+        const float* __restrict src = xr + (s2 + k2 * p.dilation[2]) * nc;
+        if constexpr (kind == Kind::kMax) {
+          if (first) {
+            for (int64_t c = 0; c < nc; ++c) y[c] = src[c];
+            first = false;
+          } else {
+            for (int64_t c = 0; c < nc; ++c) y[c] = src[c] > y[c] ? src[c] : y[c];
+          }
+        } else {
+          for (int64_t c = 0; c < nc; ++c) y[c] += src[c];
+        }
+      }
+    }
+    if constexpr (kind == Kind::kAvg) {
+      // count >= 1 here: some tap lies inside the input, hence inside the padded input too.
+      const int64_t count =
+          p.count_include_pad
+              ? padded1 * tap_range(s2, p.kernel[2], p.dilation[2], -p.pad_begin[2], p.in[2] + p.pad_end[2]).count()
+              : r1.count() * r2.count();
+      const float d = static_cast<float>(count);
+      for (int64_t c = 0; c < nc; ++c) y[c] = y[c] / d;
+    }
+  }
+}
+
+QS_VEC_CLONES void max_rows_nhwc(const PoolParams& p, const float* x, float* y, int64_t lo, int64_t hi) {
+  const int64_t in_item = p.in[1] * p.in[2] * p.channels, out_row = p.out[2] * p.channels;
+  for (int64_t r = lo; r < hi; ++r)
+    nhwc_row<Kind::kMax>(p, x + (r / p.out[1]) * in_item, y + r * out_row, r % p.out[1]);
+}
+
+QS_VEC_CLONES void avg_rows_nhwc(const PoolParams& p, const float* x, float* y, int64_t lo, int64_t hi) {
+  const int64_t in_item = p.in[1] * p.in[2] * p.channels, out_row = p.out[2] * p.channels;
+  for (int64_t r = lo; r < hi; ++r)
+    nhwc_row<Kind::kAvg>(p, x + (r / p.out[1]) * in_item, y + r * out_row, r % p.out[1]);
+}
+
+bool nhwc_supported(const PoolParams& p) {
+  return p.spatial_rank == 2 && p.in[0] == 1 && p.out[0] == 1 && p.kernel[0] == 1 && p.pad_begin[0] == 0 &&
+         p.pad_end[0] == 0;
+}
+
+template <typename Rows>
+void pool_nhwc(const PoolParams& p, const float* x, float* y, Rows rows) {
+  const int64_t work = std::max<int64_t>(1, p.out[2] * p.channels * p.kernel[1] * p.kernel[2]);
+  parallel_chunks(p.batch * p.out[1], std::max<int64_t>(1, (64 * 1024) / work),
+                  [&](int64_t lo, int64_t hi) { rows(p, x, y, lo, hi); });
+}
+
+// Channels [0, m) of one batch item: x points at channel 0 of pixel 0, pixels `stride` apart.
+QS_VEC_CLONES void channel_sums(const float* __restrict x, int64_t hw, int64_t stride, int64_t m,
+                                float* __restrict y) {
+  for (int64_t c = 0; c < m; ++c) y[c] = 0.f;
+  for (int64_t i = 0; i < hw; ++i) {
+    const float* __restrict r = x + i * stride;
+    for (int64_t c = 0; c < m; ++c) y[c] += r[c];
+  }
+  const float d = static_cast<float>(hw);
+  for (int64_t c = 0; c < m; ++c) y[c] = y[c] / d;
+}
+
+QS_VEC_CLONES void channel_maxes(const float* __restrict x, int64_t hw, int64_t stride, int64_t m,
+                                 float* __restrict y) {
+  for (int64_t c = 0; c < m; ++c) y[c] = x[c];
+  for (int64_t i = 1; i < hw; ++i) {
+    const float* __restrict r = x + i * stride;
+    for (int64_t c = 0; c < m; ++c) y[c] = r[c] > y[c] ? r[c] : y[c];
+  }
+}
+
+// Calls block(x_at, y_at, m) over the flattened (batch, channel) outputs in runs of at most 256
+// channels of one batch item (their running results stay in L1), split over threads.
+template <typename Block>
+void global_nhwc(int64_t n, int64_t hw, int64_t c, const float* x, float* y, Block block) {
+  constexpr int64_t kRun = 256;
+  parallel_chunks(n * c, std::max<int64_t>(1, (64 * 1024) / std::max<int64_t>(1, hw)), [&](int64_t lo, int64_t hi) {
+    for (int64_t at = lo; at < hi;) {
+      const int64_t b = at / c, ch = at % c;
+      const int64_t m = std::min({kRun, hi - at, c - ch});
+      block(x + b * hw * c + ch, y + at, m);
+      at += m;
+    }
+  });
+}
+
 }  // namespace
+
+bool max_pool_nhwc_f32(const PoolParams& p, const float* x, float* y) {
+  if (!nhwc_supported(p)) return false;
+  pool_nhwc(p, x, y, max_rows_nhwc);
+  return true;
+}
+
+bool avg_pool_nhwc_f32(const PoolParams& p, const float* x, float* y) {
+  if (!nhwc_supported(p)) return false;
+  pool_nhwc(p, x, y, avg_rows_nhwc);
+  return true;
+}
+
+void global_avg_pool_nhwc_f32(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
+  global_nhwc(n, hw, c, x, y, [&](const float* xs, float* ys, int64_t m) { channel_sums(xs, hw, c, m, ys); });
+}
+
+void global_max_pool_nhwc_f32(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
+  global_nhwc(n, hw, c, x, y, [&](const float* xs, float* ys, int64_t m) { channel_maxes(xs, hw, c, m, ys); });
+}
 
 void max_pool_f32(const PoolParams& p, const float* x, float* y) { pool<Kind::kMax>(p, x, y); }
 void avg_pool_f32(const PoolParams& p, const float* x, float* y) { pool<Kind::kAvg>(p, x, y); }
