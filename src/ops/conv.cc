@@ -114,7 +114,7 @@ Expected<std::unique_ptr<Kernel>> make_conv_kernel(PrepareContext& ctx, const Co
             fast->run(in[0]->data<float>(), in[1]->data<float>(), in.size() > 2 && in[2] ? in[2]->data<float>() : nullptr,
                       out[0]->data<float>());
           },
-          "onednn");
+          "onednn", true);
   }
   return make_kernel([p, ref_fn](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref_fn(p, in[0]->data<float>(), in[1]->data<float>(), in.size() > 2 && in[2] ? in[2]->data<float>() : nullptr,
@@ -249,7 +249,10 @@ namespace {
 
 Expected<std::unique_ptr<Kernel>> prepare_conv(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(ConvParams p, conv_params(ctx));
-  return make_conv_kernel(ctx, p, kernels::fast::ConvOneDnn::Conv, kernels::ref::conv_f32);
+  auto make_fast = [](const ConvParams& q, const float* w, const float* b, bool has_bias, std::string* why_not) {
+    return kernels::fast::ConvOneDnn::Conv(q, w, b, has_bias, why_not);
+  };
+  return make_conv_kernel(ctx, p, make_fast, kernels::ref::conv_f32);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_conv_transpose(PrepareContext& ctx) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -10,6 +11,7 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
+#include "kernels/reference/int8.h"
 
 namespace qs::kernels {
 namespace {
@@ -229,6 +231,106 @@ TEST(ConvOneDnn, MatchesReference) {
   for (const Case& c : conv_cases()) {
     SCOPED_TRACE(c.name);
     check_against_reference(c.p, false, c.name);
+  }
+}
+
+// [N, C, spatial...] -> [N, spatial..., C] by plain loops.
+std::vector<float> channels_last(const std::vector<float>& x, int64_t n, int64_t c, int64_t sp) {
+  std::vector<float> y(x.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < sp; ++i)
+        y[static_cast<size_t>((b * sp + i) * c + ch)] = x[static_cast<size_t>((b * c + ch) * sp + i)];
+  return y;
+}
+
+// Channels-last x and/or y, with the epilogue (residual, activation) inside oneDNN or left to
+// the caller, against the plain reference conv + ref::float_epilogue.
+TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
+  using Act = ref::Epilogue::Act;
+  const std::vector<Case> cases = {
+      {"3x3", conv_params(2, 16, 24, 1, {9, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
+      {"pointwise", conv_params(1, 33, 64, 1, {8, 8}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})},
+      {"depthwise_s2", conv_params(1, 32, 32, 32, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},
+      {"stem7x7", conv_params(1, 3, 16, 1, {32, 32}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3})}};
+  const std::vector<ref::Epilogue> acts = {{Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, 0.f, 6.f},
+                                           {Act::kLeakyRelu, 0.2f, 0}, {Act::kSilu, 0, 0}};
+  for (const Case& c : cases) {
+    const ConvParams& p = c.p;
+    const int64_t in_sp = prod(p.in_size), out_sp = prod(p.out_size);
+    const auto x = random_values(p.batch * p.in_channels * in_sp, 1);
+    const auto w = random_values(p.out_channels * (p.in_channels / p.group) * prod(p.kernel), 2);
+    const auto b = random_values(p.out_channels, 3);
+    const auto r = random_values(p.batch * p.out_channels * out_sp, 4);
+    for (const ref::Epilogue& e : acts)
+      for (bool residual : {false, true})
+        for (int layout = 0; layout < 4; ++layout) {
+          const bool x_cl = layout & 1, y_cl = layout & 2;
+          if (residual && !y_cl) continue;  // the residual follows y; plain y never fuses it
+          std::vector<float> want(r.size());
+          ref::conv_f32(p, x.data(), w.data(), b.data(), want.data());
+          ref::float_epilogue(want.data(), p.batch, p.out_channels, out_sp, nullptr, residual ? r.data() : nullptr, e,
+                              want.data());
+          fast::ConvFastOptions o;
+          o.src_channels_last = x_cl;
+          o.dst_channels_last = y_cl;
+          o.residual = residual;
+          o.epilogue = e;
+          std::string why;
+          auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+          const std::string what = c.name + " act=" + std::to_string(static_cast<int>(e.act)) +
+                                   (residual ? " residual" : "") + (x_cl ? " x_cl" : "") + (y_cl ? " y_cl" : "");
+          ASSERT_NE(conv, nullptr) << what << ": " << why;
+          const auto xin = x_cl ? channels_last(x, p.batch, p.in_channels, in_sp) : x;
+          const auto rin = y_cl ? channels_last(r, p.batch, p.out_channels, out_sp) : r;
+          std::vector<float> got(r.size(), -5.f);
+          conv->run(xin.data(), w.data(), b.data(), got.data(), conv->residual_fused() ? rin.data() : nullptr);
+          // What the caller does then: the rest of the epilogue on y in y's layout.
+          ref::Epilogue rest = e;
+          if (conv->activation_fused()) rest.act = Act::kNone;
+          const int64_t outer = y_cl ? p.batch * out_sp : p.batch, inner = y_cl ? 1 : out_sp;
+          ref::float_epilogue(got.data(), outer, p.out_channels, inner, nullptr,
+                              residual && !conv->residual_fused() ? rin.data() : nullptr, rest, got.data());
+          // oneDNN takes the residual and Relu / LeakyRelu when it writes a channels-last y.
+          const bool exact_act = e.act == Act::kRelu || e.act == Act::kLeakyRelu;
+          EXPECT_EQ(conv->residual_fused(), y_cl && residual) << what;
+          EXPECT_EQ(conv->activation_fused(), y_cl && exact_act) << what;
+          expect_close(got, y_cl ? channels_last(want, p.batch, p.out_channels, out_sp) : want, what);
+        }
+  }
+}
+
+// A NaN input: the fused conv gives NaN (or not) exactly where the reference conv + epilogue
+// does (Relu turns NaN into 0, LeakyRelu and Clip pass it on).
+TEST(ConvOneDnn, FusedEpilogueTreatsNanAsTheReferenceDoes) {
+  using Act = ref::Epilogue::Act;
+  const ConvParams p = conv_params(1, 16, 16, 1, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  auto x = random_values(16 * 64, 1);
+  x[5 * 64 + 27] = std::numeric_limits<float>::quiet_NaN();
+  const auto w = random_values(16 * 16 * 9, 2), b = random_values(16, 3);
+  for (const ref::Epilogue& e : std::vector<ref::Epilogue>{{Act::kRelu, 0, 0}, {Act::kLeakyRelu, 0.1f, 0}, {Act::kClip, 0, 6}}) {
+    std::vector<float> want(16 * 64);
+    ref::conv_f32(p, x.data(), w.data(), b.data(), want.data());
+    ref::float_epilogue(want.data(), 1, 16, 64, nullptr, nullptr, e, want.data());
+    fast::ConvFastOptions o;
+    o.src_channels_last = o.dst_channels_last = true;
+    o.epilogue = e;
+    std::string why;
+    auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+    ASSERT_NE(conv, nullptr) << why;
+    std::vector<float> got(want.size());
+    conv->run(channels_last(x, 1, 16, 64).data(), w.data(), b.data(), got.data());
+    ref::Epilogue rest = e;
+    if (conv->activation_fused()) rest.act = Act::kNone;
+    ref::float_epilogue(got.data(), 64, 16, 1, nullptr, nullptr, rest, got.data());
+    const auto want_cl = channels_last(want, 1, 16, 64);
+    int nans = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      nans += std::isnan(want_cl[i]);
+      ASSERT_EQ(std::isnan(got[i]), std::isnan(want_cl[i])) << "act " << static_cast<int>(e.act) << " element " << i;
+      if (!std::isnan(got[i])) EXPECT_NEAR(got[i], want_cl[i], 1e-4f * (1 + std::fabs(want_cl[i])));
+    }
+    EXPECT_EQ(nans > 0, e.act != Act::kRelu) << "the NaN reaches 3x3 outputs unless Relu clears it";
   }
 }
 

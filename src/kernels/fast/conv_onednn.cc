@@ -3,6 +3,7 @@
 #include "kernels/fast/onednn_common.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -51,6 +52,27 @@ dnnl::memory::desc onnx_weights_md(const ref::ConvParams& p, bool transposed) {
   return dnnl::memory::desc(logical, dt::f32, permuted_strides(physical, perm));
 }
 
+// The channels-last format of a tensor of this rank (NWC, NHWC, NDHWC).
+tag channels_last_tag(size_t rank) { return rank == 3 ? tag::acb : rank == 4 ? tag::acdb : tag::acdeb; }
+
+// Whether oneDNN computes the activation exactly as the reference (kernels/reference/int8.cc)
+// does, NaN included: Relu as max(x, 0) (NaN and -x give +0), LeakyRelu by sign. Clip
+// (NaN passes through the reference, oneDNN's min/max drop it) and Silu (another exp) are not.
+bool activation_fusable(ref::Epilogue::Act act) {
+  using Act = ref::Epilogue::Act;
+  return act == Act::kRelu || act == Act::kLeakyRelu;
+}
+
+// The residual add and, when fusable, the activation as oneDNN post-ops.
+dnnl::post_ops epilogue_post_ops(const ConvFastOptions& o, const dnnl::memory::desc& dst_md) {
+  using Act = ref::Epilogue::Act;
+  dnnl::post_ops po;
+  if (o.residual) po.append_binary(dnnl::algorithm::binary_add, dst_md);
+  if (o.epilogue.act == Act::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, INFINITY);
+  if (o.epilogue.act == Act::kLeakyRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, o.epilogue.alpha, 0.f);
+  return po;
+}
+
 dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
   dims d{n, c};
   d.insert(d.end(), spatial.begin(), spatial.end());
@@ -70,18 +92,22 @@ struct ConvOneDnn::Impl {
   dnnl::reorder src_in, dst_out;
   dnnl::memory::desc scratch_md, src_in_scratch_md, dst_out_scratch_md;
   bool reorder_src = false, reorder_dst = false;
+  bool residual = false, activation = false;  // fused as post-ops
   std::string impl_info;
 };
 
 namespace {
 
 std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* const_w, const float* const_b,
-                                        bool has_bias, bool transposed) {
+                                        bool has_bias, bool transposed, const ConvFastOptions& options,
+                                        bool with_post_ops) {
   auto impl = std::make_unique<ConvOneDnn::Impl>();
   auto& eng = cpu_engine();
   const size_t rank = p.in_size.size() + 2;
-  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::f32, plain_tag(rank));
-  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), dt::f32, plain_tag(rank));
+  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::f32,
+                                    options.src_channels_last ? channels_last_tag(rank) : plain_tag(rank));
+  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), dt::f32,
+                                    options.dst_channels_last ? channels_last_tag(rank) : plain_tag(rank));
   const dnnl::memory::desc user_wei_md = onnx_weights_md(p, transposed);
   // Constant weights let oneDNN choose its blocked layout (reordered once below); weights
   // that change per run stay in the ONNX layout so that run() needs no reorder buffer.
@@ -105,10 +131,23 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   // With constant weights oneDNN also picks the activation layouts (its blocked direct
   // convolutions beat the im2col+GEMM it uses on plain NCHW by about 1.6x on a ResNet 3x3,
   // reorders included). Run-time weights keep everything plain: no per-run weight reorder.
-  const dnnl::memory::desc src_req = const_w ? dnnl::memory::desc(impl->src_md.dims(), dt::f32, tag::any) : impl->src_md;
-  const dnnl::memory::desc dst_req = const_w ? dnnl::memory::desc(impl->dst_md.dims(), dt::f32, tag::any) : impl->dst_md;
+  // A channels-last side is taken as it is (oneDNN's direct convolutions read and write it).
+  const dnnl::memory::desc src_req = const_w && !options.src_channels_last
+                                         ? dnnl::memory::desc(impl->src_md.dims(), dt::f32, tag::any)
+                                         : impl->src_md;
+  const dnnl::memory::desc dst_req = const_w && !options.dst_channels_last
+                                         ? dnnl::memory::desc(impl->dst_md.dims(), dt::f32, tag::any)
+                                         : impl->dst_md;
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  // Post-ops need the primitive to write y itself: a channels-last y is never reordered.
+  dnnl::primitive_attr conv_attr;  // not a copy of attr: copies share one attribute object
+  conv_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (with_post_ops) {
+    conv_attr.set_post_ops(epilogue_post_ops(options, impl->dst_md));
+    impl->residual = options.residual;
+    impl->activation = activation_fusable(options.epilogue.act);
+  }
   auto finish = [&](const auto& pd) {
     impl->scratch_md = pd.scratchpad_desc();
     impl->wei_md = pd.weights_desc();
@@ -119,7 +158,7 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   if (!transposed) {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                       src_req, wei_req, impl->bias_md, dst_req, strides, dilates, pad_l, pad_r);
-    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    dnnl::convolution_forward::primitive_desc pd(d, conv_attr, eng);
     finish(pd);
     impl->prim = dnnl::convolution_forward(pd);
   } else {
@@ -160,7 +199,8 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
 }
 
 std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const float* const_w, const float* const_b,
-                                            bool has_bias, bool transposed, std::string* why_not) {
+                                            bool has_bias, bool transposed, std::string* why_not,
+                                            const ConvFastOptions& options = {}) {
   if (p.batch == 0) {
     if (why_not) *why_not = "empty batch";
     return nullptr;
@@ -171,8 +211,17 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
         if (why_not) *why_not = "negative padding";
         return nullptr;
       }
+  const bool want_post_ops =
+      !transposed && options.dst_channels_last && (options.residual || activation_fusable(options.epilogue.act));
+  if (want_post_ops) {
+    try {
+      return build(p, const_w, const_b, has_bias, transposed, options, true);
+    } catch (const dnnl::error&) {
+      // Without post-ops the caller applies the epilogue.
+    }
+  }
   try {
-    return build(p, const_w, const_b, has_bias, transposed);
+    return build(p, const_w, const_b, has_bias, transposed, options, false);
   } catch (const dnnl::error& e) {
     if (why_not) *why_not = e.what();
     return nullptr;
@@ -181,12 +230,19 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
 
 }  // namespace
 
+bool channels_last_preferred() {
+  using isa = dnnl::cpu_isa;
+  const isa have = dnnl::get_effective_cpu_isa();
+  return have == isa::avx512_core || have == isa::avx512_core_vnni || have == isa::avx512_core_bf16 ||
+         have == isa::avx512_core_amx;
+}
+
 ConvOneDnn::ConvOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ConvOneDnn::~ConvOneDnn() = default;
 
 std::unique_ptr<ConvOneDnn> ConvOneDnn::Conv(const ref::ConvParams& p, const float* const_w, const float* const_b,
-                                             bool has_bias, std::string* why_not) {
-  auto impl = try_build(p, const_w, const_b, has_bias, false, why_not);
+                                             bool has_bias, std::string* why_not, const ConvFastOptions& options) {
+  auto impl = try_build(p, const_w, const_b, has_bias, false, why_not, options);
   return impl ? std::unique_ptr<ConvOneDnn>(new ConvOneDnn(std::move(impl))) : nullptr;
 }
 
@@ -198,7 +254,10 @@ std::unique_ptr<ConvOneDnn> ConvOneDnn::ConvTranspose(const ref::ConvParams& p, 
 
 const std::string& ConvOneDnn::impl_info() const { return impl_->impl_info; }
 
-void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y) const {
+bool ConvOneDnn::residual_fused() const { return impl_->residual; }
+bool ConvOneDnn::activation_fused() const { return impl_->activation; }
+
+void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, const float* residual) const {
   auto& eng = cpu_engine();
   // Memory objects only wrap the caller's buffers (no data allocation); building them per
   // call keeps the shared primitive free of per-call state.
@@ -221,6 +280,9 @@ void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y) c
   if (impl_->has_bias)
     args[DNNL_ARG_BIAS] =
         impl_->bias_const ? impl_->bias_const : dnnl::memory(impl_->bias_md, eng, const_cast<float*>(b));
+  if (impl_->residual)
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+        dnnl::memory(impl_->dst_md, eng, const_cast<float*>(residual));
   impl_->prim.execute(cpu_stream(), args);
   if (impl_->reorder_dst)
     impl_->dst_out.execute(cpu_stream(), {{DNNL_ARG_FROM, inner_dst},

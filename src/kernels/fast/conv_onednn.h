@@ -5,12 +5,30 @@
 #include <string>
 
 #include "kernels/reference/conv.h"
+#include "kernels/reference/int8.h"
 
 namespace qs::kernels::fast {
 
+// How a convolution meets its neighbours: the layout of x and y, and an epilogue oneDNN may
+// apply inside the primitive (post-ops) instead of a pass over y afterwards.
+struct ConvFastOptions {
+  // x / y laid out channels-last ([N, spatial..., C]) instead of plain NCHW. The params still
+  // describe the logical NCHW problem.
+  bool src_channels_last = false;
+  bool dst_channels_last = false;
+  // y = act(conv(x, w) + b + r): r (run()'s residual) has y's shape and layout. What oneDNN
+  // fuses of it, ConvOneDnn says (residual_fused, activation_fused).
+  bool residual = false;
+  ref::Epilogue epilogue;
+};
+
 // Built once per node (primitive descriptor, primitive, weights reordered into the layout
-// oneDNN prefers); run() only wraps the buffers and executes. Activations stay plain
-// row-major (NCHW) at the boundary so that other ops can read them.
+// oneDNN prefers); run() only wraps the buffers and executes. Activations are plain row-major
+// (NCHW) at the boundary unless ConvFastOptions asks for channels-last.
+// Whether oneDNN's convolutions on this CPU run directly on channels-last activations (its
+// AVX-512 brgemm and jit kernels do; elsewhere it prefers blocked layouts and would reorder).
+bool channels_last_preferred();
+
 class ConvOneDnn {
  public:
   // const_w / const_b: the weights and bias when they are constants known now (copied and,
@@ -18,14 +36,21 @@ class ConvOneDnn {
   // nullptr, with the reason in *why_not, when oneDNN has no implementation for p; the
   // caller then uses the reference kernel.
   static std::unique_ptr<ConvOneDnn> Conv(const ref::ConvParams& p, const float* const_w, const float* const_b,
-                                          bool has_bias, std::string* why_not);
+                                          bool has_bias, std::string* why_not, const ConvFastOptions& options = {});
   static std::unique_ptr<ConvOneDnn> ConvTranspose(const ref::ConvParams& p, const float* const_w,
                                                    const float* const_b, bool has_bias, std::string* why_not);
   ~ConvOneDnn();
 
   // Same buffers as ref::conv_f32 / conv_transpose_f32; w and b are ignored when they were
   // given as constants. Safe to call from several threads at once.
-  void run(const float* x, const float* w, const float* b, float* y) const;
+  // residual: r of options.residual when residual_fused() (y may not alias it), else unused.
+  // The caller applies what was not fused (the residual and/or the activation) to y.
+  void run(const float* x, const float* w, const float* b, float* y, const float* residual = nullptr) const;
+  // What run() applied as oneDNN post-ops (possible only when the primitive writes a
+  // channels-last y itself): the residual add, and Relu / LeakyRelu, which oneDNN computes
+  // exactly as the reference does. Clip and Silu are always left to the caller.
+  bool residual_fused() const;
+  bool activation_fused() const;
   // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit"), for
   // benchmarks and debugging.
   const std::string& impl_info() const;
