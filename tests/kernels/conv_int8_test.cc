@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -312,6 +313,85 @@ TEST(ConvInt8OneDnn, WeightsAreCopiedAndRunsAreThreadSafe) {
     });
   for (auto& th : threads) th.join();
   for (const std::string& e : errors) EXPECT_EQ(e, "");
+}
+
+// [N, C, spatial...] <-> [N, spatial..., C] by plain loops, for the channels-last cases.
+template <typename T>
+std::vector<T> to_channels_last(const std::vector<T>& x, int64_t n, int64_t c, int64_t sp) {
+  std::vector<T> y(x.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < sp; ++i) y[static_cast<size_t>((b * sp + i) * c + ch)] = x[static_cast<size_t>((b * c + ch) * sp + i)];
+  return y;
+}
+
+// The float epilogue inside oneDNN (run_f32) against ref::conv_s8s8s32 + ref::dequantize_epilogue,
+// bit for bit, for every activation, with and without bias and residual, plain and
+// channels-last.
+TEST(ConvInt8OneDnn, FloatEpilogueMatchesReferenceBitForBit) {
+  using Act = ref::Epilogue::Act;
+  const std::vector<ConvParams> cases = {
+      conv_params(1, 16, 32, 1, {9, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}),
+      conv_params(2, 33, 17, 1, {8, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}),
+      conv_params(1, 24, 24, 24, {12, 12}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}),  // depthwise, strided
+      conv_params(1, 64, 256, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}),
+      conv_params(1, 3, 16, 1, {17, 16}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3})};
+  const std::vector<ref::Epilogue> acts = {{Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 6.f},
+                                           {Act::kLeakyRelu, 0.1f, 0}};
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  uint32_t seed = 300;
+  for (const ConvParams& p : cases) {
+    const auto x = random_s8(in_count(p), -128, seed++), w = random_s8(weight_count(p), -127, seed++);
+    const int64_t ny = out_count(p), oc = p.out_channels, sp = ny / (p.batch * oc);
+    std::vector<float> w_scales(static_cast<size_t>(oc)), bias(static_cast<size_t>(oc)), r(static_cast<size_t>(ny));
+    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
+    for (float& v : bias) v = u(gen);
+    for (float& v : r) v = u(gen);
+    const float x_scale = 0.0173f;
+    const std::vector<int32_t> acc = reference(p, false, x, w);
+    for (const ref::Epilogue& e : acts)
+      for (bool with_bias : {false, true})
+        for (bool with_residual : {false, true})
+          for (bool cl : {false, true}) {
+            std::vector<float> want(static_cast<size_t>(ny));
+            ref::dequantize_epilogue(acc.data(), p.batch, oc, sp, x_scale, w_scales.data(),
+                                     with_bias ? bias.data() : nullptr, with_residual ? r.data() : nullptr, e,
+                                     want.data());
+            fast::ConvS8Epilogue epi;
+            for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+            if (with_bias) epi.bias = bias;
+            epi.residual = with_residual;
+            epi.act = e;
+            std::string why;
+            auto fast = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
+            ASSERT_NE(fast, nullptr) << describe(p, false) << ": " << why;
+            const int64_t in_sp = in_count(p) / (p.batch * p.in_channels);
+            const std::vector<int8_t> xin = cl ? to_channels_last(x, p.batch, p.in_channels, in_sp) : x;
+            const std::vector<float> rin = cl ? to_channels_last(r, p.batch, oc, sp) : r;
+            std::vector<float> got(static_cast<size_t>(ny), -7.f);
+            fast->run_f32(xin.data(), with_residual ? rin.data() : nullptr, got.data());
+            const std::vector<float> expect = cl ? to_channels_last(want, p.batch, oc, sp) : want;
+            size_t bad = 0;
+            for (size_t i = 0; i < got.size(); ++i)
+              if (std::memcmp(&got[i], &expect[i], sizeof(float)) != 0 && bad++ == 0)
+                ADD_FAILURE() << describe(p, false) << " act=" << static_cast<int>(e.act) << " bias=" << with_bias
+                              << " residual=" << with_residual << " channels_last=" << cl << " impl="
+                              << fast->impl_info() << ": element " << i << " is " << got[i] << ", want " << expect[i];
+            EXPECT_EQ(bad, 0u);
+          }
+  }
+}
+
+// Silu has no exact oneDNN counterpart: the kernel declines rather than round differently.
+TEST(ConvInt8OneDnn, FloatEpilogueDeclinesSilu) {
+  const auto p = conv_params(1, 8, 8, 1, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  const auto w = random_s8(weight_count(p), -127, 3);
+  fast::ConvS8Epilogue epi;
+  epi.scales.assign(8, 0.01f);
+  epi.act.act = ref::Epilogue::Act::kSilu;
+  std::string why;
+  EXPECT_EQ(fast::ConvS8OneDnn::Conv(p, w.data(), &why, {}, &epi), nullptr);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <cmath>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/reference/conv_int8.h"
@@ -92,17 +94,56 @@ struct ConvS8OneDnn::Impl {
   dnnl::memory wei;  // the constant weights in oneDNN's layout (with its s8 compensation)
   Reorder src_in, dst_out;
   bool reorder_src = false, reorder_dst = false;
+  // The float epilogue (ConvS8Epilogue): its constants and whether it reads a residual.
+  bool float_out = false, residual = false;
+  dnnl::memory bias;
+  int residual_arg = 0;
   std::string impl_info;
 };
 
 namespace {
 
-std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t* w, bool transposed) {
+// Output scales and post-ops for a float epilogue; false when part of it has no exact
+// oneDNN counterpart.
+bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& dst_md, int64_t channels,
+                   dnnl::primitive_attr* attr, dnnl::memory::desc* bias_md, int* residual_arg) {
+  using Act = ref::Epilogue::Act;
+  attr->set_output_scales(1 << 1, e.scales);  // per output channel (dim 1)
+  dnnl::post_ops po;
+  int index = 0;
+  if (!e.bias.empty()) {
+    dims d(dst_md.dims().size(), 1);
+    d[1] = channels;
+    *bias_md = dnnl::memory::desc(d, dt::f32, plain_tag(d.size()));
+    po.append_binary(dnnl::algorithm::binary_add, *bias_md);
+    ++index;
+  }
+  if (e.residual) {
+    po.append_binary(dnnl::algorithm::binary_add, dst_md);
+    *residual_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
+  }
+  switch (e.act.act) {
+    case Act::kNone: break;
+    // clip(x, 0, inf) = max(x, 0) gives +0 for negative x, as the reference does.
+    case Act::kRelu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, INFINITY); break;
+    case Act::kClip: po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, e.act.alpha, e.act.beta); break;
+    case Act::kLeakyRelu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, e.act.alpha, 0.f); break;
+    case Act::kSilu: return false;
+  }
+  attr->set_post_ops(po);
+  return true;
+}
+
+std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t* w, bool transposed,
+                                          const ConvS8Layout& layout, const ConvS8Epilogue* epi) {
   auto impl = std::make_unique<ConvS8OneDnn::Impl>();
   auto& eng = cpu_engine();
   const size_t rank = p.in_size.size() + 2;
-  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::s8, plain_tag(rank));
-  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), dt::s32, plain_tag(rank));
+  const tag channels_last = rank == 3 ? tag::acb : rank == 4 ? tag::acdb : tag::acdeb;
+  impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::s8,
+                                    layout.src_channels_last ? channels_last : plain_tag(rank));
+  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), epi ? dt::f32 : dt::s32,
+                                    layout.dst_channels_last ? channels_last : plain_tag(rank));
   const dnnl::memory::desc user_wei_md = onnx_weights_md(p, transposed);
 
   dims strides(p.stride.begin(), p.stride.end());
@@ -118,9 +159,17 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   // weight layout, which also carries the compensation for s8 sources (VNNI multiplies u8 by
   // s8, so oneDNN shifts the source by +128 and subtracts 128 * sum(w) per output channel).
   const dnnl::memory::desc src_any(impl->src_md.dims(), dt::s8, tag::any);
-  const dnnl::memory::desc dst_any(impl->dst_md.dims(), dt::s32, tag::any);
+  // A float epilogue writes y itself, in y's layout (post-ops cannot be reordered after).
+  const dnnl::memory::desc dst_any = epi ? impl->dst_md : dnnl::memory::desc(impl->dst_md.dims(), dt::s32, tag::any);
   const dnnl::memory::desc wei_any(user_wei_md.dims(), dt::s8, tag::any);
-  const dnnl::primitive_attr attr = user_scratchpad_attr();
+  dnnl::primitive_attr attr = user_scratchpad_attr();
+  dnnl::memory::desc bias_md;
+  if (epi) {
+    if (transposed || !epilogue_attr(*epi, impl->dst_md, p.out_channels, &attr, &bias_md, &impl->residual_arg))
+      throw dnnl::error(dnnl_unimplemented, "epilogue not fusable");
+    impl->float_out = true;
+    impl->residual = epi->residual;
+  }
   dnnl::memory::desc chosen_wei;
   auto finish = [&](const auto& pd) {
     impl->scratch_md = pd.scratchpad_desc();
@@ -146,6 +195,10 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   impl->reorder_dst = impl->inner_dst_md != impl->dst_md;
   if (impl->reorder_src) impl->src_in.init(impl->src_md, impl->inner_src_md);
   if (impl->reorder_dst) impl->dst_out.init(impl->inner_dst_md, impl->dst_md);
+  if (epi && !epi->bias.empty()) {
+    impl->bias = dnnl::memory(bias_md, eng);
+    std::copy(epi->bias.begin(), epi->bias.end(), static_cast<float*>(impl->bias.get_data_handle()));
+  }
 
   // The reorder copies the weights, so the caller's buffer need not outlive the kernel.
   dnnl::memory user(user_wei_md, eng, const_cast<int8_t*>(w));
@@ -158,7 +211,8 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
 }
 
 std::unique_ptr<ConvS8OneDnn::Impl> try_build(const ref::ConvParams& p, const int8_t* w, bool transposed,
-                                              std::string* why_not) {
+                                              std::string* why_not, const ConvS8Layout& layout = {},
+                                              const ConvS8Epilogue* epi = nullptr) {
   auto decline = [&](const std::string& why) -> std::unique_ptr<ConvS8OneDnn::Impl> {
     if (why_not) *why_not = why;
     return nullptr;
@@ -172,7 +226,7 @@ std::unique_ptr<ConvS8OneDnn::Impl> try_build(const ref::ConvParams& p, const in
     for (size_t i = 0; i < p.pad_begin.size(); ++i)
       if (p.pad_begin[i] < 0 || p.pad_end[i] + p.stride[i] - 1 < 0) return decline("negative padding");
   try {
-    return build(p, w, transposed);
+    return build(p, w, transposed, layout, epi);
   } catch (const dnnl::error& e) {
     return decline(e.what());
   }
@@ -183,8 +237,9 @@ std::unique_ptr<ConvS8OneDnn::Impl> try_build(const ref::ConvParams& p, const in
 ConvS8OneDnn::ConvS8OneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ConvS8OneDnn::~ConvS8OneDnn() = default;
 
-std::unique_ptr<ConvS8OneDnn> ConvS8OneDnn::Conv(const ref::ConvParams& p, const int8_t* w, std::string* why_not) {
-  auto impl = try_build(p, w, false, why_not);
+std::unique_ptr<ConvS8OneDnn> ConvS8OneDnn::Conv(const ref::ConvParams& p, const int8_t* w, std::string* why_not,
+                                                 const ConvS8Layout& layout, const ConvS8Epilogue* epilogue) {
+  auto impl = try_build(p, w, false, why_not, layout, epilogue);
   return impl ? std::unique_ptr<ConvS8OneDnn>(new ConvS8OneDnn(std::move(impl))) : nullptr;
 }
 
@@ -196,7 +251,11 @@ std::unique_ptr<ConvS8OneDnn> ConvS8OneDnn::ConvTranspose(const ref::ConvParams&
 
 const std::string& ConvS8OneDnn::impl_info() const { return impl_->impl_info; }
 
-void ConvS8OneDnn::run(const int8_t* x, int32_t* acc) const {
+void ConvS8OneDnn::run(const int8_t* x, int32_t* acc) const { run_any(x, nullptr, acc); }
+
+void ConvS8OneDnn::run_f32(const int8_t* x, const float* residual, float* y) const { run_any(x, residual, y); }
+
+void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) const {
   auto& eng = cpu_engine();
   // Memory objects only wrap buffers; building them per call keeps the shared primitive free
   // of per-call state. The blocked buffers are the thread's own (onednn_common).
@@ -211,10 +270,13 @@ void ConvS8OneDnn::run(const int8_t* x, int32_t* acc) const {
   if (impl_->reorder_dst)
     inner_dst = dnnl::memory(impl_->inner_dst_md, eng,
                              thread_buffer(ThreadBuffer::kBlockedOutput, impl_->inner_dst_md.get_size()));
-  impl_->prim.execute(cpu_stream(), {{DNNL_ARG_SRC, inner_src},
-                                     {DNNL_ARG_WEIGHTS, impl_->wei},
-                                     {DNNL_ARG_DST, inner_dst},
-                                     {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}});
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, inner_src},
+                                             {DNNL_ARG_WEIGHTS, impl_->wei},
+                                             {DNNL_ARG_DST, inner_dst},
+                                             {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
+  if (impl_->bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = impl_->bias;
+  if (impl_->residual) args[impl_->residual_arg] = dnnl::memory(impl_->dst_md, eng, const_cast<float*>(residual));
+  impl_->prim.execute(cpu_stream(), args);
   if (impl_->reorder_dst) impl_->dst_out.run(inner_dst, dst);
   cpu_stream().wait();
 }

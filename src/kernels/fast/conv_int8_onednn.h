@@ -5,13 +5,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/reference/conv.h"
+#include "kernels/reference/int8.h"
 
 namespace qs::kernels::fast {
 
 // Built once per node with CONSTANT int8 weights (copied and reordered once into oneDNN's
-// layout); run() only executes. x and acc are plain row-major like ref::conv_s8s8s32: the
+// layout); run() only executes. x and acc are plain row-major like ref::conv_s8s8s32 (or channels-last
+// as ConvS8Layout asks): the
 // kernel reorders x into the layout oneDNN's int8 convolutions want (channels-last or
 // blocked) and the s32 result back, in per-thread buffers. Thread-safe. The result equals
 // ref::conv_s8s8s32 / conv_transpose_s8s8s32 exactly.
@@ -21,13 +24,39 @@ namespace qs::kernels::fast {
 // ref::kMaxInt8Reduction; the CPU lacks VNNI (without it oneDNN multiplies u8 x s8 pairs with
 // vpmaddubsw, whose int16 sums saturate, and avoids that by halving the weights, so the result
 // is no longer exact); or oneDNN has no implementation for p.
+// x and acc laid out channels-last ([N, spatial..., C]) instead of plain; p describes the
+// logical NCHW problem either way.
+struct ConvS8Layout {
+  bool src_channels_last = false;
+  bool dst_channels_last = false;
+};
+
+// The float epilogue of ref::dequantize_epilogue done by oneDNN inside the convolution:
+//   y = act(float(acc) * scales[c] + bias[c] + residual)
+// with scales[c] = x_scale * w_scales[c] (the product the reference forms), each operation
+// rounded separately in the reference's order (output scale, then bias and residual as
+// binary-add post-ops, then the activation). kSilu is not offered (oneDNN's swish differs
+// from the reference's bits); Relu is max(x, 0) as the reference computes it.
+struct ConvS8Epilogue {
+  std::vector<float> scales;  // per output channel
+  std::vector<float> bias;    // per output channel, or empty
+  bool residual = false;      // run_f32 gets a residual of y's shape and layout
+  ref::Epilogue act;
+};
+
 class ConvS8OneDnn {
  public:
-  static std::unique_ptr<ConvS8OneDnn> Conv(const ref::ConvParams& p, const int8_t* w, std::string* why_not);
+  // With an epilogue the kernel writes float y through run_f32 (and declines what oneDNN
+  // cannot fuse exactly); without one it writes the int32 accumulator through run.
+  static std::unique_ptr<ConvS8OneDnn> Conv(const ref::ConvParams& p, const int8_t* w, std::string* why_not,
+                                            const ConvS8Layout& layout = {}, const ConvS8Epilogue* epilogue = nullptr);
   static std::unique_ptr<ConvS8OneDnn> ConvTranspose(const ref::ConvParams& p, const int8_t* w, std::string* why_not);
   ~ConvS8OneDnn();
 
   void run(const int8_t* x, int32_t* acc) const;
+  // Built with an epilogue: y = the epilogue of the accumulator, in y's layout (residual: the
+  // residual, already fake-quantized by the caller, or nullptr when the epilogue has none).
+  void run_f32(const int8_t* x, const float* residual, float* y) const;
   // oneDNN's name for the implementation it chose (e.g. "jit_int8:avx512_core_vnni").
   const std::string& impl_info() const;
 
@@ -35,6 +64,7 @@ class ConvS8OneDnn {
 
  private:
   explicit ConvS8OneDnn(std::unique_ptr<Impl> impl);
+  void run_any(const int8_t* x, const float* residual, void* out) const;
   std::unique_ptr<Impl> impl_;
 };
 
