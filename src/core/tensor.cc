@@ -9,11 +9,11 @@
 namespace qs {
 
 namespace {
-std::shared_ptr<std::byte[]> allocate(size_t nbytes) {
+std::shared_ptr<std::byte[]> allocate(size_t nbytes, bool zero = true) {
   const size_t rounded = (nbytes + 63) / 64 * 64 + 64;  // never zero; room for vector tails
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 }  // namespace
@@ -28,6 +28,15 @@ Expected<Tensor> Tensor::Create(DType dtype, Shape shape) {
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = qs::numel(shape_);
   buf_ = allocate(nbytes());
+}
+
+Tensor Tensor::Uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = qs::numel(t.shape_);
+  t.buf_ = allocate(t.nbytes(), false);
+  return t;
 }
 
 Tensor Tensor::Reshaped(Shape shape) const {

@@ -17,6 +17,9 @@ class Tensor {
   static Expected<Tensor> Create(DType dtype, Shape shape);
   // Allocates for a shape that is already known to be valid (checked at plan time).
   Tensor(DType dtype, Shape shape);
+  // The same without the zero fill, for a buffer that is written whole before it is read
+  // (a kernel output whose kernel says so: ops::Kernel::writes_all_outputs).
+  static Tensor Uninitialized(DType dtype, Shape shape);
 
   template <typename T>
   static Tensor FromVector(Shape shape, std::span<const T> values) {

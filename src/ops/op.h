@@ -39,23 +39,29 @@ class Kernel {
   virtual void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs) = 0;
   // Which implementation runs: "reference", "onednn", ...
   virtual std::string_view impl() const { return "reference"; }
+  // True when run() writes every element of every output, so the planner need not zero them.
+  virtual bool writes_all_outputs() const { return false; }
 };
 
 using KernelFn = std::function<void(std::span<const Tensor* const>, std::span<Tensor* const>)>;
 
 class FnKernel final : public Kernel {
  public:
-  FnKernel(KernelFn fn, std::string_view impl) : fn_(std::move(fn)), impl_(impl) {}
+  FnKernel(KernelFn fn, std::string_view impl, bool writes_all)
+      : fn_(std::move(fn)), impl_(impl), writes_all_(writes_all) {}
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override { fn_(in, out); }
   std::string_view impl() const override { return impl_; }
+  bool writes_all_outputs() const override { return writes_all_; }
 
  private:
   KernelFn fn_;
   std::string_view impl_;
+  bool writes_all_;
 };
 
-inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference") {
-  return std::make_unique<FnKernel>(std::move(fn), impl);
+// writes_all: fn writes every element of every output (see Kernel::writes_all_outputs).
+inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference", bool writes_all = false) {
+  return std::make_unique<FnKernel>(std::move(fn), impl, writes_all);
 }
 
 struct PrepareContext {
@@ -117,6 +123,20 @@ const OpSchema* find_op(std::string_view op_type);
 // qscope's own ops (domain "qscope"), which only the precision lowering creates: fused
 // Conv/Gemm blocks that run in FP32 or with integer kernels.
 inline constexpr std::string_view kInternalDomain = "qscope";
+
+// Channels-last activations (passes/layout.h): [N, C, spatial...] <-> [N, spatial..., C].
+// Both need rank >= 2.
+inline Shape channels_last_shape(const Shape& s) {
+  Shape r{s[0]};
+  r.insert(r.end(), s.begin() + 2, s.end());
+  r.push_back(s[1]);
+  return r;
+}
+inline Shape channels_first_shape(const Shape& s) {
+  Shape r{s[0], s.back()};
+  r.insert(r.end(), s.begin() + 1, s.end() - 1);
+  return r;
+}
 std::span<const OpSchema> internal_ops();
 // Looks an op up by domain: "" for ONNX's ops, kInternalDomain for qscope's.
 const OpSchema* find_op(std::string_view domain, std::string_view op_type);

@@ -26,6 +26,7 @@ class FakeQuantKernel final : public ops::Kernel {
     inner_->run(ptrs, out);
   }
   std::string_view impl() const override { return impl_; }
+  bool writes_all_outputs() const override { return inner_->writes_all_outputs(); }
 
  private:
   std::unique_ptr<ops::Kernel> inner_;
@@ -68,6 +69,7 @@ class Fp16Kernel final : public ops::Kernel {
       if (o && o->dtype() == DType::kFloat32) round_to_half(o->data<float>(), o->data<float>(), o->numel());
   }
   std::string_view impl() const override { return impl_; }
+  bool writes_all_outputs() const override { return inner_->writes_all_outputs(); }
 
  private:
   std::unique_ptr<ops::Kernel> inner_;
