@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
     precision->plan.default_precision = qs::Precision::kInt8;
     precision->scales = cache->scales;
   }
-  qs::runtime::Engine engine(*graph, {}, precision);
+  qs::runtime::PlanOptions options;
+  options.optimize = std::getenv("QSCOPE_NO_OPTIMIZE") == nullptr;
+  qs::runtime::Engine engine(*graph, options, precision);
   auto t0 = Clock::now();
   auto first = engine.Run(feeds);  // builds the plan
   if (!first.ok()) die(first.status().message());

@@ -8,7 +8,9 @@
 //
 // FusedConv inputs: X, W, B (optional), R (residual, optional); attributes: the head Conv's
 //   or ConvTranspose's, plus transpose (0/1), activation ("", Relu, Clip, LeakyRelu, Silu),
-//   act_alpha, act_beta.
+//   act_alpha, act_beta, and from the layout pass x_channels_last / y_channels_last (0/1):
+//   X, or Y and R, laid out [N, spatial..., C].
+// ToNCHW (from the layout pass): X [N, spatial..., C] -> the plain [N, C, spatial...].
 // FusedGemm inputs: A, B, C (optional; Gemm's C or MatMul's bias [N]); attributes: head
 //   ("Gemm" or "MatMul"), the Gemm attributes, activation, act_alpha, act_beta.
 #include <memory>
@@ -19,6 +21,7 @@
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/gemm_int8_onednn.h"
 #include "kernels/fast/gemm_onednn.h"
+#include "kernels/fast/layout.h"
 #include "kernels/reference/conv_int8.h"
 #include "kernels/reference/gemm_int8.h"
 #include "kernels/reference/int8.h"
@@ -78,30 +81,101 @@ Status check_int8_scales(const PrepareContext& ctx, std::initializer_list<size_t
 
 // ---- FusedConv ----
 
+// Where a FusedConv's tensors are channels-last ([N, spatial..., C]; set by the layout pass,
+// passes/layout.h): X, and Y with the residual R. ConvParams always describe the logical
+// NCHW problem.
+struct ConvLayout {
+  bool x = false, y = false;
+};
+
+// The epilogue's [outer, channels, inner] view of y in its layout.
+struct EpilogueDims {
+  int64_t outer, channels, inner;
+};
+EpilogueDims epilogue_dims(const ConvParams& p, bool channels_last) {
+  const int64_t spatial = numel(p.out_size);
+  if (channels_last) return {p.batch * spatial, p.out_channels, 1};
+  return {p.batch, p.out_channels, spatial};
+}
+
+// The reference kernels compute NCHW: a channels-last X goes through a plain copy, and the
+// plain result (epilogue included) is transposed into a channels-last Y.
+template <typename PlainFn>
+void run_plain(const ConvParams& p, const ConvLayout& layout, const float* x, const float* r, float* y, PlainFn fn) {
+  const int64_t in_sp = numel(p.in_size), out_sp = numel(p.out_size);
+  const size_t nx = static_cast<size_t>(p.batch * p.in_channels * in_sp);
+  const size_t ny = static_cast<size_t>(p.batch * p.out_channels * out_sp);
+  if (layout.x) {
+    float* xp = thread_scratch<float, 2>(nx);
+    kernels::fast::nhwc_to_nchw_f32(p.batch, p.in_channels, in_sp, x, xp);
+    x = xp;
+  }
+  if (!layout.y) return fn(x, r, y);
+  float* yp = thread_scratch<float, 3>(ny);
+  if (r) {
+    float* rp = thread_scratch<float, 4>(ny);
+    kernels::fast::nhwc_to_nchw_f32(p.batch, p.out_channels, out_sp, r, rp);
+    r = rp;
+  }
+  fn(x, r, yp);
+  kernels::fast::nchw_to_nhwc_f32(p.batch, p.out_channels, out_sp, yp, y);
+}
+
 Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, const ConvParams& p, bool transpose,
-                                                  const Epilogue& e) {
+                                                  const Epilogue& e, const ConvLayout& layout) {
   std::shared_ptr<kernels::fast::ConvOneDnn> fast;
+  const bool has_residual = ctx.has_input(3);
   if (ctx.options.use_fast) {
     std::string why_not;
-    auto make = transpose ? kernels::fast::ConvOneDnn::ConvTranspose : kernels::fast::ConvOneDnn::Conv;
-    fast = make(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not);
+    if (transpose) {
+      if (!layout.x && !layout.y)
+        fast = kernels::fast::ConvOneDnn::ConvTranspose(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2),
+                                                        &why_not);
+    } else {
+      kernels::fast::ConvFastOptions o;
+      o.src_channels_last = layout.x;
+      o.dst_channels_last = layout.y;
+      o.residual = has_residual;
+      o.epilogue = e;
+      fast = kernels::fast::ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not,
+                                             o);
+    }
   }
-  const int64_t inner = numel(p.out_size);
-  const bool has_epilogue = e.act != Epilogue::Act::kNone || ctx.has_input(3);
+  const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
+  // What is left after oneDNN's post-ops.
+  const bool residual_fused = fast && fast->residual_fused();
+  Epilogue rest = e;
+  if (fast && fast->activation_fused()) rest.act = Epilogue::Act::kNone;
+  const bool has_rest = rest.act != Epilogue::Act::kNone || (has_residual && !residual_fused);
   return make_kernel(
-      [p, transpose, e, fast, inner, has_epilogue](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      [p, transpose, e, rest, fast, has_epilogue, has_rest, residual_fused, layout](std::span<const Tensor* const> in,
+                                                                                   std::span<Tensor* const> out) {
         float* y = out[0]->data<float>();
-        if (fast) fast->run(in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
-        else if (transpose) kernels::ref::conv_transpose_f32(p, in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
-        else kernels::ref::conv_f32(p, in[0]->data<float>(), in[1]->data<float>(), opt_f32(in, 2), y);
-        if (has_epilogue)
-          kernels::ref::float_epilogue(y, p.batch, p.out_channels, inner, nullptr, opt_f32(in, 3), e, y);
+        const float* w = in[1]->data<float>();
+        const float* b = opt_f32(in, 2);
+        const float* r = opt_f32(in, 3);
+        if (fast) {
+          fast->run(in[0]->data<float>(), w, b, y, residual_fused ? r : nullptr);
+          if (has_rest) {
+            const EpilogueDims d = epilogue_dims(p, layout.y);
+            kernels::ref::float_epilogue(y, d.outer, d.channels, d.inner, nullptr, residual_fused ? nullptr : r, rest, y);
+          }
+          return;
+        }
+        run_plain(p, layout, in[0]->data<float>(), r, y, [&](const float* x, const float* rp, float* yp) {
+          if (transpose) kernels::ref::conv_transpose_f32(p, x, w, b, yp);
+          else kernels::ref::conv_f32(p, x, w, b, yp);
+          if (has_epilogue) {
+            const EpilogueDims d = epilogue_dims(p, false);
+            kernels::ref::float_epilogue(yp, d.outer, d.channels, d.inner, nullptr, rp, e, yp);
+          }
+        });
       },
-      fast ? "onednn" : "reference");
+      fast ? "onednn" : "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, const ConvParams& p, bool transpose,
-                                                  const Epilogue& e) {
+                                                  const Epilogue& e, const ConvLayout& layout) {
   QS_RETURN_IF_ERROR(check_int8_scales(ctx, {0, 3}));
   if (!ctx.in(1).value) return ctx.unsupported("INT8 needs constant weights W");
   const int64_t reduction = p.in_channels / p.group * numel(p.kernel);
@@ -111,15 +185,18 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   struct State {
     ConvParams p;
     bool transpose = false;
+    ConvLayout layout;
     Epilogue e;
     float x_scale = 0, r_scale = 0;
     std::vector<int8_t> wq;
     std::vector<float> w_scales, bias;
     std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
+    bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32)
   };
   auto s = std::make_shared<State>();
   s->p = p;
   s->transpose = transpose;
+  s->layout = layout;
   s->e = e;
   s->x_scale = ctx.input_scale(0);
   s->r_scale = ctx.input_scale(3);
@@ -134,47 +211,75 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   if (ctx.has_input(2) && s->bias.empty()) return ctx.unsupported("INT8 needs a constant bias B");
   if (ctx.options.use_fast) {
     std::string why_not;
-    s->fast = transpose ? kernels::fast::ConvS8OneDnn::ConvTranspose(p, s->wq.data(), &why_not)
-                        : kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not);
+    if (transpose) {
+      if (!layout.x && !layout.y) s->fast = kernels::fast::ConvS8OneDnn::ConvTranspose(p, s->wq.data(), &why_not);
+    } else {
+      kernels::fast::ConvS8Epilogue epi;
+      epi.scales.resize(s->w_scales.size());
+      for (size_t c = 0; c < epi.scales.size(); ++c) epi.scales[c] = s->x_scale * s->w_scales[c];
+      epi.bias = s->bias;
+      epi.residual = ctx.has_input(3);
+      epi.act = e;
+      s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
+      s->fast_epilogue = s->fast != nullptr;
+      if (!s->fast) s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y});
+    }
   }
   const std::string_view impl = s->fast ? "onednn-s8" : "reference-s8";
+  // Quantize X, int8 x int8 -> int32, the float epilogue. x in the layout the fast kernel was
+  // built for (plain for the reference), r and y channels-last when y_channels_last.
+  auto compute = [s](const float* x, const float* r, float* y, bool y_channels_last) {
+    const ConvParams& p = s->p;
+    const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
+    int8_t* xq = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
+    kernels::ref::quantize_f32_s8(x, xq, nx, s->x_scale);
+    const float* residual = nullptr;
+    if (r) {
+      float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
+      kernels::ref::fake_quantize_f32(r, rq, ny, s->r_scale);
+      residual = rq;
+    }
+    if (s->fast_epilogue) return s->fast->run_f32(xq, residual, y);
+    int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
+    if (s->fast) s->fast->run(xq, acc);
+    else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
+    else kernels::ref::conv_s8s8s32(p, xq, s->wq.data(), acc);
+    const EpilogueDims d = epilogue_dims(p, y_channels_last);
+    kernels::ref::dequantize_epilogue(acc, d.outer, d.channels, d.inner, s->x_scale, s->w_scales.data(),
+                                      s->bias.empty() ? nullptr : s->bias.data(), residual, s->e, y);
+  };
   return make_kernel(
-      [s](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
-        const ConvParams& p = s->p;
-        const int64_t nx = in[0]->numel(), ny = out[0]->numel(), inner = numel(p.out_size);
-        int8_t* xq = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
-        int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
-        kernels::ref::quantize_f32_s8(in[0]->data<float>(), xq, nx, s->x_scale);
-        if (s->fast) s->fast->run(xq, acc);
-        else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
-        else kernels::ref::conv_s8s8s32(p, xq, s->wq.data(), acc);
-        const float* residual = nullptr;
-        if (const float* r = opt_f32(in, 3)) {
-          float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
-          kernels::ref::fake_quantize_f32(r, rq, ny, s->r_scale);
-          residual = rq;
-        }
-        kernels::ref::dequantize_epilogue(acc, p.batch, p.out_channels, inner, s->x_scale, s->w_scales.data(),
-                                          s->bias.empty() ? nullptr : s->bias.data(), residual, s->e,
-                                          out[0]->data<float>());
+      [s, compute](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+        const float* x = in[0]->data<float>();
+        const float* r = opt_f32(in, 3);
+        float* y = out[0]->data<float>();
+        if (s->fast) return compute(x, r, y, s->layout.y);
+        run_plain(s->p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
       },
-      impl);
+      impl, true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(const int64_t transpose, ctx.node.attr_int("transpose", 0));
-  const PrepareContext head = head_context(ctx, 3);
+  QS_ASSIGN_OR_RETURN(const int64_t x_cl, ctx.node.attr_int("x_channels_last", 0));
+  QS_ASSIGN_OR_RETURN(const int64_t y_cl, ctx.node.attr_int("y_channels_last", 0));
+  const ConvLayout layout{x_cl != 0, y_cl != 0};
+  PrepareContext head = head_context(ctx, 3);
+  if (layout.x) {
+    if (ctx.in(0).shape.size() < 3) return ctx.error("channels-last X needs rank 3 or more, got {}", shape_str(ctx.in(0).shape));
+    head.inputs[0].shape = channels_first_shape(ctx.in(0).shape);
+  }
   QS_ASSIGN_OR_RETURN(ConvParams p, transpose ? conv_transpose_params(head) : conv_params(head));
   QS_ASSIGN_OR_RETURN(Epilogue e, read_epilogue(ctx));
-  const Shape out_shape = conv_output_shape(p);
+  const Shape out_shape = layout.y ? channels_last_shape(conv_output_shape(p)) : conv_output_shape(p);
   if (ctx.has_input(3)) {
     QS_RETURN_IF_ERROR(ctx.expect_dtype(3, {DType::kFloat32}));
     if (ctx.in(3).shape != out_shape)
       return ctx.error("residual {} does not have the output's shape {}", shape_str(ctx.in(3).shape), shape_str(out_shape));
   }
   ctx.set_output(0, DType::kFloat32, out_shape);
-  if (ctx.precision == Precision::kInt8) return fused_conv_int8(ctx, p, transpose != 0, e);
-  return fused_conv_fp32(ctx, p, transpose != 0, e);
+  if (ctx.precision == Precision::kInt8) return fused_conv_int8(ctx, p, transpose != 0, e, layout);
+  return fused_conv_fp32(ctx, p, transpose != 0, e, layout);
 }
 
 // ---- FusedGemm ----
@@ -245,7 +350,7 @@ Expected<std::unique_ptr<Kernel>> fused_gemm_fp32(const PrepareContext& ctx, con
         if (has_epilogue)
           kernels::ref::float_epilogue(y, b.rows, b.N, 1, b.is_gemm ? nullptr : opt_f32(in, 2), nullptr, e, y);
       },
-      fast ? "onednn" : "reference");
+      fast ? "onednn" : "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, const GemmBlock& b, const Epilogue& e) {
@@ -324,7 +429,7 @@ Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, con
                                           s->bias.empty() ? nullptr : s->bias.data(), addend, s->e,
                                           out[0]->data<float>());
       },
-      impl);
+      impl, true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_fused_gemm(PrepareContext& ctx) {
@@ -335,9 +440,26 @@ Expected<std::unique_ptr<Kernel>> prepare_fused_gemm(PrepareContext& ctx) {
   return fused_gemm_fp32(ctx, b, e);
 }
 
+// ---- ToNCHW ----
+
+// X [N, spatial..., C] (a channels-last value, passes/layout.h) -> Y [N, C, spatial...].
+Expected<std::unique_ptr<Kernel>> prepare_to_nchw(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const Shape& x = ctx.in(0).shape;
+  if (x.size() < 3) return ctx.error("needs rank 3 or more, got {}", shape_str(x));
+  const Shape y = channels_first_shape(x);
+  ctx.set_output(0, DType::kFloat32, y);
+  const int64_t n = y[0], c = y[1], spatial = numel(y) / std::max<int64_t>(n * c, 1);
+  return make_kernel([n, c, spatial](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    kernels::fast::nhwc_to_nchw_f32(n, c, spatial, in[0]->data<float>(), out[0]->data<float>());
+  }, "fast", true);
+}
+
 const OpSchema kOps[] = {
     {"FusedConv", prepare_fused_conv, false, true},
     {"FusedGemm", prepare_fused_gemm, false, true},
+    {"ToNCHW", prepare_to_nchw, false, false},
 };
 
 }  // namespace

@@ -84,7 +84,33 @@ Expected<PoolParams> pool_geometry(const PrepareContext& ctx, Shape* out_shape) 
   return p;
 }
 
+// MaxPool and AveragePool with the layout pass's channels_last = 1 (passes/layout.h): a 2-D
+// float pool whose X and Y are [N, H, W, C]. Returns nullptr when the node is plain.
+using NhwcPoolFn = bool (*)(const PoolParams&, const float*, float*);
+Expected<std::unique_ptr<Kernel>> channels_last_pool(PrepareContext& ctx, NhwcPoolFn fn, bool average) {
+  QS_ASSIGN_OR_RETURN(int64_t cl, ctx.node.attr_int("channels_last", 0));
+  if (cl == 0) return std::unique_ptr<Kernel>();
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  if (ctx.in(0).shape.size() != 4 || ctx.node.outputs.size() != 1)
+    return ctx.error("channels-last pooling needs a 4-D input and one output, got {}", shape_str(ctx.in(0).shape));
+  PrepareContext plain = ctx;
+  plain.inputs[0].shape = channels_first_shape(ctx.in(0).shape);
+  Shape out_shape;
+  QS_ASSIGN_OR_RETURN(PoolParams p, pool_geometry(plain, &out_shape));
+  if (average) {
+    QS_ASSIGN_OR_RETURN(int64_t include_pad, ctx.node.attr_int("count_include_pad", 0));
+    p.count_include_pad = include_pad == 1;
+  }
+  ctx.set_output(0, DType::kFloat32, channels_last_shape(out_shape));
+  return make_kernel([p, fn](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    fn(p, in[0]->data<float>(), out[0]->data<float>());  // 2-D, checked above: always handled
+  }, "fast-nhwc", true);
+}
+
 Expected<std::unique_ptr<Kernel>> prepare_max_pool(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(auto nhwc, channels_last_pool(ctx, kernels::fast::max_pool_nhwc_f32, false));
+  if (nhwc) return nhwc;
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32, DType::kFloat64, DType::kInt8, DType::kUInt8}));
   Shape out_shape;
   QS_ASSIGN_OR_RETURN(PoolParams p, pool_geometry(ctx, &out_shape));
@@ -120,6 +146,8 @@ Expected<std::unique_ptr<Kernel>> prepare_max_pool(PrepareContext& ctx) {
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_average_pool(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(auto nhwc, channels_last_pool(ctx, kernels::fast::avg_pool_nhwc_f32, true));
+  if (nhwc) return nhwc;
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
   Shape out_shape;
   QS_ASSIGN_OR_RETURN(PoolParams p, pool_geometry(ctx, &out_shape));
@@ -164,16 +192,22 @@ Expected<std::unique_ptr<Kernel>> prepare_lp_pool(PrepareContext& ctx) {
   });
 }
 
-// Global pools reduce every spatial dim of an [N, C, spatial...] input to 1.
+// Global pools reduce every spatial dim of an [N, C, spatial...] input to 1 (an
+// [N, spatial..., C] one with the layout pass's channels_last = 1; the [N, C, 1...] output is
+// the same either way).
 struct GlobalGeometry {
   int64_t planes = 0, spatial = 0;
+  bool channels_last = false;
+  int64_t batch = 0, channels = 0;
 };
 Expected<GlobalGeometry> global_geometry(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
-  const Shape& xs = ctx.in(0).shape;
-  if (xs.size() < 3) return ctx.error("input has shape {}, expected rank >= 3 (N, C, spatial...)", shape_str(xs));
-  GlobalGeometry g{xs[0] * xs[1], 1};
+  QS_ASSIGN_OR_RETURN(int64_t cl, ctx.node.attr_int("channels_last", 0));
+  const Shape& in_shape = ctx.in(0).shape;
+  if (in_shape.size() < 3) return ctx.error("input has shape {}, expected rank >= 3 (N, C, spatial...)", shape_str(in_shape));
+  const Shape xs = cl ? channels_first_shape(in_shape) : in_shape;
+  GlobalGeometry g{xs[0] * xs[1], 1, cl != 0, xs[0], xs[1]};
   Shape out{xs[0], xs[1]};
   for (size_t i = 2; i < xs.size(); ++i) {
     g.spatial *= xs[i];
@@ -186,6 +220,10 @@ Expected<GlobalGeometry> global_geometry(PrepareContext& ctx) {
 
 Expected<std::unique_ptr<Kernel>> prepare_global_average_pool(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(GlobalGeometry g, global_geometry(ctx));
+  if (g.channels_last)
+    return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::global_avg_pool_nhwc_f32(g.batch, g.spatial, g.channels, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast-nhwc", true);
   if (ctx.options.use_fast)
     return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
       kernels::fast::global_avg_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());
@@ -197,6 +235,10 @@ Expected<std::unique_ptr<Kernel>> prepare_global_average_pool(PrepareContext& ct
 
 Expected<std::unique_ptr<Kernel>> prepare_global_max_pool(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(GlobalGeometry g, global_geometry(ctx));
+  if (g.channels_last)
+    return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::global_max_pool_nhwc_f32(g.batch, g.spatial, g.channels, in[0]->data<float>(), out[0]->data<float>());
+    }, "fast-nhwc", true);
   if (ctx.options.use_fast)
     return make_kernel([g](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
       kernels::fast::global_max_pool_f32(g.planes, g.spatial, in[0]->data<float>(), out[0]->data<float>());

@@ -47,7 +47,11 @@ std::vector<std::pair<size_t, std::string>> group_reads(const FusionGroup& g) {
   return reads;
 }
 
-bool emitted_as_block(const FusionGroup& g, Precision p) {
+bool emitted_as_block(const FusionGroup& g, Precision p, bool fuse_fp32) {
+  if (p == Precision::kFp32) {
+    const std::string& head = g.head()->op_type;
+    return fuse_fp32 && (head == "Conv" || head == "ConvTranspose" || g.members.size() > 1);
+  }
   return p == Precision::kInt8 || (p == Precision::kFp16 && g.members.size() > 1);
 }
 
@@ -212,10 +216,12 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
     if (is_layer && gi != group_of.end()) {
       const FusionGroup& g = groups[static_cast<size_t>(gi->second)];
       const Precision p = actual[g.head()->name];
-      if (emitted_as_block(g, p)) {
+      if (emitted_as_block(g, p, options.fuse_fp32)) {
         if (g.head() != &node) continue;  // the block was emitted at its head
-        kept_group[gi->second] = static_cast<int>(r.groups.size());
-        r.groups.push_back(g);
+        if (p != Precision::kFp32) {
+          kept_group[gi->second] = static_cast<int>(r.groups.size());
+          r.groups.push_back(g);
+        }
         ir::Node block = make_block(view, g, *r.graph, options.folds);
         NodeExec ex{p, std::vector<float>(block.inputs.size(), 0.f)};
         if (p == Precision::kInt8)

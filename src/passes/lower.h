@@ -1,7 +1,7 @@
 // Applies a precision plan to a model (INT8.md items 5-10): decides each layer's actual
 // precision (a layer asked for INT8 runs INT8 only if it has an INT8 implementation and a
 // range for every tensor it reads in INT8; otherwise it stays FP32 and says why), forms the
-// fusion groups of INT8 and FP16 layers, folds BatchNormalization into fused convolutions,
+// fusion groups of INT8 and FP16 layers (and FP32 ones when asked), folds BatchNormalization into fused convolutions,
 // and writes the graph the runtime executes, with each node's precision and input scales.
 #pragma once
 #include <map>
@@ -57,6 +57,11 @@ struct LowerOptions {
   // When false, missing ranges do not demote layers (for `inspect`, which shows what would fuse).
   bool require_ranges = true;
   FoldCache* folds = nullptr;
+  // Also run FP32 groups as fused blocks (every FP32 convolution, Gemm/MatMul chains of more
+  // than one layer), for speed. Their inner values (a convolution's output before its
+  // BatchNormalization, ...) are then not computed; Lowered::groups and LayerPrecision::group
+  // still list only INT8 and FP16 blocks.
+  bool fuse_fp32 = false;
 };
 
 // scales: tensor name -> INT8 scale (range / 127), e.g. from a calibration cache. A layer the

@@ -34,9 +34,16 @@ std::string calib_algorithm_name(CalibMethod m) {
   return "?";
 }
 
+// Calibration observes every tensor of the model, so its plans run the model as it is (no
+// fused FP32 blocks, no channels-last copies).
+static runtime::PlanOptions unoptimized(runtime::PlanOptions o) {
+  o.optimize = false;
+  return o;
+}
+
 Calibrator::Calibrator(std::shared_ptr<const ir::Graph> graph, CalibrateOptions options,
                        runtime::PlanOptions plan_options)
-    : options_(options), engine_(std::move(graph), plan_options) {}
+    : options_(options), engine_(std::move(graph), unoptimized(plan_options)) {}
 
 void Calibrator::Record(const std::string& name, const Tensor& t) {
   if (t.dtype() != DType::kFloat32 || name.empty()) return;

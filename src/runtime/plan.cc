@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "kernels/fast/conv_onednn.h"
+#include "passes/layout.h"
 #include "runtime/precision_kernels.h"
 
 namespace qs::runtime {
@@ -16,10 +18,13 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   const Precision p = exec ? exec->precision : Precision::kFp32;
   h = hash_combine(h, static_cast<uint64_t>(p));
   if (p == Precision::kInt8) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
-  for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation
-    if (name != "activation" && name != "act_alpha" && name != "act_beta") continue;
+  for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation and layouts
+    if (name != "activation" && name != "act_alpha" && name != "act_beta" && name != "x_channels_last" &&
+        name != "y_channels_last" && name != "channels_last")
+      continue;
     h = hash_string(name + "=" + attr.s, h);
     h = hash_bytes(&attr.f, sizeof attr.f, h);
+    h = hash_combine(h, static_cast<uint64_t>(attr.i));
   }
   for (uint64_t s : input_sigs) h = hash_combine(h, s);
   return h;
@@ -275,7 +280,8 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
         continue;
       }
       const ops::TensorInfo& info = infos_.at(s.node->outputs[k]);
-      slots[static_cast<size_t>(slot)] = Tensor(info.dtype, info.shape);
+      slots[static_cast<size_t>(slot)] = s.kernel->writes_all_outputs() ? Tensor::Uninitialized(info.dtype, info.shape)
+                                                                         : Tensor(info.dtype, info.shape);
       out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
     }
     s.kernel->run(in_ptrs, out_ptrs);
@@ -303,26 +309,40 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
                                      const PrecisionConfig* config, const PlanOptions& options, const Plan* fp32) {
   MixedPlan m;
   std::unique_ptr<Plan> own_fp32;
-  if (!fp32 || !config) {
-    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph, shapes, options));
+  PlanOptions model_options = options;
+  model_options.optimize = false;
+  if (!fp32 || (!config && !options.optimize)) {
+    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph, shapes, model_options));
     own_fp32 = std::make_unique<Plan>(std::move(p));
     fp32 = own_fp32.get();
   }
-  if (!config) {
+  if (!config && !options.optimize) {
     m.plan = std::move(own_fp32);
     return m;
   }
   passes::LowerOptions lower_options;
   lower_options.folds = options.folds;
-  auto lowered = passes::lower_precision(graph_view(*fp32), config->plan, config->scales, lower_options);
+  lower_options.fuse_fp32 = options.optimize;
+  const passes::GraphView view = graph_view(*fp32);
+  const passes::PrecisionPlan all_fp32;
+  auto lowered = passes::lower_precision(view, config ? config->plan : all_fp32, config ? config->scales : std::map<std::string, float>{},
+                                         lower_options);
   if (!lowered.ok())
-    return lowered.status().WithPrefix(config->plan_name.empty() ? "precision plan: "
-                                                                 : "plan '" + config->plan_name + "': ");
-  m.lowered = std::make_unique<passes::Lowered>(std::move(lowered).value());
+    return lowered.status().WithPrefix(!config || config->plan_name.empty() ? "precision plan: "
+                                                                            : "plan '" + config->plan_name + "': ");
+  auto owned = std::make_unique<passes::Lowered>(std::move(lowered).value());
+  std::shared_ptr<const ir::Graph> run_graph = owned->graph;
+  if (options.optimize && options.kernel.use_fast && kernels::fast::channels_last_preferred()) {
+    QS_ASSIGN_OR_RETURN(auto cl, passes::to_channels_last(*owned->graph, view, &owned->exec));
+    run_graph = std::move(cl);
+  }
   PlanOptions lowered_options = options;
-  lowered_options.exec = &m.lowered->exec;
-  QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(m.lowered->graph, shapes, lowered_options));
+  lowered_options.exec = &owned->exec;
+  QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(run_graph, shapes, lowered_options));
   m.plan = std::make_unique<Plan>(std::move(p));
+  // The plan refers to the lowering's exec table only while building; the lowering is kept
+  // for callers that report it (none without a precision config).
+  if (config) m.lowered = std::move(owned);
   return m;
 }
 

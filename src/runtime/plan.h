@@ -29,6 +29,13 @@ struct PlanOptions {
   KernelCache* kernels = nullptr;
   // BatchNormalization folds of earlier lowerings of the same model.
   passes::FoldCache* folds = nullptr;
+  // build_mixed_plan only: run FP32 convolution chains as fused blocks (BatchNormalization
+  // folded, residual Add and activation applied in the convolution) and keep activations
+  // channels-last between convolutions where oneDNN prefers it (passes/layout.h). Outputs
+  // agree with the unfused plan to float rounding; the plan's inner values are no longer the
+  // model's (fused away, or laid out NHWC under another name), so runs that observe them
+  // (calibration, dumps) leave this off.
+  bool optimize = false;
 };
 
 // A precision plan and the INT8 scales (tensor name -> range / 127) it may use.

@@ -65,6 +65,7 @@ int run_rank(const RankArgs& a) {
   if (!image.ok()) return report_error(image.status());
   runtime::PlanOptions popt;
   popt.kernel.use_fast = !a.reference;
+  popt.optimize = true;
   auto reader = app::BatchReader::Open(**graph, a.data, *image, 1);
   if (!reader.ok()) return report_error(reader.status());
 
@@ -100,7 +101,12 @@ int run_rank(const RankArgs& a) {
     auto fplan = fp32.PlanFor(batch.tensors);
     if (!fplan.ok()) return report_error(fplan.status().WithPrefix("cannot run '" + a.model + "' on '" + label + "': "));
     if (rows.empty()) {
-      auto missing = quant::tensors_missing_from(*(*fplan)->plan, config.scales);
+      // The model's own tensors: the unoptimized FP32 plan's (the engine's fuses them).
+      runtime::PlanOptions model_options;
+      model_options.kernel.use_fast = false;  // only its steps are needed
+      auto model_plan = runtime::Plan::Build(*graph, (*fplan)->plan->input_shapes(), model_options);
+      if (!model_plan.ok()) return report_error(model_plan.status());
+      auto missing = quant::tensors_missing_from(*model_plan, config.scales);
       if (!missing.empty())
         fmt::print(stderr, "qscope: warning: calibration cache '{}' lacks {} tensor(s) of the model (layers that read them "
                    "in INT8 stay in floating point): {}\n", cache_name, missing.size(), fmt::join(missing, ", "));

@@ -89,6 +89,7 @@ int run_run(const RunArgs& a) {
   const auto* config = &setup->config;
   runtime::PlanOptions popt;
   popt.kernel.use_fast = !a.reference;
+  popt.optimize = true;
   runtime::Engine engine(*graph, popt, *config);
   const runtime::MixedPlan* described = nullptr;
   for (const auto& set : *sets) {

@@ -100,6 +100,7 @@ int run_sweep_command(SweepArgs a) {
   o.reuse = !a.no_reuse;
   o.cache_bytes = a.cache_mb << 20;
   o.plan_options.kernel.use_fast = !a.reference;
+  o.plan_options.optimize = true;
   if (!model_scales && a.calib.empty() == a.calib_data.empty())
     return report_error(UsageError("give exactly one of --calib CACHE and --calib-data P..."));
 
