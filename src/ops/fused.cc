@@ -22,6 +22,7 @@
 #include "kernels/fast/gemm_int8_onednn.h"
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/fast/layout.h"
+#include "kernels/fast/quantize_fast.h"
 #include "kernels/reference/conv_int8.h"
 #include "kernels/reference/gemm_int8.h"
 #include "kernels/reference/int8.h"
@@ -71,6 +72,10 @@ const float* constant_f32(const PrepareContext& ctx, size_t i) {
 const float* opt_f32(std::span<const Tensor* const> in, size_t i) {
   return i < in.size() && in[i] ? in[i]->data<float>() : nullptr;
 }
+
+// Activation quantizers: the reference's or the fast one (the same bits, kernels/fast/quantize_fast.h).
+using QuantizeFn = void (*)(const float*, int8_t*, int64_t, float);
+using FakeQuantizeFn = void (*)(const float*, float*, int64_t, float);
 
 Status check_int8_scales(const PrepareContext& ctx, std::initializer_list<size_t> read_in_int8) {
   for (size_t i : read_in_int8)
@@ -158,7 +163,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           fast->run(in[0]->data<float>(), w, b, y, residual_fused ? r : nullptr);
           if (has_rest) {
             const EpilogueDims d = epilogue_dims(p, layout.y);
-            kernels::ref::float_epilogue(y, d.outer, d.channels, d.inner, nullptr, residual_fused ? nullptr : r, rest, y);
+            kernels::fast::float_epilogue(y, d.outer, d.channels, d.inner, nullptr, residual_fused ? nullptr : r, rest, y);
           }
           return;
         }
@@ -192,6 +197,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::vector<float> w_scales, bias;
     std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
     bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32)
+    QuantizeFn quantize = kernels::ref::quantize_f32_s8;
+    FakeQuantizeFn fake_quantize = kernels::ref::fake_quantize_f32;
   };
   auto s = std::make_shared<State>();
   s->p = p;
@@ -200,6 +207,10 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   s->e = e;
   s->x_scale = ctx.input_scale(0);
   s->r_scale = ctx.input_scale(3);
+  if (ctx.options.use_fast) {
+    s->quantize = kernels::fast::quantize_f32_s8;
+    s->fake_quantize = kernels::fast::fake_quantize_f32;
+  }
   const Tensor& w = *ctx.in(1).value;
   s->wq.resize(static_cast<size_t>(w.numel()));
   s->w_scales.resize(static_cast<size_t>(p.out_channels));
@@ -232,11 +243,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     const ConvParams& p = s->p;
     const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
     int8_t* xq = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
-    kernels::ref::quantize_f32_s8(x, xq, nx, s->x_scale);
+    s->quantize(x, xq, nx, s->x_scale);
     const float* residual = nullptr;
     if (r) {
       float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
-      kernels::ref::fake_quantize_f32(r, rq, ny, s->r_scale);
+      s->fake_quantize(r, rq, ny, s->r_scale);
       residual = rq;
     }
     if (s->fast_epilogue) return s->fast->run_f32(xq, residual, y);
@@ -245,8 +256,9 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
     else kernels::ref::conv_s8s8s32(p, xq, s->wq.data(), acc);
     const EpilogueDims d = epilogue_dims(p, y_channels_last);
-    kernels::ref::dequantize_epilogue(acc, d.outer, d.channels, d.inner, s->x_scale, s->w_scales.data(),
-                                      s->bias.empty() ? nullptr : s->bias.data(), residual, s->e, y);
+    (s->fast ? kernels::fast::dequantize_epilogue : kernels::ref::dequantize_epilogue)(
+        acc, d.outer, d.channels, d.inner, s->x_scale, s->w_scales.data(), s->bias.empty() ? nullptr : s->bias.data(),
+        residual, s->e, y);
   };
   return make_kernel(
       [s, compute](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
@@ -369,11 +381,13 @@ Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, con
     float beta = 1.f;
     std::unique_ptr<kernels::fast::GemmS8OneDnn> fast_gemm;
     std::unique_ptr<kernels::fast::MatMulS8OneDnn> fast_matmul;
+    QuantizeFn quantize = kernels::ref::quantize_f32_s8;
   };
   auto s = std::make_shared<State>();
   s->b = b;
   s->e = e;
   s->x_scale = ctx.input_scale(0);
+  if (ctx.options.use_fast) s->quantize = kernels::fast::quantize_f32_s8;
   const Tensor& w = *ctx.in(1).value;
   s->wq.resize(static_cast<size_t>(w.numel()));
   s->w_scales.resize(static_cast<size_t>(b.N));
@@ -410,7 +424,7 @@ Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, con
         const int64_t na = in[0]->numel(), ny = out[0]->numel();
         int8_t* aq = thread_scratch<int8_t, 0>(static_cast<size_t>(na));
         int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
-        kernels::ref::quantize_f32_s8(in[0]->data<float>(), aq, na, s->x_scale);
+        s->quantize(in[0]->data<float>(), aq, na, s->x_scale);
         if (s->fast_gemm) s->fast_gemm->run(aq, acc);
         else if (s->fast_matmul) s->fast_matmul->run(aq, acc);
         else if (b.is_gemm) kernels::ref::gemm_s8s8s32(b.gemm, aq, s->wq.data(), acc);

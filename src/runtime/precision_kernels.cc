@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/half.h"
+#include "kernels/fast/quantize_fast.h"
 #include "kernels/reference/int8.h"
 
 namespace qs::runtime {
@@ -19,8 +20,9 @@ class FakeQuantKernel final : public ops::Kernel {
     std::vector<const Tensor*> ptrs(in.begin(), in.end());
     for (size_t i = 0; i < in.size() && i < scales_.size(); ++i) {
       if (!in[i] || !(scales_[i] > 0.f) || in[i]->dtype() != DType::kFloat32) continue;
-      quantized[i] = Tensor(DType::kFloat32, in[i]->shape());
-      kernels::ref::fake_quantize_f32(in[i]->data<float>(), quantized[i].data<float>(), in[i]->numel(), scales_[i]);
+      // The fast quantizer gives the reference's bits (kernels/fast/quantize_fast.h).
+      quantized[i] = Tensor::Uninitialized(DType::kFloat32, in[i]->shape());
+      kernels::fast::fake_quantize_f32(in[i]->data<float>(), quantized[i].data<float>(), in[i]->numel(), scales_[i]);
       ptrs[i] = &quantized[i];
     }
     inner_->run(ptrs, out);

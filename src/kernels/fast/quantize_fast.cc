@@ -1,0 +1,119 @@
+// Two roundings per operation, as in the reference (no FMA contraction in the AVX-512 clones).
+#pragma GCC optimize("O3", "fp-contract=off")
+
+#include "kernels/fast/quantize_fast.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/fast/eltwise_fast.h"
+#include "kernels/reference/int8.h"
+
+// x86-64-v4 (AVX-512 with BW/DQ/VL) and v3 (AVX2): the loops vectorize there; the baseline
+// has no vector nearbyint (no SSE4.1) and runs scalar.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(QS_NO_TARGET_CLONES)
+#define QS_QUANT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QS_QUANT_CLONES
+#endif
+
+namespace qs::kernels::fast {
+namespace {
+
+constexpr int64_t kBlock = 256;
+// Elements per thread below which a second thread does not pay (as eltwise_fast).
+constexpr int64_t kMinPerThread = 128 * 1024;
+
+// The reference's value before rounding: x / scale clamped to [-128, 127], NaN -> 0, here from
+// the product with the reciprocal.
+QS_ALWAYS_INLINE inline float clamped(float v) {
+  v = v == v ? v : 0.f;
+  v = v < -128.f ? -128.f : v;
+  return v > 127.f ? 127.f : v;
+}
+
+// One block of n values through the reciprocal; false when some quotient lies so close to a
+// half-integer that the division might round the other way (out is then not final).
+template <typename Out, bool kFake>
+QS_ALWAYS_INLINE inline bool block_by_reciprocal(const float* x, Out* out, int64_t n, float inv, float scale) {
+  int near = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = clamped(x[i] * inv);
+    const float r = std::nearbyint(v);
+    const float d = std::fabs(std::fabs(v - r) - 0.5f);
+    near |= d <= std::fabs(v) * 0x1p-20f;
+    if constexpr (kFake)
+      out[i] = (r + 0.f) * scale;
+    else
+      out[i] = static_cast<Out>(static_cast<int32_t>(r));
+  }
+  return near == 0;
+}
+
+template <typename Out, bool kFake>
+QS_ALWAYS_INLINE inline void run(const float* x, Out* out, int64_t n, float inv, float scale) {
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = n - i < kBlock ? n - i : kBlock;
+    if (block_by_reciprocal<Out, kFake>(x + i, out + i, m, inv, scale)) continue;
+    if constexpr (kFake)
+      ref::fake_quantize_f32(x + i, out + i, m, scale);
+    else
+      ref::quantize_f32_s8(x + i, out + i, m, scale);
+  }
+}
+
+QS_QUANT_CLONES void quantize_run(const float* x, int8_t* q, int64_t n, float inv, float scale) {
+  run<int8_t, false>(x, q, n, inv, scale);
+}
+QS_QUANT_CLONES void fake_quantize_run(const float* x, float* y, int64_t n, float inv, float scale) {
+  run<float, true>(x, y, n, inv, scale);
+}
+
+// The reciprocal path needs a normal scale whose reciprocal is finite and normal.
+bool reciprocal_ok(float scale, float* inv) {
+  if (!(scale > 0.f) || !std::isnormal(scale)) return false;
+  *inv = 1.f / scale;
+  return std::isnormal(*inv);
+}
+
+}  // namespace
+
+void quantize_f32_s8(const float* x, int8_t* q, int64_t n, float scale) {
+  float inv;
+  if (!reciprocal_ok(scale, &inv)) return ref::quantize_f32_s8(x, q, n, scale);
+  // Chunks are whole blocks, so every thread's blocks are those of the serial loop.
+  parallel_chunks((n + kBlock - 1) / kBlock, kMinPerThread / kBlock, [&](int64_t lo, int64_t hi) {
+    const int64_t b = lo * kBlock, e = std::min(n, hi * kBlock);
+    quantize_run(x + b, q + b, e - b, inv, scale);
+  });
+}
+
+void fake_quantize_f32(const float* x, float* y, int64_t n, float scale) {
+  float inv;
+  if (!reciprocal_ok(scale, &inv)) return ref::fake_quantize_f32(x, y, n, scale);
+  parallel_chunks((n + kBlock - 1) / kBlock, kMinPerThread / kBlock, [&](int64_t lo, int64_t hi) {
+    const int64_t b = lo * kBlock, e = std::min(n, hi * kBlock);
+    fake_quantize_run(x + b, y + b, e - b, inv, scale);
+  });
+}
+
+void float_epilogue(const float* acc, int64_t outer, int64_t channels, int64_t inner, const float* bias,
+                    const float* residual, const ref::Epilogue& e, float* y) {
+  const int64_t per = channels * inner;
+  parallel_chunks(outer, std::max<int64_t>(1, kMinPerThread / std::max<int64_t>(per, 1)), [&](int64_t lo, int64_t hi) {
+    ref::float_epilogue(acc + lo * per, hi - lo, channels, inner, bias, residual ? residual + lo * per : nullptr, e,
+                        y + lo * per);
+  });
+}
+
+void dequantize_epilogue(const int32_t* acc, int64_t outer, int64_t channels, int64_t inner, float x_scale,
+                         const float* w_scales, const float* bias, const float* residual, const ref::Epilogue& e,
+                         float* y) {
+  const int64_t per = channels * inner;
+  parallel_chunks(outer, std::max<int64_t>(1, kMinPerThread / std::max<int64_t>(per, 1)), [&](int64_t lo, int64_t hi) {
+    ref::dequantize_epilogue(acc + lo * per, hi - lo, channels, inner, x_scale, w_scales, bias,
+                             residual ? residual + lo * per : nullptr, e, y + lo * per);
+  });
+}
+
+}  // namespace qs::kernels::fast
