@@ -365,7 +365,11 @@ TEST(ConvInt8OneDnn, FloatEpilogueMatchesReferenceBitForBit) {
             epi.act = e;
             std::string why;
             auto fast = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
+            // On plain NCHW only oneDNN's reference implementation takes the epilogue, which
+            // the kernel declines (the caller then uses the int32 path); channels-last must fuse.
+            if (!cl && !fast) continue;
             ASSERT_NE(fast, nullptr) << describe(p, false) << ": " << why;
+            EXPECT_NE(fast->impl_info().rfind("ref", 0), 0u) << fast->impl_info();
             const int64_t in_sp = in_count(p) / (p.batch * p.in_channels);
             const std::vector<int8_t> xin = cl ? to_channels_last(x, p.batch, p.in_channels, in_sp) : x;
             const std::vector<float> rin = cl ? to_channels_last(r, p.batch, oc, sp) : r;

@@ -177,6 +177,9 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
     impl->inner_src_md = pd.src_desc();
     impl->inner_dst_md = pd.dst_desc();
     impl->impl_info = pd.impl_info_str();
+    // The reference implementation is far slower than the plain s32 path: decline it.
+    if (epi && impl->impl_info.rfind("ref", 0) == 0)
+      throw dnnl::error(dnnl_unimplemented, "only the reference implementation takes the epilogue");
   };
   if (!transposed) {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,

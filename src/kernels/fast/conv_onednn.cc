@@ -154,6 +154,11 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
     impl->inner_src_md = pd.src_desc();
     impl->inner_dst_md = pd.dst_desc();
     impl->impl_info = pd.impl_info_str();
+    // oneDNN's reference convolution is far slower than any other way: with post-ops it can
+    // be the only implementation that takes them (seen for 1x1 convolutions with a residual),
+    // so the caller then builds the convolution without them.
+    if (with_post_ops && impl->impl_info.rfind("ref", 0) == 0)
+      throw dnnl::error(dnnl_unimplemented, "only the reference implementation takes the post-ops");
   };
   if (!transposed) {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
