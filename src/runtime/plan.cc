@@ -1,8 +1,10 @@
 #include "runtime/plan.h"
 
+#include <optional>
 #include <set>
 
 #include "kernels/fast/conv_onednn.h"
+#include "kernels/fast/eltwise_fast.h"
 #include "passes/layout.h"
 #include "runtime/precision_kernels.h"
 
@@ -45,6 +47,28 @@ uint64_t kernel_key(const ir::Node& node, Precision precision, const passes::Nod
   }
   return h;
 }
+
+// Multiply-adds of a convolution or matrix product (from its input shapes; stride 1 assumed,
+// so strided convolutions are over-estimated), or -1 for other ops.
+int64_t estimated_macs(const ir::Node& node, const std::vector<ops::TensorInfo>& in) {
+  if (in.size() < 2 || !in[0].present() || !in[1].present() || in[0].shape.empty() || in[1].shape.empty()) return -1;
+  const std::string& op = node.op_type;
+  const Shape& x = in[0].shape;
+  if (op == "Conv" || op == "FusedConv") {
+    const bool cl = node.attr_int("x_channels_last", 0).ok() && *node.attr_int("x_channels_last", 0) == 1;
+    const int64_t channels = x.size() < 2 ? 0 : (cl ? x.back() : x[1]);
+    return channels > 0 ? numel(x) / channels * numel(in[1].shape) : -1;
+  }
+  if (op == "Gemm" || op == "FusedGemm" || op == "MatMul") {
+    const int64_t k = x.back();
+    return k > 0 ? numel(x) / k * numel(in[1].shape) : -1;
+  }
+  return -1;
+}
+
+// Below this many multiply-adds a convolution or product runs on one thread: waking a second
+// one costs tens of microseconds (more on a busy machine), about what it would save.
+constexpr int64_t kMinParallelMacs = int64_t{4} << 20;
 
 }  // namespace
 
@@ -125,6 +149,10 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     const uint64_t key = options.kernels && !all_constant
                              ? kernel_key(node, precision, exec, ctx.inputs, options.kernel.use_fast)
                              : 0;
+    const int64_t macs = estimated_macs(node, ctx.inputs);
+    const bool single_thread = macs >= 0 && macs < kMinParallelMacs;
+    std::optional<kernels::fast::SingleThreaded> one_thread;  // oneDNN sizes its work split at creation
+    if (single_thread) one_thread.emplace();
     KernelCache::Entry cached;
     if (key && options.kernels->Find(key, &cached)) {
       kernel = cached.kernel;
@@ -177,6 +205,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     Step s;
     s.node = &node;
     s.precision = precision;
+    s.single_thread = single_thread;
     s.kernel = std::move(kernel);
     {
       std::vector<uint64_t> in_sigs;
@@ -284,7 +313,12 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
                                                                          : Tensor(info.dtype, info.shape);
       out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
     }
-    s.kernel->run(in_ptrs, out_ptrs);
+    if (s.single_thread) {
+      kernels::fast::SingleThreaded one_thread;
+      s.kernel->run(in_ptrs, out_ptrs);
+    } else {
+      s.kernel->run(in_ptrs, out_ptrs);
+    }
     if (cache && (options.cache_everything || static_cast<int>(i) <= last_quantized_step_))
       for (size_t k = 0; k < s.outputs.size(); ++k)
         if (out_ptrs[k]) cache->Put(hash_combine(s.output_signatures[k], options.input_key), *out_ptrs[k]);

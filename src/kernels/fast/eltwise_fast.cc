@@ -29,6 +29,19 @@ int chunk_threads(int64_t n, int64_t min_per_thread) {
 #endif
 }
 
+SingleThreaded::SingleThreaded() {
+#ifdef _OPENMP
+  saved_ = omp_get_max_threads();
+  if (saved_ > 1) omp_set_num_threads(1);
+#endif
+}
+
+SingleThreaded::~SingleThreaded() {
+#ifdef _OPENMP
+  if (saved_ > 1) omp_set_num_threads(saved_);
+#endif
+}
+
 namespace detail {
 void run_threads(int threads, void (*body)(void*, int), void* ctx) {
 #ifdef _OPENMP

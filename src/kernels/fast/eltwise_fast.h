@@ -36,6 +36,20 @@ void parallel_chunks(int64_t n, int64_t min_per_thread, F&& f);
 // Number of threads parallel_chunks would use for n items (1 without OpenMP).
 int chunk_threads(int64_t n, int64_t min_per_thread);
 
+// While alive, the OpenMP parallel regions this thread starts (oneDNN's included) use one
+// thread; the thread's previous setting comes back after. For work too small to pay for
+// waking another thread.
+class SingleThreaded {
+ public:
+  SingleThreaded();
+  ~SingleThreaded();
+  SingleThreaded(const SingleThreaded&) = delete;
+  SingleThreaded& operator=(const SingleThreaded&) = delete;
+
+ private:
+  int saved_ = 1;
+};
+
 // y = a op b under p (two inputs, float32); op: any ref::BinaryOp. Bit-identical to
 // ref::binary<float>. y may alias a or b when that input is not broadcast.
 void binary_f32(ref::BinaryOp op, const ref::BroadcastParams& p, const float* a, const float* b, float* y);
