@@ -130,15 +130,25 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
   }
   for (const auto& name : as_constants)
     std::erase_if(graph->inputs, [&](const qs::ir::ValueInfo& v) { return v.name == name; });
-  auto out = qs::runtime::Engine(graph).Run(inputs);
+  // The model as it is, and the optimized plan that run, rank and sweep execute (fused FP32
+  // convolutions, channels-last activations): both must give the expected outputs.
+  qs::runtime::PlanOptions optimized;
+  optimized.optimize = true;
+  auto run_both = [&](std::shared_ptr<const qs::ir::Graph> g, const std::map<std::string, qs::Tensor>& in) {
+    auto plain = qs::runtime::Engine(g).Run(in);
+    auto opt = qs::runtime::Engine(g, optimized).Run(in);
+    return std::make_pair(std::move(plain), std::move(opt));
+  };
+  auto [out, out_opt] = run_both(graph, inputs);
   if (!out.ok() && out.status().kind() == qs::ErrorKind::kUnsupported && !inputs.empty()) {
     // Some ops need even float or scalar operands constant (Range, ConstantOfShape): bind all.
     auto all_constant = std::make_shared<qs::ir::Graph>(*graph);
     for (const auto& [name, t] : inputs) all_constant->initializers[name] = t;
     all_constant->inputs.clear();
-    out = qs::runtime::Engine(all_constant).Run({});
+    std::tie(out, out_opt) = run_both(all_constant, {});
   }
   ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_TRUE(out_opt.ok()) << "optimized plan: " << out_opt.status().message();
   auto out_files = numbered(data, "output_");
   ASSERT_EQ(out_files.size(), graph->outputs.size());
   bool all_ok = true;
@@ -146,8 +156,10 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
     auto want = qs::onnx_io::load_tensor_pb(out_files[i].string());
     ASSERT_TRUE(want.ok()) << want.status().message();
     const std::string diff = compare(*want, out->at(graph->outputs[i].name));
-    if (!diff.empty()) all_ok = false;
+    const std::string diff_opt = compare(*want, out_opt->at(graph->outputs[i].name));
+    if (!diff.empty() || !diff_opt.empty()) all_ok = false;
     EXPECT_EQ(diff, "") << "output '" << graph->outputs[i].name << "'";
+    EXPECT_EQ(diff_opt, "") << "output '" << graph->outputs[i].name << "' of the optimized plan";
   }
   if (all_ok) ++g_tally.passed;
 }
