@@ -9,7 +9,9 @@
 // FusedConv inputs: X, W, B (optional), R (residual, optional); attributes: the head Conv's
 //   or ConvTranspose's, plus transpose (0/1), activation ("", Relu, Clip, LeakyRelu, Silu),
 //   act_alpha, act_beta, and from the layout pass x_channels_last / y_channels_last (0/1):
-//   X, or Y and R, laid out [N, spatial..., C].
+//   X, or Y and R, laid out [N, spatial..., C]; from the INT8 hand-off (INT8 blocks only)
+//   x_int8 (X is int8, quantized with X's scale) and y_int8_scale (Y is written as int8,
+//   quantized with this scale, for INT8 readers only).
 // ToNCHW (from the layout pass): X [N, spatial..., C] -> the plain [N, C, spatial...].
 // FusedGemm inputs: A, B, C (optional; Gemm's C or MatMul's bias [N]); attributes: head
 //   ("Gemm" or "MatMul"), the Gemm attributes, activation, act_alpha, act_beta.
@@ -179,8 +181,16 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
       fast ? "onednn" : "reference", true);
 }
 
+// INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already
+// quantized with its scale, and/or Y written quantized with y_scale (> 0).
+struct Int8Handoff {
+  bool x = false;
+  float y_scale = 0.f;
+};
+
 Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, const ConvParams& p, bool transpose,
-                                                  const Epilogue& e, const ConvLayout& layout) {
+                                                  const Epilogue& e, const ConvLayout& layout,
+                                                  const Int8Handoff& handoff) {
   QS_RETURN_IF_ERROR(check_int8_scales(ctx, {0, 3}));
   if (!ctx.in(1).value) return ctx.unsupported("INT8 needs constant weights W");
   const int64_t reduction = p.in_channels / p.group * numel(p.kernel);
@@ -196,12 +206,14 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::vector<int8_t> wq;
     std::vector<float> w_scales, bias;
     std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
-    bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32)
+    bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32 / run_s8)
+    Int8Handoff handoff;
     QuantizeFn quantize = kernels::ref::quantize_f32_s8;
     FakeQuantizeFn fake_quantize = kernels::ref::fake_quantize_f32;
   };
   auto s = std::make_shared<State>();
   s->p = p;
+  s->handoff = handoff;
   s->transpose = transpose;
   s->layout = layout;
   s->e = e;
@@ -231,6 +243,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       epi.bias = s->bias;
       epi.residual = ctx.has_input(3);
       epi.act = e;
+      epi.out_scale = handoff.y_scale;
       s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
       s->fast_epilogue = s->fast != nullptr;
       if (!s->fast) s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y});
@@ -250,7 +263,6 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       s->fake_quantize(r, rq, ny, s->r_scale);
       residual = rq;
     }
-    if (s->fast_epilogue) return s->fast->run_f32(xq, residual, y);
     int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
     if (s->fast) s->fast->run(xq, acc);
     else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
@@ -262,11 +274,41 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   };
   return make_kernel(
       [s, compute](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
-        const float* x = in[0]->data<float>();
+        const ConvParams& p = s->p;
+        const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
         const float* r = opt_f32(in, 3);
-        float* y = out[0]->data<float>();
-        if (s->fast) return compute(x, r, y, s->layout.y);
-        run_plain(s->p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
+        if (s->fast_epilogue) {
+          // X quantized here or by its producer; y float, or int8 for the next INT8 block.
+          const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : nullptr;
+          if (!xq) {
+            int8_t* q = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
+            s->quantize(in[0]->data<float>(), q, nx, s->x_scale);
+            xq = q;
+          }
+          const float* residual = nullptr;
+          if (r) {
+            float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
+            s->fake_quantize(r, rq, ny, s->r_scale);
+            residual = rq;
+          }
+          if (s->handoff.y_scale > 0.f) return s->fast->run_s8(xq, residual, out[0]->data<int8_t>());
+          return s->fast->run_f32(xq, residual, out[0]->data<float>());
+        }
+        // The other paths take and give float: an int8 X becomes q * scale (quantizing that
+        // again gives q back exactly), and a float y is then quantized for an int8 Y.
+        const float* x = nullptr;
+        if (s->handoff.x) {
+          float* xf = thread_scratch<float, 5>(static_cast<size_t>(nx));
+          const int8_t* q = in[0]->data<int8_t>();
+          for (int64_t i = 0; i < nx; ++i) xf[i] = static_cast<float>(q[i]) * s->x_scale;
+          x = xf;
+        } else {
+          x = in[0]->data<float>();
+        }
+        float* y = s->handoff.y_scale > 0.f ? thread_scratch<float, 6>(static_cast<size_t>(ny)) : out[0]->data<float>();
+        if (s->fast) compute(x, r, y, s->layout.y);
+        else run_plain(p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
+        if (s->handoff.y_scale > 0.f) s->quantize(y, out[0]->data<int8_t>(), ny, s->handoff.y_scale);
       },
       impl, true);
 }
@@ -276,7 +318,14 @@ Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(const int64_t x_cl, ctx.node.attr_int("x_channels_last", 0));
   QS_ASSIGN_OR_RETURN(const int64_t y_cl, ctx.node.attr_int("y_channels_last", 0));
   const ConvLayout layout{x_cl != 0, y_cl != 0};
+  QS_ASSIGN_OR_RETURN(const int64_t x_int8, ctx.node.attr_int("x_int8", 0));
+  QS_ASSIGN_OR_RETURN(const float y_int8_scale, ctx.node.attr_float("y_int8_scale", 0.f));
+  const Int8Handoff handoff{x_int8 != 0, y_int8_scale};
+  if ((handoff.x || handoff.y_scale > 0.f) && (ctx.precision != Precision::kInt8 || transpose))
+    return ctx.error("int8 inputs and outputs need an INT8 convolution");
+  if (handoff.x) QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kInt8}));
   PrepareContext head = head_context(ctx, 3);
+  if (handoff.x) head.inputs[0].dtype = DType::kFloat32;  // the geometry is the same
   if (layout.x) {
     if (ctx.in(0).shape.size() < 3) return ctx.error("channels-last X needs rank 3 or more, got {}", shape_str(ctx.in(0).shape));
     head.inputs[0].shape = channels_first_shape(ctx.in(0).shape);
@@ -289,8 +338,8 @@ Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
     if (ctx.in(3).shape != out_shape)
       return ctx.error("residual {} does not have the output's shape {}", shape_str(ctx.in(3).shape), shape_str(out_shape));
   }
-  ctx.set_output(0, DType::kFloat32, out_shape);
-  if (ctx.precision == Precision::kInt8) return fused_conv_int8(ctx, p, transpose != 0, e, layout);
+  ctx.set_output(0, handoff.y_scale > 0.f ? DType::kInt8 : DType::kFloat32, out_shape);
+  if (ctx.precision == Precision::kInt8) return fused_conv_int8(ctx, p, transpose != 0, e, layout, handoff);
   return fused_conv_fp32(ctx, p, transpose != 0, e, layout);
 }
 

@@ -5,6 +5,7 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/eltwise_fast.h"
+#include "passes/int8_handoff.h"
 #include "passes/layout.h"
 #include "runtime/precision_kernels.h"
 
@@ -22,7 +23,7 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   if (p == Precision::kInt8) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
   for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation and layouts
     if (name != "activation" && name != "act_alpha" && name != "act_beta" && name != "x_channels_last" &&
-        name != "y_channels_last" && name != "channels_last")
+        name != "y_channels_last" && name != "channels_last" && name != "x_int8" && name != "y_int8_scale")
       continue;
     h = hash_string(name + "=" + attr.s, h);
     h = hash_bytes(&attr.f, sizeof attr.f, h);
@@ -370,6 +371,7 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
     QS_ASSIGN_OR_RETURN(auto cl, passes::to_channels_last(*owned->graph, view, &owned->exec));
     run_graph = std::move(cl);
   }
+  if (options.optimize && config) run_graph = passes::hand_off_int8(*run_graph, owned->exec);
   PlanOptions lowered_options = options;
   lowered_options.exec = &owned->exec;
   QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(run_graph, shapes, lowered_options));

@@ -383,6 +383,17 @@ TEST(ConvInt8OneDnn, FloatEpilogueMatchesReferenceBitForBit) {
                               << " residual=" << with_residual << " channels_last=" << cl << " impl="
                               << fast->impl_info() << ": element " << i << " is " << got[i] << ", want " << expect[i];
             EXPECT_EQ(bad, 0u);
+            // The same epilogue written as int8 for the next INT8 layer: the reference's quantize
+            // of the float result, with a scale that puts values on both sides of the clamp.
+            epi.out_scale = 0.011f;
+            auto q8 = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
+            if (!cl && !q8) continue;
+            ASSERT_NE(q8, nullptr) << describe(p, false) << ": " << why;
+            std::vector<int8_t> want_q(expect.size()), got_q(expect.size(), 99);
+            ref::quantize_f32_s8(expect.data(), want_q.data(), static_cast<int64_t>(expect.size()), epi.out_scale);
+            q8->run_s8(xin.data(), with_residual ? rin.data() : nullptr, got_q.data());
+            EXPECT_EQ(got_q, want_q) << describe(p, false) << " int8 out act=" << static_cast<int>(e.act)
+                                     << " residual=" << with_residual << " channels_last=" << cl;
           }
   }
 }

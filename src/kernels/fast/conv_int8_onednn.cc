@@ -96,17 +96,20 @@ struct ConvS8OneDnn::Impl {
   bool reorder_src = false, reorder_dst = false;
   // The float epilogue (ConvS8Epilogue): its constants and whether it reads a residual.
   bool float_out = false, residual = false;
-  dnnl::memory bias;
-  int residual_arg = 0;
+  dnnl::memory bias, out_scale;  // post-op operands: per-channel bias, the int8 output's scale
+  int residual_arg = 0, out_scale_arg = 0;
+  dnnl::memory::desc residual_md;  // f32 in y's layout
   std::string impl_info;
 };
 
 namespace {
 
 // Output scales and post-ops for a float epilogue; false when part of it has no exact
-// oneDNN counterpart.
-bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& dst_md, int64_t channels,
-                   dnnl::primitive_attr* attr, dnnl::memory::desc* bias_md, int* residual_arg) {
+// oneDNN counterpart. float_md: y's dims and layout in f32 (the residual's).
+bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& float_md, int64_t channels,
+                   dnnl::primitive_attr* attr, dnnl::memory::desc* bias_md, int* residual_arg,
+                   dnnl::memory::desc* out_scale_md, int* out_scale_arg) {
+  const dnnl::memory::desc& dst_md = float_md;
   using Act = ref::Epilogue::Act;
   attr->set_output_scales(1 << 1, e.scales);  // per output channel (dim 1)
   dnnl::post_ops po;
@@ -130,6 +133,11 @@ bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& dst_md, in
     case Act::kLeakyRelu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, e.act.alpha, 0.f); break;
     case Act::kSilu: return false;
   }
+  if (e.out_scale > 0.f) {
+    *out_scale_md = dnnl::memory::desc(dims(dst_md.dims().size(), 1), dt::f32, plain_tag(dst_md.dims().size()));
+    po.append_binary(dnnl::algorithm::binary_div, *out_scale_md);
+    *out_scale_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(po.len() - 1) | DNNL_ARG_SRC_1;
+  }
   attr->set_post_ops(po);
   return true;
 }
@@ -142,8 +150,10 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   const tag channels_last = rank == 3 ? tag::acb : rank == 4 ? tag::acdb : tag::acdeb;
   impl->src_md = dnnl::memory::desc(act_dims(p.batch, p.in_channels, p.in_size), dt::s8,
                                     layout.src_channels_last ? channels_last : plain_tag(rank));
-  impl->dst_md = dnnl::memory::desc(act_dims(p.batch, p.out_channels, p.out_size), epi ? dt::f32 : dt::s32,
-                                    layout.dst_channels_last ? channels_last : plain_tag(rank));
+  const tag dst_tag = layout.dst_channels_last ? channels_last : plain_tag(rank);
+  const dims dst_dims = act_dims(p.batch, p.out_channels, p.out_size);
+  impl->dst_md = dnnl::memory::desc(dst_dims, !epi ? dt::s32 : epi->out_scale > 0.f ? dt::s8 : dt::f32, dst_tag);
+  const dnnl::memory::desc float_md(dst_dims, dt::f32, dst_tag);
   const dnnl::memory::desc user_wei_md = onnx_weights_md(p, transposed);
 
   dims strides(p.stride.begin(), p.stride.end());
@@ -163,11 +173,13 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   const dnnl::memory::desc dst_any = epi ? impl->dst_md : dnnl::memory::desc(impl->dst_md.dims(), dt::s32, tag::any);
   const dnnl::memory::desc wei_any(user_wei_md.dims(), dt::s8, tag::any);
   dnnl::primitive_attr attr = user_scratchpad_attr();
-  dnnl::memory::desc bias_md;
+  dnnl::memory::desc bias_md, out_scale_md;
   if (epi) {
-    if (transposed || !epilogue_attr(*epi, impl->dst_md, p.out_channels, &attr, &bias_md, &impl->residual_arg))
+    if (transposed || !epilogue_attr(*epi, float_md, p.out_channels, &attr, &bias_md, &impl->residual_arg,
+                                     &out_scale_md, &impl->out_scale_arg))
       throw dnnl::error(dnnl_unimplemented, "epilogue not fusable");
     impl->float_out = true;
+    impl->residual_md = float_md;
     impl->residual = epi->residual;
   }
   dnnl::memory::desc chosen_wei;
@@ -201,6 +213,10 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   if (epi && !epi->bias.empty()) {
     impl->bias = dnnl::memory(bias_md, eng);
     std::copy(epi->bias.begin(), epi->bias.end(), static_cast<float*>(impl->bias.get_data_handle()));
+  }
+  if (epi && epi->out_scale > 0.f) {
+    impl->out_scale = dnnl::memory(out_scale_md, eng);
+    *static_cast<float*>(impl->out_scale.get_data_handle()) = epi->out_scale;
   }
 
   // The reorder copies the weights, so the caller's buffer need not outlive the kernel.
@@ -258,6 +274,8 @@ void ConvS8OneDnn::run(const int8_t* x, int32_t* acc) const { run_any(x, nullptr
 
 void ConvS8OneDnn::run_f32(const int8_t* x, const float* residual, float* y) const { run_any(x, residual, y); }
 
+void ConvS8OneDnn::run_s8(const int8_t* x, const float* residual, int8_t* y) const { run_any(x, residual, y); }
+
 void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) const {
   auto& eng = cpu_engine();
   // Memory objects only wrap buffers; building them per call keeps the shared primitive free
@@ -278,7 +296,8 @@ void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) co
                                              {DNNL_ARG_DST, inner_dst},
                                              {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
   if (impl_->bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = impl_->bias;
-  if (impl_->residual) args[impl_->residual_arg] = dnnl::memory(impl_->dst_md, eng, const_cast<float*>(residual));
+  if (impl_->residual) args[impl_->residual_arg] = dnnl::memory(impl_->residual_md, eng, const_cast<float*>(residual));
+  if (impl_->out_scale) args[impl_->out_scale_arg] = impl_->out_scale;
   impl_->prim.execute(cpu_stream(), args);
   if (impl_->reorder_dst) impl_->dst_out.run(inner_dst, dst);
   cpu_stream().wait();

@@ -42,6 +42,10 @@ struct ConvS8Epilogue {
   std::vector<float> bias;    // per output channel, or empty
   bool residual = false;      // run_f32 gets a residual of y's shape and layout
   ref::Epilogue act;
+  // > 0: y is int8, the epilogue's float value quantized with this scale exactly as
+  // ref::quantize_f32_s8 does (a division post-op, then oneDNN's round-half-even conversion
+  // with saturation to [-128, 127]); written by run_s8.
+  float out_scale = 0.f;
 };
 
 class ConvS8OneDnn {
@@ -57,6 +61,8 @@ class ConvS8OneDnn {
   // Built with an epilogue: y = the epilogue of the accumulator, in y's layout (residual: the
   // residual, already fake-quantized by the caller, or nullptr when the epilogue has none).
   void run_f32(const int8_t* x, const float* residual, float* y) const;
+  // Built with an epilogue that has an out_scale: y = its int8 quantization.
+  void run_s8(const int8_t* x, const float* residual, int8_t* y) const;
   // oneDNN's name for the implementation it chose (e.g. "jit_int8:avx512_core_vnni").
   const std::string& impl_info() const;
 

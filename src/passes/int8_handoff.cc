@@ -1,0 +1,59 @@
+#include "passes/int8_handoff.h"
+
+#include <set>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace qs::passes {
+
+namespace {
+
+// An INT8 2-D/any-rank FusedConv (not transposed) and its input scales, or nullptr.
+const NodeExec* int8_conv(const ir::Node& n, const std::map<std::string, NodeExec>& exec) {
+  if (n.domain != ops::kInternalDomain || n.op_type != "FusedConv") return nullptr;
+  auto t = n.attr_int("transpose", 0);
+  if (!t.ok() || *t != 0) return nullptr;
+  auto it = exec.find(n.name);
+  if (it == exec.end() || it->second.precision != Precision::kInt8) return nullptr;
+  return &it->second;
+}
+
+}  // namespace
+
+std::shared_ptr<ir::Graph> hand_off_int8(const ir::Graph& g, const std::map<std::string, NodeExec>& exec) {
+  auto out = std::make_shared<ir::Graph>(g);
+  std::map<std::string, std::vector<std::pair<size_t, size_t>>> readers;  // value -> (node, input)
+  for (size_t i = 0; i < out->nodes.size(); ++i)
+    for (size_t k = 0; k < out->nodes[i].inputs.size(); ++k)
+      if (!out->nodes[i].inputs[k].empty()) readers[out->nodes[i].inputs[k]].emplace_back(i, k);
+  std::set<std::string> graph_outputs;
+  for (const auto& o : g.outputs) graph_outputs.insert(o.name);
+
+  for (ir::Node& producer : out->nodes) {
+    if (!int8_conv(producer, exec) || producer.outputs.empty()) continue;
+    const std::string v = producer.outputs[0];
+    if (v.empty() || graph_outputs.count(v)) continue;
+    auto r = readers.find(v);
+    if (r == readers.end() || r->second.empty()) continue;
+    float scale = 0.f;
+    bool ok = true;
+    for (const auto& [node, input] : r->second) {
+      const NodeExec* e = int8_conv(out->nodes[node], exec);
+      const float s = e && input == 0 && !e->input_scales.empty() ? e->input_scales[0] : 0.f;
+      ok = ok && s > 0.f && (scale == 0.f || s == scale);
+      scale = s;
+    }
+    if (!ok) continue;
+    const std::string q = v + "::s8";
+    producer.outputs[0] = q;
+    producer.attrs["y_int8_scale"] = ir::Attribute::Float(scale);
+    for (const auto& [node, input] : r->second) {
+      out->nodes[node].inputs[input] = q;
+      out->nodes[node].attrs["x_int8"] = ir::Attribute::Int(1);
+    }
+  }
+  return out;
+}
+
+}  // namespace qs::passes
