@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/reference/pool.h"
+#include "kernels/pool_test_params.h"
 
 namespace qs::kernels {
 namespace {
@@ -23,43 +24,9 @@ using ref::PoolParams;
 
 const int64_t kSizes[] = {1, 7, 8, 9, 15, 16, 17, 31, 33};
 
-std::string describe(const PoolParams& p) {
-  std::ostringstream s;
-  auto arr = [&](const char* name, const std::array<int64_t, 3>& a) { s << " " << name << "=" << a[0] << "x" << a[1] << "x" << a[2]; };
-  s << "batch=" << p.batch << " channels=" << p.channels << " rank=" << p.spatial_rank;
-  arr("in", p.in);
-  arr("out", p.out);
-  arr("kernel", p.kernel);
-  arr("stride", p.stride);
-  arr("dilation", p.dilation);
-  arr("pad_begin", p.pad_begin);
-  arr("pad_end", p.pad_end);
-  s << " count_include_pad=" << p.count_include_pad;
-  return s.str();
-}
-
-uint32_t bits(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
-// Fills PoolParams for one spatial dim slot; false when the geometry is invalid (the op rejects
-// pads as wide as the window, and windows must fit at least once).
-bool set_dim(PoolParams& p, int slot, int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, bool ceil) {
-  const int64_t extent = d * (k - 1) + 1;
-  if (pb >= extent || pe >= extent) return false;
-  const int64_t out = ref::pool_output_size(in, k, s, d, pb, pe, ceil);
-  if (out < 1) return false;
-  p.in[slot] = in;
-  p.out[slot] = out;
-  p.kernel[slot] = k;
-  p.stride[slot] = s;
-  p.dilation[slot] = d;
-  p.pad_begin[slot] = pb;
-  p.pad_end[slot] = pe;
-  return true;
-}
+using pool_test::bits;
+using pool_test::describe;
+using pool_test::set_dim;
 
 int64_t in_size(const PoolParams& p) { return p.batch * p.channels * p.in[0] * p.in[1] * p.in[2]; }
 int64_t out_size(const PoolParams& p) { return p.batch * p.channels * p.out[0] * p.out[1] * p.out[2]; }
