@@ -360,7 +360,8 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
   lower_options.fuse_fp32 = options.optimize;
   const passes::GraphView view = graph_view(*fp32);
   const passes::PrecisionPlan all_fp32;
-  auto lowered = passes::lower_precision(view, config ? config->plan : all_fp32, config ? config->scales : std::map<std::string, float>{},
+  const std::map<std::string, float> no_scales;
+  auto lowered = passes::lower_precision(view, config ? config->plan : all_fp32, config ? config->scales : no_scales,
                                          lower_options);
   if (!lowered.ok())
     return lowered.status().WithPrefix(!config || config->plan_name.empty() ? "precision plan: "

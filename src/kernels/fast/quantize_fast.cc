@@ -76,25 +76,28 @@ bool reciprocal_ok(float scale, float* inv) {
   return std::isnormal(*inv);
 }
 
-}  // namespace
-
-void quantize_f32_s8(const float* x, int8_t* q, int64_t n, float scale) {
+// run_fn over [0, n) in whole blocks split over threads (each thread's blocks are those of the
+// serial loop), or the reference when the scale has no usable reciprocal.
+template <typename Out>
+void quantize_any(const float* x, Out* out, int64_t n, float scale,
+                  void (*run_fn)(const float*, Out*, int64_t, float, float),
+                  void (*ref_fn)(const float*, Out*, int64_t, float)) {
   float inv;
-  if (!reciprocal_ok(scale, &inv)) return ref::quantize_f32_s8(x, q, n, scale);
-  // Chunks are whole blocks, so every thread's blocks are those of the serial loop.
+  if (!reciprocal_ok(scale, &inv)) return ref_fn(x, out, n, scale);
   parallel_chunks((n + kBlock - 1) / kBlock, kMinPerThread / kBlock, [&](int64_t lo, int64_t hi) {
     const int64_t b = lo * kBlock, e = std::min(n, hi * kBlock);
-    quantize_run(x + b, q + b, e - b, inv, scale);
+    run_fn(x + b, out + b, e - b, inv, scale);
   });
 }
 
+}  // namespace
+
+void quantize_f32_s8(const float* x, int8_t* q, int64_t n, float scale) {
+  quantize_any<int8_t>(x, q, n, scale, quantize_run, ref::quantize_f32_s8);
+}
+
 void fake_quantize_f32(const float* x, float* y, int64_t n, float scale) {
-  float inv;
-  if (!reciprocal_ok(scale, &inv)) return ref::fake_quantize_f32(x, y, n, scale);
-  parallel_chunks((n + kBlock - 1) / kBlock, kMinPerThread / kBlock, [&](int64_t lo, int64_t hi) {
-    const int64_t b = lo * kBlock, e = std::min(n, hi * kBlock);
-    fake_quantize_run(x + b, y + b, e - b, inv, scale);
-  });
+  quantize_any<float>(x, y, n, scale, fake_quantize_run, ref::fake_quantize_f32);
 }
 
 void float_epilogue(const float* acc, int64_t outer, int64_t channels, int64_t inner, const float* bias,
