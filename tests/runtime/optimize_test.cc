@@ -141,8 +141,14 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
     // epilogue, int8 handed from block to block): the same bits.
     expect_same_outputs(fast, plain, 0.0, m.path + " int8");
     expect_same_outputs(fast, ref, 0.0, m.path + " int8 vs reference kernels");
-    if (m.path.find("lenet") == std::string::npos)  // LeNet's convolutions feed pools
+    // The hand-off with the reference kernels (int8 X dequantized and quantized again, float Y
+    // quantized after the epilogue): the same bits too.
+    const Outcome ref_optimized = run(g, x, true, &config, false);
+    expect_same_outputs(ref_optimized, ref, 0.0, m.path + " int8 optimized with reference kernels");
+    if (m.path.find("lenet") == std::string::npos) {  // LeNet's convolutions feed pools
       EXPECT_GT(fast.int8_handoffs, 0) << m.path << ": some INT8 block hands int8 on";
+      EXPECT_GT(ref_optimized.int8_handoffs, 0) << m.path << ": with the reference kernels too";
+    }
   }
 }
 
