@@ -100,7 +100,7 @@ namespace {
 
 std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* const_w, const float* const_b,
                                         bool has_bias, bool transposed, const ConvFastOptions& options,
-                                        bool with_post_ops) {
+                                        bool with_post_ops, bool any_layout = false) {
   auto impl = std::make_unique<ConvOneDnn::Impl>();
   auto& eng = cpu_engine();
   const size_t rank = p.in_size.size() + 2;
@@ -132,10 +132,12 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   // convolutions beat the im2col+GEMM it uses on plain NCHW by about 1.6x on a ResNet 3x3,
   // reorders included). Run-time weights keep everything plain: no per-run weight reorder.
   // A channels-last side is taken as it is (oneDNN's direct convolutions read and write it).
-  const dnnl::memory::desc src_req = const_w && !options.src_channels_last
+  // any_layout: let oneDNN choose there too (and reorder), when nothing but its reference
+  // implementation takes the channels-last layout as it is.
+  const dnnl::memory::desc src_req = const_w && (any_layout || !options.src_channels_last)
                                          ? dnnl::memory::desc(impl->src_md.dims(), dt::f32, tag::any)
                                          : impl->src_md;
-  const dnnl::memory::desc dst_req = const_w && !options.dst_channels_last
+  const dnnl::memory::desc dst_req = const_w && (any_layout || !options.dst_channels_last)
                                          ? dnnl::memory::desc(impl->dst_md.dims(), dt::f32, tag::any)
                                          : impl->dst_md;
   dnnl::primitive_attr attr;
@@ -226,7 +228,16 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
     }
   }
   try {
-    return build(p, const_w, const_b, has_bias, transposed, options, false);
+    auto impl = build(p, const_w, const_b, has_bias, transposed, options, false);
+    if (impl->impl_info.rfind("ref", 0) == 0 && const_w && (options.src_channels_last || options.dst_channels_last)) {
+      try {
+        auto reordered = build(p, const_w, const_b, has_bias, transposed, options, false, true);
+        if (reordered->impl_info.rfind("ref", 0) != 0) return reordered;
+      } catch (const dnnl::error&) {
+        // Keep the reference implementation.
+      }
+    }
+    return impl;
   } catch (const dnnl::error& e) {
     if (why_not) *why_not = e.what();
     return nullptr;
