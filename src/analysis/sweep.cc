@@ -65,7 +65,9 @@ class Runner {
       r.layers.push_back(SweepLayer{n->name, n->op_type, fp32_->value_infos().at(n->outputs[0]).shape,
                                     passes::int8_capability(view_, *n).capable});
     for (size_t i = 0; i < inputs_.size(); ++i) {
-      QS_ASSIGN_OR_RETURN(runtime::MixedPlan mp, runtime::build_mixed_plan(graph_, shapes_[i], nullptr, plan_options_));
+      QS_ASSIGN_OR_RETURN(runtime::MixedPlan mp,
+                          runtime::build_mixed_plan(graph_, shapes_[i], nullptr, plan_options_,
+                                                    shapes_[i] == shapes_[0] ? fp32_.get() : nullptr));
       runtime::RunOptions ro;
       ro.cache = cache_.get();
       ro.input_key = i + 1;

@@ -6,20 +6,30 @@
 
 namespace qs::app {
 
+namespace {
+
+// --plan replaces config's plan, --calib its scales (the cache's warnings go to stderr).
+Status read_plan_and_cache(const PrecisionArgs& args, runtime::PrecisionConfig* config) {
+  if (!args.plan_path.empty()) {
+    QS_ASSIGN_OR_RETURN(config->plan, passes::read_plan_json(args.plan_path));
+    config->plan_name = args.plan_path;
+  }
+  if (!args.calib_path.empty()) {
+    QS_ASSIGN_OR_RETURN(quant::CalibCache cache, quant::read_calib_cache(args.calib_path));
+    for (const auto& w : cache.warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
+    config->scales = std::move(cache.scales);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Expected<std::optional<runtime::PrecisionConfig>> load_precision_config(const PrecisionArgs& args) {
   auto p = parse_precision(args.precision);
   if (!p) return UsageError("--precision is '{}', expected fp32, fp16 or int8", args.precision);
   runtime::PrecisionConfig config;
   config.plan.default_precision = *p;
-  if (!args.plan_path.empty()) {
-    QS_ASSIGN_OR_RETURN(config.plan, passes::read_plan_json(args.plan_path));
-    config.plan_name = args.plan_path;
-  }
-  if (!args.calib_path.empty()) {
-    QS_ASSIGN_OR_RETURN(quant::CalibCache cache, quant::read_calib_cache(args.calib_path));
-    for (const auto& w : cache.warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
-    config.scales = std::move(cache.scales);
-  }
+  QS_RETURN_IF_ERROR(read_plan_and_cache(args, &config));
   bool wants_int8 = config.plan.default_precision == Precision::kInt8;
   for (const auto& [layer, prec] : config.plan.layers) wants_int8 |= prec == Precision::kInt8;
   if (wants_int8 && args.calib_path.empty())
@@ -50,9 +60,6 @@ std::string describe_precisions(const runtime::MixedPlan& plan) {
   return out;
 }
 
-}  // namespace qs::app
-
-namespace qs::app {
 
 Expected<RunSetup> resolve_run_setup(const LoadedModel& model, const PrecisionArgs& args) {
   RunSetup r;
@@ -66,15 +73,7 @@ Expected<RunSetup> resolve_run_setup(const LoadedModel& model, const PrecisionAr
   runtime::PrecisionConfig config;
   config.plan = model.plan;
   config.scales = model.scales;
-  if (!args.plan_path.empty()) {
-    QS_ASSIGN_OR_RETURN(config.plan, passes::read_plan_json(args.plan_path));
-    config.plan_name = args.plan_path;
-  }
-  if (!args.calib_path.empty()) {
-    QS_ASSIGN_OR_RETURN(quant::CalibCache cache, quant::read_calib_cache(args.calib_path));
-    for (const auto& w : cache.warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
-    config.scales = std::move(cache.scales);
-  }
+  QS_RETURN_IF_ERROR(read_plan_and_cache(args, &config));
   r.config = std::move(config);
   return r;
 }

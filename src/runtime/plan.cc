@@ -1,7 +1,10 @@
 #include "runtime/plan.h"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/eltwise_fast.h"
@@ -21,10 +24,12 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   const Precision p = exec ? exec->precision : Precision::kFp32;
   h = hash_combine(h, static_cast<uint64_t>(p));
   if (p == Precision::kInt8) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
-  for (const auto& [name, attr] : node.attrs) {  // fused blocks differ in their activation and layouts
-    if (name != "activation" && name != "act_alpha" && name != "act_beta" && name != "x_channels_last" &&
-        name != "y_channels_last" && name != "channels_last" && name != "x_int8" && name != "y_int8_scale")
-      continue;
+  // Attributes the passes set: fused blocks differ in their activation, layouts and int8 hand-off.
+  static constexpr std::string_view kPassAttrs[] = {"activation",      "act_alpha",     "act_beta",
+                                                    "x_channels_last", "y_channels_last", "channels_last",
+                                                    "x_int8",          "y_int8_scale"};
+  for (const auto& [name, attr] : node.attrs) {
+    if (std::find(std::begin(kPassAttrs), std::end(kPassAttrs), name) == std::end(kPassAttrs)) continue;
     h = hash_string(name + "=" + attr.s, h);
     h = hash_bytes(&attr.f, sizeof attr.f, h);
     h = hash_combine(h, static_cast<uint64_t>(attr.i));

@@ -14,6 +14,7 @@
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/conv_int8.h"
+#include "kernels/naive_layout.h"
 #include "kernels/reference/int8.h"
 
 namespace qs::kernels {
@@ -315,16 +316,6 @@ TEST(ConvInt8OneDnn, WeightsAreCopiedAndRunsAreThreadSafe) {
   for (const std::string& e : errors) EXPECT_EQ(e, "");
 }
 
-// [N, C, spatial...] <-> [N, spatial..., C] by plain loops, for the channels-last cases.
-template <typename T>
-std::vector<T> to_channels_last(const std::vector<T>& x, int64_t n, int64_t c, int64_t sp) {
-  std::vector<T> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t i = 0; i < sp; ++i) y[static_cast<size_t>((b * sp + i) * c + ch)] = x[static_cast<size_t>((b * c + ch) * sp + i)];
-  return y;
-}
-
 // The float epilogue inside oneDNN (run_f32) against ref::conv_s8s8s32 + ref::dequantize_epilogue,
 // bit for bit, for every activation, with and without bias and residual, plain and
 // channels-last.
@@ -371,11 +362,11 @@ TEST(ConvInt8OneDnn, FloatEpilogueMatchesReferenceBitForBit) {
             ASSERT_NE(fast, nullptr) << describe(p, false) << ": " << why;
             EXPECT_NE(fast->impl_info().rfind("ref", 0), 0u) << fast->impl_info();
             const int64_t in_sp = in_count(p) / (p.batch * p.in_channels);
-            const std::vector<int8_t> xin = cl ? to_channels_last(x, p.batch, p.in_channels, in_sp) : x;
-            const std::vector<float> rin = cl ? to_channels_last(r, p.batch, oc, sp) : r;
+            const std::vector<int8_t> xin = cl ? naive::to_nhwc(p.batch, p.in_channels, in_sp, x) : x;
+            const std::vector<float> rin = cl ? naive::to_nhwc(p.batch, oc, sp, r) : r;
             std::vector<float> got(static_cast<size_t>(ny), -7.f);
             fast->run_f32(xin.data(), with_residual ? rin.data() : nullptr, got.data());
-            const std::vector<float> expect = cl ? to_channels_last(want, p.batch, oc, sp) : want;
+            const std::vector<float> expect = cl ? naive::to_nhwc(p.batch, oc, sp, want) : want;
             size_t bad = 0;
             for (size_t i = 0; i < got.size(); ++i)
               if (std::memcmp(&got[i], &expect[i], sizeof(float)) != 0 && bad++ == 0)

@@ -11,6 +11,7 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
+#include "kernels/naive_layout.h"
 #include "kernels/reference/int8.h"
 
 namespace qs::kernels {
@@ -234,16 +235,6 @@ TEST(ConvOneDnn, MatchesReference) {
   }
 }
 
-// [N, C, spatial...] -> [N, spatial..., C] by plain loops.
-std::vector<float> channels_last(const std::vector<float>& x, int64_t n, int64_t c, int64_t sp) {
-  std::vector<float> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t i = 0; i < sp; ++i)
-        y[static_cast<size_t>((b * sp + i) * c + ch)] = x[static_cast<size_t>((b * c + ch) * sp + i)];
-  return y;
-}
-
 // Channels-last x and/or y, with the epilogue (residual, activation) inside oneDNN or left to
 // the caller, against the plain reference conv + ref::float_epilogue.
 TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
@@ -281,8 +272,8 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
           const std::string what = c.name + " act=" + std::to_string(static_cast<int>(e.act)) +
                                    (residual ? " residual" : "") + (x_cl ? " x_cl" : "") + (y_cl ? " y_cl" : "");
           ASSERT_NE(conv, nullptr) << what << ": " << why;
-          const auto xin = x_cl ? channels_last(x, p.batch, p.in_channels, in_sp) : x;
-          const auto rin = y_cl ? channels_last(r, p.batch, p.out_channels, out_sp) : r;
+          const auto xin = x_cl ? naive::to_nhwc(p.batch, p.in_channels, in_sp, x) : x;
+          const auto rin = y_cl ? naive::to_nhwc(p.batch, p.out_channels, out_sp, r) : r;
           std::vector<float> got(r.size(), -5.f);
           conv->run(xin.data(), w.data(), b.data(), got.data(), conv->residual_fused() ? rin.data() : nullptr);
           // What the caller does then: the rest of the epilogue on y in y's layout.
@@ -297,7 +288,7 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
           if (conv->residual_fused()) EXPECT_TRUE(y_cl && residual) << what;
           if (conv->activation_fused()) EXPECT_TRUE(y_cl && exact_act) << what;
           EXPECT_NE(conv->impl_info().rfind("ref", 0), 0u) << what << ": " << conv->impl_info();
-          expect_close(got, y_cl ? channels_last(want, p.batch, p.out_channels, out_sp) : want, what);
+          expect_close(got, y_cl ? naive::to_nhwc(p.batch, p.out_channels, out_sp, want) : want, what);
           if (x_cl && y_cl && c.name == "3x3" && e.act == Act::kRelu) {
             // The ResNet case: both fuse.
             EXPECT_TRUE(conv->activation_fused()) << what;
@@ -326,11 +317,11 @@ TEST(ConvOneDnn, FusedEpilogueTreatsNanAsTheReferenceDoes) {
     auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
     ASSERT_NE(conv, nullptr) << why;
     std::vector<float> got(want.size());
-    conv->run(channels_last(x, 1, 16, 64).data(), w.data(), b.data(), got.data());
+    conv->run(naive::to_nhwc(1, 16, 64, x).data(), w.data(), b.data(), got.data());
     ref::Epilogue rest = e;
     if (conv->activation_fused()) rest.act = Act::kNone;
     ref::float_epilogue(got.data(), 64, 16, 1, nullptr, nullptr, rest, got.data());
-    const auto want_cl = channels_last(want, 1, 16, 64);
+    const auto want_cl = naive::to_nhwc(1, 16, 64, want);
     int nans = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       nans += std::isnan(want_cl[i]);

@@ -2,6 +2,7 @@
 // payloads included): channel counts and pixel counts on both sides of the 16 x 16 tile, batches,
 // and tensors large enough to be split over threads.
 #include "kernels/fast/layout.h"
+#include "kernels/naive_layout.h"
 
 #include <gtest/gtest.h>
 
@@ -24,21 +25,9 @@ std::vector<float> random_bits(int64_t size, uint32_t seed) {
   return v;
 }
 
-std::vector<float> naive_to_nhwc(int64_t n, int64_t c, int64_t hw, const std::vector<float>& x) {
-  std::vector<float> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) y[(b * hw + p) * c + ch] = x[(b * c + ch) * hw + p];
-  return y;
-}
 
-std::vector<float> naive_to_nchw(int64_t n, int64_t c, int64_t hw, const std::vector<float>& x) {
-  std::vector<float> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) y[(b * c + ch) * hw + p] = x[(b * hw + p) * c + ch];
-  return y;
-}
+using naive::to_nchw;
+using naive::to_nhwc;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -51,9 +40,9 @@ void check(int64_t n, int64_t c, int64_t hw) {
   const auto x = random_bits(size, static_cast<uint32_t>(n * 1000003 + c * 1009 + hw));
   std::vector<float> nhwc(x.size(), 0.f), back(x.size(), 0.f);
   fast::nchw_to_nhwc_f32(n, c, hw, x.data(), nhwc.data());
-  ASSERT_TRUE(same_bits(nhwc, naive_to_nhwc(n, c, hw, x))) << "nchw_to_nhwc";
+  ASSERT_TRUE(same_bits(nhwc, to_nhwc(n, c, hw, x))) << "nchw_to_nhwc";
   fast::nhwc_to_nchw_f32(n, c, hw, x.data(), back.data());
-  ASSERT_TRUE(same_bits(back, naive_to_nchw(n, c, hw, x))) << "nhwc_to_nchw";
+  ASSERT_TRUE(same_bits(back, to_nchw(n, c, hw, x))) << "nhwc_to_nchw";
   fast::nhwc_to_nchw_f32(n, c, hw, nhwc.data(), back.data());
   ASSERT_TRUE(same_bits(back, x)) << "round trip";
 }

@@ -18,6 +18,7 @@
 
 #include "kernels/fast/pool_fast.h"
 #include "kernels/reference/pool.h"
+#include "kernels/naive_layout.h"
 #include "kernels/pool_test_params.h"
 
 namespace qs::kernels {
@@ -46,22 +47,9 @@ std::vector<float> random_input(int64_t n, uint32_t seed, bool with_specials) {
   return x;
 }
 
-// [n, c, hw] <-> [n, hw, c] by plain loops (the fast layout kernels have their own test).
-std::vector<float> to_nhwc(int64_t n, int64_t c, int64_t hw, const std::vector<float>& x) {
-  std::vector<float> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) y[(b * hw + p) * c + ch] = x[(b * c + ch) * hw + p];
-  return y;
-}
-
-std::vector<float> to_nchw(int64_t n, int64_t c, int64_t hw, const std::vector<float>& x) {
-  std::vector<float> y(x.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) y[(b * c + ch) * hw + p] = x[(b * hw + p) * c + ch];
-  return y;
-}
+// The fast layout kernels have their own test: plain loops here.
+using naive::to_nchw;
+using naive::to_nhwc;
 
 // Mismatching outputs (bitwise) between the reference on NCHW and the NHWC kernel; reports the
 // first. any_nan: a NaN matches any NaN (sums: which NaN operand an addition passes on, and the sign

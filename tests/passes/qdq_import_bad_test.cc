@@ -2,20 +2,14 @@
 // error that names the node, never a crash. Cases listed in docs/robustness.md.
 #include <gtest/gtest.h>
 
+#include "passes/ir_node.h"
 #include "passes/qdq_import.h"
 #include "runtime/plan.h"
 
 namespace qs::passes {
 namespace {
 
-ir::Node node(const std::string& op, const std::string& name, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using qs::testing::node;
 
 // x [1,1,1,4] -> Q -> DQ -> Conv 1x1 with weights DQ(wq, ws, wz, axis) -> y.
 ir::Graph model(Tensor ws, Tensor wz, int64_t axis, Tensor sx) {

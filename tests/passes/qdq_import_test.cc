@@ -3,20 +3,14 @@
 // is int8; pairs that cannot be INT8 stay as fake quantization with ONNX's result.
 #include <gtest/gtest.h>
 
+#include "passes/ir_node.h"
 #include "passes/qdq_import.h"
 #include "runtime/plan.h"
 
 namespace qs::passes {
 namespace {
 
-ir::Node node(const std::string& op, const std::string& name, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using qs::testing::node;
 
 // x [1,1,1,4] -> Q(s_x, zp) -> DQ -> Conv 1x1 (W = DQ(int8 [127, -127], scales [0.01, 0.02],
 // axis 0), B = [0.5, -0.25]) -> Relu -> y [1,2,1,4].
