@@ -101,6 +101,7 @@ Tensor Tensor::Reshaped(Shape shape) const {
 Tensor Tensor::Clone() const {
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  t.known_finite_ = known_finite_;
   return t;
 }
 

@@ -51,6 +51,13 @@ class Tensor {
   template <typename T>
   std::span<const T> values() const { return {data<T>(), static_cast<size_t>(numel_)}; }
 
+  // Whether every element is known to be finite (no NaN, no infinity): a hint that a kernel
+  // which has proven it sets on its output, so that a reader may skip its own check. False for
+  // a new tensor; copies, reshapes and clones keep it (they hold the same values). Code that
+  // changes the values of a tensor with the hint set must clear it.
+  bool known_finite() const { return known_finite_; }
+  void set_known_finite(bool v) { known_finite_ = v; }
+
   // Same buffer, another shape with the same element count.
   Tensor Reshaped(Shape shape) const;
   // A deep copy.
@@ -64,6 +71,7 @@ class Tensor {
   Shape shape_;
   int64_t numel_ = 0;
   std::shared_ptr<std::byte[]> buf_;
+  bool known_finite_ = false;
 };
 
 }  // namespace qs

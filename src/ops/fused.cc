@@ -15,12 +15,15 @@
 // ToNCHW (from the layout pass): X [N, spatial..., C] -> the plain [N, C, spatial...].
 // FusedGemm inputs: A, B, C (optional; Gemm's C or MatMul's bias [N]); attributes: head
 //   ("Gemm" or "MatMul"), the Gemm attributes, activation, act_alpha, act_beta.
+#include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/conv_onednn.h"
+#include "kernels/fast/eltwise_fast.h"
 #include "kernels/fast/gemm_int8_onednn.h"
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/fast/layout.h"
@@ -128,42 +131,96 @@ void run_plain(const ConvParams& p, const ConvLayout& layout, const float* x, co
   kernels::fast::nchw_to_nhwc_f32(p.batch, p.out_channels, out_sp, yp, y);
 }
 
+// Whether input i is absent or a constant with no NaN or infinity.
+bool absent_or_finite_constant(const PrepareContext& ctx, size_t i) {
+  if (!ctx.has_input(i)) return true;
+  const Tensor* t = ctx.in(i).value;
+  return t && kernels::fast::all_finite_f32(t->data<float>(), t->numel());
+}
+
+// Whether a float input holds no NaN or infinity: the tensor says so (Tensor::known_finite), or
+// a look at every element does.
+bool input_finite(const Tensor* t) {
+  return !t || t->known_finite() || kernels::fast::all_finite_f32(t->data<float>(), t->numel());
+}
+
+// An FP32 Clip block with finite bounds, weights and bias runs the clip inside oneDNN's
+// convolution (`clipped`, ConvFastOptions::nan_free) whenever X and R hold no NaN or infinity:
+// then the pre-activation has no NaN and oneDNN's clip gives the reference's values, and Y lies
+// within the bounds (Tensor::known_finite, so that a Clip block reading it skips the check).
+// Other inputs take the exact path: the convolution with the clip as a pass after it (`exact`,
+// built the first time it is needed; the reference kernels when oneDNN declines).
+struct ClipFastPath {
+  std::shared_ptr<kernels::fast::ConvOneDnn> clipped;
+  kernels::fast::ConvFastOptions exact_options;
+  Tensor w, b;  // the constants exact is built from
+  std::once_flag once;
+  std::shared_ptr<kernels::fast::ConvOneDnn> exact;
+};
+
 Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, const ConvParams& p, bool transpose,
                                                   const Epilogue& e, const ConvLayout& layout) {
-  std::shared_ptr<kernels::fast::ConvOneDnn> fast;
+  using kernels::fast::ConvOneDnn;
+  std::shared_ptr<ConvOneDnn> fast;
+  std::shared_ptr<ClipFastPath> clip;
   const bool has_residual = ctx.has_input(3);
   if (ctx.options.use_fast) {
     std::string why_not;
     if (transpose) {
       if (!layout.x && !layout.y)
-        fast = kernels::fast::ConvOneDnn::ConvTranspose(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2),
-                                                        &why_not);
+        fast = ConvOneDnn::ConvTranspose(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not);
     } else {
       kernels::fast::ConvFastOptions o;
       o.src_channels_last = layout.x;
       o.dst_channels_last = layout.y;
       o.residual = has_residual;
       o.epilogue = e;
-      fast = kernels::fast::ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not,
-                                             o);
+      if (e.act == Epilogue::Act::kClip && std::isfinite(e.alpha) && std::isfinite(e.beta) && constant_f32(ctx, 1) &&
+          absent_or_finite_constant(ctx, 1) && absent_or_finite_constant(ctx, 2)) {
+        kernels::fast::ConvFastOptions nan_free = o;
+        nan_free.nan_free = true;
+        std::shared_ptr<ConvOneDnn> clipped =
+            ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, nan_free);
+        if (clipped && clipped->activation_fused()) {
+          clip = std::make_shared<ClipFastPath>();
+          clip->clipped = std::move(clipped);
+          clip->exact_options = o;
+          clip->w = *ctx.in(1).value;
+          if (ctx.has_input(2)) clip->b = *ctx.in(2).value;
+        }
+      }
+      if (!clip) fast = ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, o);
     }
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
-  // What is left after oneDNN's post-ops.
-  const bool residual_fused = fast && fast->residual_fused();
-  Epilogue rest = e;
-  if (fast && fast->activation_fused()) rest.act = Epilogue::Act::kNone;
-  const bool has_rest = rest.act != Epilogue::Act::kNone || (has_residual && !residual_fused);
   return make_kernel(
-      [p, transpose, e, rest, fast, has_epilogue, has_rest, residual_fused, layout](std::span<const Tensor* const> in,
-                                                                                   std::span<Tensor* const> out) {
+      [p, transpose, e, fast, clip, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
+                                                                         std::span<Tensor* const> out) {
         float* y = out[0]->data<float>();
         const float* w = in[1]->data<float>();
         const float* b = opt_f32(in, 2);
         const float* r = opt_f32(in, 3);
-        if (fast) {
-          fast->run(in[0]->data<float>(), w, b, y, residual_fused ? r : nullptr);
-          if (has_rest) {
+        ConvOneDnn* f = fast.get();
+        if (clip) {
+          if (input_finite(in[0]) && input_finite(has_residual ? in[3] : nullptr)) {
+            // With activation_fused, oneDNN fuses the residual too (ConvOneDnn builds both or neither).
+            clip->clipped->run(in[0]->data<float>(), w, b, y, r);
+            out[0]->set_known_finite(true);
+            return;
+          }
+          std::call_once(clip->once, [&] {
+            std::string why_not;
+            clip->exact = ConvOneDnn::Conv(p, clip->w.data<float>(), clip->b.defined() ? clip->b.data<float>() : nullptr,
+                                           clip->b.defined(), &why_not, clip->exact_options);
+          });
+          f = clip->exact.get();
+        }
+        if (f) {
+          const bool residual_fused = f->residual_fused();
+          f->run(in[0]->data<float>(), w, b, y, residual_fused ? r : nullptr);
+          Epilogue rest = e;  // what is left after oneDNN's post-ops
+          if (f->activation_fused()) rest.act = Epilogue::Act::kNone;
+          if (rest.act != Epilogue::Act::kNone || (has_residual && !residual_fused)) {
             const EpilogueDims d = epilogue_dims(p, layout.y);
             kernels::fast::float_epilogue(y, d.outer, d.channels, d.inner, nullptr, residual_fused ? nullptr : r, rest, y);
           }
@@ -178,7 +235,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           }
         });
       },
-      fast ? "onednn" : "reference", true);
+      fast || clip ? "onednn" : "reference", true);
 }
 
 // INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already

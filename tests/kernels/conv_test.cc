@@ -332,6 +332,44 @@ TEST(ConvOneDnn, FusedEpilogueTreatsNanAsTheReferenceDoes) {
   }
 }
 
+// Clip with nan_free (the caller runs it on inputs without NaN or infinity): oneDNN takes the
+// clip as a post-op, residual included, and gives the reference's values.
+TEST(ConvOneDnn, NanFreeClipRunsInsideTheConvolution) {
+  using Act = ref::Epilogue::Act;
+  if (!fast::channels_last_preferred()) GTEST_SKIP() << "no channels-last convolutions on this CPU";
+  for (const bool depthwise : {false, true}) {
+    const int64_t g = depthwise ? 16 : 1;
+    const ConvParams p = conv_params(2, 16, 16, g, {9, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+    auto x = random_values(2 * 16 * 81, 4);
+    for (auto& v : x) v *= 4.f;  // wide enough to reach both bounds
+    const auto w = random_values(16 * (16 / g) * 9, 5), b = random_values(16, 6), r = random_values(2 * 16 * 81, 7);
+    const ref::Epilogue e{Act::kClip, -0.5f, 1.5f};
+    std::vector<float> want(2 * 16 * 81);
+    ref::conv_f32(p, x.data(), w.data(), b.data(), want.data());
+    ref::float_epilogue(want.data(), 2, 16, 81, nullptr, r.data(), e, want.data());
+    fast::ConvFastOptions o;
+    o.src_channels_last = o.dst_channels_last = true;
+    o.residual = true;
+    o.epilogue = e;
+    o.nan_free = true;
+    std::string why;
+    auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+    ASSERT_NE(conv, nullptr) << why;
+    EXPECT_TRUE(conv->activation_fused()) << depthwise << ": " << conv->impl_info();
+    EXPECT_TRUE(conv->residual_fused()) << depthwise;
+    std::vector<float> got(want.size());
+    conv->run(naive::to_nhwc(2, 16, 81, x).data(), w.data(), b.data(), got.data(),
+              naive::to_nhwc(2, 16, 81, r).data());
+    const auto want_cl = naive::to_nhwc(2, 16, 81, want);
+    int at_bounds = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      at_bounds += want_cl[i] == e.alpha || want_cl[i] == e.beta;
+      ASSERT_NEAR(got[i], want_cl[i], 1e-4f * (1 + std::fabs(want_cl[i]))) << depthwise << ": element " << i;
+    }
+    EXPECT_GT(at_bounds, 0) << "the clip must bite";
+  }
+}
+
 std::vector<Case> deconv_cases() {
   std::vector<Case> cs;
   for (int64_t c : {1, 3, 8, 9, 16, 17})

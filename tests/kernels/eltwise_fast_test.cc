@@ -230,6 +230,27 @@ TEST(ActivationFast, ReluAndClip) {
   }
 }
 
+// all_finite_f32 finds one NaN or infinity anywhere: first, last and middle elements, on
+// vector-width sizes and on sizes split over threads; the largest float, -0 and subnormals
+// are finite.
+TEST(AllFinite, FindsEveryNonFiniteValue) {
+  const float bad[] = {kNaN, -kNaN, kInf, -kInf};
+  for (int64_t n : {1, 15, 16, 17, 33, 1000003}) {
+    std::vector<float> v = values(n, 11, false);
+    v[0] = std::numeric_limits<float>::max();
+    if (n > 2) v[1] = -std::numeric_limits<float>::denorm_min(), v[2] = -0.f;
+    EXPECT_TRUE(fast::all_finite_f32(v.data(), n)) << n;
+    for (int64_t at : {int64_t{0}, n / 2, n - 1})
+      for (float b : bad) {
+        const float keep = v[static_cast<size_t>(at)];
+        v[static_cast<size_t>(at)] = b;
+        EXPECT_FALSE(fast::all_finite_f32(v.data(), n)) << "n " << n << ", " << b << " at " << at;
+        v[static_cast<size_t>(at)] = keep;
+      }
+  }
+  EXPECT_TRUE(fast::all_finite_f32(nullptr, 0));
+}
+
 TEST(ActivationFast, OnlySimpleKindsHaveAFastPath) {
   EXPECT_FALSE(fast::activation_supported(ref::Activation::kTanh));
   EXPECT_FALSE(fast::activation_supported(ref::Activation::kGelu));

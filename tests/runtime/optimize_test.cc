@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -224,6 +225,102 @@ TEST(Optimize, ChannelsLastDecisions) {
 
 // Calibration observes the model's own tensors: its plans are never optimized, whatever the
 // caller's options say (the sweep passes its optimized options on to it).
+// x -> Conv 1x1 + Clip(0, 6) -> depthwise Conv 3x3 + Clip(0, 6) -> Conv 1x1: MobileNetV2's
+// expand / depthwise / project, built by hand (random weights).
+std::shared_ptr<const ir::Graph> clip_chain() {
+  auto g = std::make_shared<ir::Graph>();
+  g->opset = 13;
+  g->inputs.push_back({"x", DType::kFloat32, true, {1, 8, 10, 10}, {}});
+  g->outputs.push_back({"y", DType::kFloat32, true, {1, 8, 10, 10}, {}});
+  auto weights = [&](const std::string& name, Shape shape) {
+    Tensor t(DType::kFloat32, shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::sin(1.7f * static_cast<float>(i) + 0.3f) * 0.4f;
+    g->initializers[name] = t;
+  };
+  weights("wa", {16, 8, 1, 1});
+  weights("ba", {16});
+  weights("wb", {16, 1, 3, 3});
+  weights("bb", {16});
+  weights("wc", {8, 16, 1, 1});
+  g->initializers["lo"] = Tensor::Scalar(0.f);
+  g->initializers["hi"] = Tensor::Scalar(6.f);
+  auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in, std::string out) {
+    ir::Node n;
+    n.op_type = op;
+    n.name = name;
+    n.inputs = std::move(in);
+    n.outputs = {std::move(out)};
+    n.index = static_cast<int>(g->nodes.size());
+    g->nodes.push_back(n);
+    return &g->nodes.back();
+  };
+  node("Conv", "conv_a", {"x", "wa", "ba"}, "a");
+  node("Clip", "clip_a", {"a", "lo", "hi"}, "A");
+  ir::Node* b = node("Conv", "conv_b", {"A", "wb", "bb"}, "b");
+  b->attrs["group"] = ir::Attribute::Int(16);
+  b->attrs["pads"] = ir::Attribute::Ints({1, 1, 1, 1});
+  node("Clip", "clip_b", {"b", "lo", "hi"}, "B");
+  node("Conv", "conv_c", {"B", "wc"}, "y");
+  return g;
+}
+
+// Which FusedConv steps of a run said their output is finite (Tensor::known_finite).
+struct ClipChainRun {
+  Tensor y;
+  std::vector<bool> finite;  // per FusedConv step, in order
+};
+ClipChainRun run_clip_chain(const Tensor& x, bool optimize, const runtime::PrecisionConfig* config = nullptr) {
+  auto g = clip_chain();
+  runtime::PlanOptions o;
+  o.optimize = optimize;
+  auto mp = runtime::build_mixed_plan(g, {{"x", x.shape()}}, config, o);
+  EXPECT_TRUE(mp.ok()) << mp.status().message();
+  ClipChainRun r;
+  if (!mp.ok()) return r;
+  runtime::RunOptions ro;
+  ro.observer = [&](size_t, const ir::Node& n, std::span<const Tensor* const> outs) {
+    if (n.op_type == "FusedConv") r.finite.push_back(outs[0]->known_finite());
+  };
+  auto out = mp->plan->Run({{"x", x}}, ro);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  if (out.ok()) r.y = out->at("y");
+  return r;
+}
+
+// oneDNN's clip maps NaN to the lower bound, the reference passes NaN on: Clip blocks run the
+// clip inside the convolution only for inputs without NaN or infinity, and say so on their
+// output so that the next Clip block skips its own check; other inputs take the exact path.
+TEST(Optimize, ClipBlocksGiveTheReferenceNanAndInfinity) {
+  if (!kernels::fast::channels_last_preferred()) GTEST_SKIP() << "no channels-last convolutions on this CPU";
+  Tensor x(DType::kFloat32, {1, 8, 10, 10});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::cos(0.61f * static_cast<float>(i)) * 9.f;
+  const ClipChainRun finite_fast = run_clip_chain(x, true), finite_plain = run_clip_chain(x, false);
+  EXPECT_LE(rel_diff(finite_fast.y, finite_plain.y), 1e-5);
+  EXPECT_EQ(finite_fast.finite, (std::vector<bool>{true, true, false})) << "the clipped path, with the hint";
+  // FP16 rounding may turn a finite float infinite: an FP16 block's output has no hint.
+  runtime::PrecisionConfig fp16;
+  fp16.plan.layers["conv_a"] = fp16.plan.layers["clip_a"] = Precision::kFp16;
+  EXPECT_EQ(run_clip_chain(x, true, &fp16).finite, (std::vector<bool>{false, true, false}));
+
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    Tensor xb = x.Clone();
+    xb.data<float>()[3 * 100 + 44] = bad;  // channel 3, row 4, column 4
+    xb.data<float>()[5 * 100 + 44] = -bad;  // channel 5, same pixel
+    const ClipChainRun fast = run_clip_chain(xb, true), plain = run_clip_chain(xb, false);
+    EXPECT_EQ(fast.finite, (std::vector<bool>{false, false, false})) << bad << ": the exact path";
+    int nans = 0;
+    for (int64_t i = 0; i < plain.y.numel(); ++i) {
+      const float want = plain.y.data<float>()[i], got = fast.y.data<float>()[i];
+      nans += std::isnan(want);
+      ASSERT_EQ(std::isnan(got), std::isnan(want)) << bad << ": element " << i;
+      if (!std::isnan(want)) EXPECT_NEAR(got, want, 1e-4 * (1 + std::fabs(want))) << bad << ": element " << i;
+    }
+    // NaN: the 3x3 neighbourhood of the pixel. Infinity: +inf and -inf products meet in the
+    // pixel's 1x1 sums (NaN, which the clip passes on).
+    EXPECT_GT(nans, 0) << bad;
+  }
+}
+
 TEST(Optimize, CalibrationSeesEveryTensorOfTheModel) {
   auto g = model("layout/layout_mix.onnx");
   ASSERT_NE(g, nullptr);

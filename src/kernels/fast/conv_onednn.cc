@@ -56,11 +56,13 @@ dnnl::memory::desc onnx_weights_md(const ref::ConvParams& p, bool transposed) {
 tag channels_last_tag(size_t rank) { return rank == 3 ? tag::acb : rank == 4 ? tag::acdb : tag::acdeb; }
 
 // Whether oneDNN computes the activation exactly as the reference (kernels/reference/int8.cc)
-// does, NaN included: Relu as max(x, 0) (NaN and -x give +0), LeakyRelu by sign. Clip
-// (NaN passes through the reference, oneDNN's min/max drop it) and Silu (another exp) are not.
-bool activation_fusable(ref::Epilogue::Act act) {
+// does: Relu as max(x, 0) (NaN and -x give +0), LeakyRelu by sign, NaN included. Clip only
+// without NaN (NaN passes through the reference, oneDNN's min/max drop it: ConvFastOptions::
+// nan_free); Silu (another exp) never.
+bool activation_fusable(const ConvFastOptions& o) {
   using Act = ref::Epilogue::Act;
-  return act == Act::kRelu || act == Act::kLeakyRelu;
+  const Act act = o.epilogue.act;
+  return act == Act::kRelu || act == Act::kLeakyRelu || (act == Act::kClip && o.nan_free);
 }
 
 // The residual add and, when fusable, the activation as oneDNN post-ops.
@@ -70,6 +72,8 @@ dnnl::post_ops epilogue_post_ops(const ConvFastOptions& o, const dnnl::memory::d
   if (o.residual) po.append_binary(dnnl::algorithm::binary_add, dst_md);
   if (o.epilogue.act == Act::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, INFINITY);
   if (o.epilogue.act == Act::kLeakyRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, o.epilogue.alpha, 0.f);
+  if (o.epilogue.act == Act::kClip && o.nan_free)
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, o.epilogue.alpha, o.epilogue.beta);
   return po;
 }
 
@@ -148,7 +152,7 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   if (with_post_ops) {
     conv_attr.set_post_ops(epilogue_post_ops(options, impl->dst_md));
     impl->residual = options.residual;
-    impl->activation = activation_fusable(options.epilogue.act);
+    impl->activation = activation_fusable(options);
   }
   auto finish = [&](const auto& pd) {
     impl->scratch_md = pd.scratchpad_desc();
@@ -219,7 +223,7 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
         return nullptr;
       }
   const bool want_post_ops =
-      !transposed && options.dst_channels_last && (options.residual || activation_fusable(options.epilogue.act));
+      !transposed && options.dst_channels_last && (options.residual || activation_fusable(options));
   if (want_post_ops) {
     try {
       return build(p, const_w, const_b, has_bias, transposed, options, true);

@@ -20,6 +20,10 @@ struct ConvFastOptions {
   // fuses of it, ConvOneDnn says (residual_fused, activation_fused).
   bool residual = false;
   ref::Epilogue epilogue;
+  // The caller runs this convolution only where conv(x, w) + b + r holds no NaN (x, w, b and r
+  // finite). oneDNN's clip maps NaN to the lower bound where the reference passes it on; with
+  // no NaN to meet, a Clip epilogue is exact and runs as a post-op too.
+  bool nan_free = false;
 };
 
 // Built once per node (primitive descriptor, primitive, weights reordered into the layout

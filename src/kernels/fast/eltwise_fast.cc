@@ -5,7 +5,9 @@
 #include "kernels/fast/eltwise_fast.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #ifdef _OPENMP
@@ -168,6 +170,19 @@ void binary_f32(ref::BinaryOp op, const ref::BroadcastParams& p, const float* a,
 
 namespace {
 
+// The largest |x| as bits: at or above 0x7f800000 (the bits of +inf) means NaN or infinity. An
+// integer max vectorizes without reassociating float arithmetic.
+QS_VEC_CLONES uint32_t max_abs_bits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
 QS_VEC_CLONES void relu_run(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
 }
@@ -244,6 +259,14 @@ QS_VEC_CLONES void sigmoid_run(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace
+
+bool all_finite_f32(const float* x, int64_t n) {
+  std::atomic<bool> finite{true};
+  parallel_chunks(n, kMinPerThread, [&](int64_t b, int64_t e) {
+    if (max_abs_bits(x + b, e - b) >= 0x7f800000u) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
+}
 
 void relu_f32(const float* x, float* y, int64_t n) {
   parallel_chunks(n, kMinPerThread, [&](int64_t lo, int64_t hi) { relu_run(x + lo, y + lo, hi - lo); });

@@ -54,6 +54,9 @@ class SingleThreaded {
 // ref::binary<float>. y may alias a or b when that input is not broadcast.
 void binary_f32(ref::BinaryOp op, const ref::BroadcastParams& p, const float* a, const float* b, float* y);
 
+// True when no element of x[0, n) is NaN or infinite.
+bool all_finite_f32(const float* x, int64_t n);
+
 void relu_f32(const float* x, float* y, int64_t n);
 void clip_f32(const float* x, float* y, int64_t n, float lo, float hi);
 
