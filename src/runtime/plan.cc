@@ -165,13 +165,22 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       kernel = cached.kernel;
       ctx.outputs = cached.outputs;
     } else {
-      auto prepared = schema->prepare(ctx);
+      // FP16: the kernel sees its float constants rounded to half (vector moves keep the addresses).
+      std::vector<Tensor> half_constants;
+      ops::PrepareContext fp16_ctx = ctx;
+      if (precision == Precision::kFp16) {
+        half_constants = round_constants_to_half(ctx.inputs);
+        for (size_t i = 0; i < half_constants.size(); ++i)
+          if (half_constants[i].defined()) fp16_ctx.inputs[i].value = &half_constants[i];
+      }
+      auto prepared = schema->prepare(precision == Precision::kFp16 ? fp16_ctx : ctx);
       if (!prepared.ok()) return prepared.status();
+      if (precision == Precision::kFp16) ctx.outputs = fp16_ctx.outputs;
       std::unique_ptr<ops::Kernel> k = std::move(prepared).value();
       if (precision == Precision::kInt8 && !schema->native_int8)
         k = make_fake_quant_kernel(std::move(k), exec->input_scales);
       else if (precision == Precision::kFp16)
-        k = make_fp16_kernel(std::move(k), ctx.inputs);
+        k = make_fp16_kernel(std::move(k), std::move(half_constants));
       kernel = std::move(k);
       if (key) {
         std::vector<ops::TensorInfo> outs = ctx.outputs;

@@ -42,16 +42,9 @@ void round_to_half(const float* x, float* y, int64_t n) {
 
 class Fp16Kernel final : public ops::Kernel {
  public:
-  Fp16Kernel(std::unique_ptr<ops::Kernel> inner, const std::vector<ops::TensorInfo>& inputs)
-      : inner_(std::move(inner)), impl_("fp16+" + std::string(inner_->impl())) {
-    rounded_constants_.resize(inputs.size());
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const Tensor* c = inputs[i].value;
-      if (!c || c->dtype() != DType::kFloat32) continue;
-      rounded_constants_[i] = Tensor(DType::kFloat32, c->shape());
-      round_to_half(c->data<float>(), rounded_constants_[i].data<float>(), c->numel());
-    }
-  }
+  Fp16Kernel(std::unique_ptr<ops::Kernel> inner, std::vector<Tensor> rounded_constants)
+      : inner_(std::move(inner)), rounded_constants_(std::move(rounded_constants)),
+        impl_("fp16+" + std::string(inner_->impl())) {}
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override {
     std::vector<Tensor> rounded(in.size());
@@ -67,8 +60,11 @@ class Fp16Kernel final : public ops::Kernel {
       ptrs[i] = &rounded[i];
     }
     inner_->run(ptrs, out);
-    for (Tensor* o : out)
-      if (o && o->dtype() == DType::kFloat32) round_to_half(o->data<float>(), o->data<float>(), o->numel());
+    for (Tensor* o : out) {
+      if (!o || o->dtype() != DType::kFloat32) continue;
+      round_to_half(o->data<float>(), o->data<float>(), o->numel());
+      o->set_known_finite(false);  // a finite float may round to an infinite half
+    }
   }
   std::string_view impl() const override { return impl_; }
   bool writes_all_outputs() const override { return inner_->writes_all_outputs(); }
@@ -85,9 +81,19 @@ std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel>
   return std::make_unique<FakeQuantKernel>(std::move(inner), std::move(scales));
 }
 
-std::unique_ptr<ops::Kernel> make_fp16_kernel(std::unique_ptr<ops::Kernel> inner,
-                                              const std::vector<ops::TensorInfo>& inputs) {
-  return std::make_unique<Fp16Kernel>(std::move(inner), inputs);
+std::vector<Tensor> round_constants_to_half(const std::vector<ops::TensorInfo>& inputs) {
+  std::vector<Tensor> rounded(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor* c = inputs[i].value;
+    if (!c || c->dtype() != DType::kFloat32) continue;
+    rounded[i] = Tensor(DType::kFloat32, c->shape());
+    round_to_half(c->data<float>(), rounded[i].data<float>(), c->numel());
+  }
+  return rounded;
+}
+
+std::unique_ptr<ops::Kernel> make_fp16_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<Tensor> rounded_constants) {
+  return std::make_unique<Fp16Kernel>(std::move(inner), std::move(rounded_constants));
 }
 
 }  // namespace qs::runtime

@@ -13,7 +13,13 @@ namespace qs::runtime {
 // scales[i] > 0: input i is read in INT8 with that scale.
 std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales);
 
-// inputs: the planned inputs; constant float inputs are rounded once, here.
-std::unique_ptr<ops::Kernel> make_fp16_kernel(std::unique_ptr<ops::Kernel> inner, const std::vector<ops::TensorInfo>& inputs);
+// The constant float inputs among the planned inputs rounded to half precision, index for index
+// (undefined tensors elsewhere). The planner prepares an FP16 layer's kernel with these in
+// place of the constants (so that a kernel which copies its weights at plan time copies the
+// rounded ones), then hands them to make_fp16_kernel, which keeps them alive.
+std::vector<Tensor> round_constants_to_half(const std::vector<ops::TensorInfo>& inputs);
+
+// rounded_constants: round_constants_to_half's result for inner's inputs.
+std::unique_ptr<ops::Kernel> make_fp16_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<Tensor> rounded_constants);
 
 }  // namespace qs::runtime
