@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs qscope's build and test dependencies from Debian's packages and builds it.
 # Usage: scripts/setup.sh [build-dir]   (default: build; CMAKE_BUILD_TYPE honoured, default Release)
+#        scripts/setup.sh --deps-only   (installs the packages, builds nothing; bench/run uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DEPS_ONLY=0
+if [ "${1:-}" = "--deps-only" ]; then
+  DEPS_ONLY=1
+  shift
+fi
 BUILD_DIR="${1:-build}"
 
 PACKAGES=(
@@ -30,6 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "$DEPS_ONLY" -eq 1 ] && exit 0
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" ${QSCOPE_CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR" -j "$(nproc)"
