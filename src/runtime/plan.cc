@@ -168,12 +168,15 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       kernel = cached.kernel;
       ctx.outputs = cached.outputs;
     } else {
-      // FP16: the kernel sees its float constants rounded to half (vector moves keep the addresses).
+      // FP16: the kernel sees its float constants rounded to half (vector moves keep the
+      // addresses), except where they size the output (Resize's scales, Range's bounds): the
+      // layer's shapes do not depend on its precision.
       std::vector<Tensor> half_constants;
       ops::PrepareContext fp16_ctx = ctx;
       if (precision == Precision::kFp16) {
         half_constants = round_constants_to_half(ctx.inputs);
-        for (size_t i = 0; i < half_constants.size(); ++i)
+        const bool sizes_output = node.op_type == "Resize" || node.op_type == "Upsample" || node.op_type == "Range";
+        for (size_t i = 0; i < half_constants.size() && !sizes_output; ++i)
           if (half_constants[i].defined()) fp16_ctx.inputs[i].value = &half_constants[i];
       }
       auto prepared = schema->prepare(precision == Precision::kFp16 ? fp16_ctx : ctx);

@@ -192,5 +192,29 @@ TEST(Fp16Test, FastKernelsUseTheRoundedWeights) {
   EXPECT_LT(max_diff, 1e-4);
 }
 
+
+// A layer's shapes do not depend on its precision: Resize's scales size its output from their
+// float values, not from their half-precision roundings (0.73 is 0.72998 in half: 100 * 0.73 = 73
+// pixels, the rounded scale would give 72).
+TEST(Fp16Test, ResizeScalesAreNotRounded) {
+  auto g = std::make_shared<ir::Graph>();
+  g->opset = 13;
+  g->inputs.push_back({"x", DType::kFloat32, true, {1, 1, 100, 100}, {}});
+  g->outputs.push_back({"y", DType::kFloat32, false, {}, {}});
+  g->initializers["scales"] = Tensor::FromVector<float>({4}, std::vector<float>{1.f, 1.f, 0.73f, 0.73f});
+  ir::Node n;
+  n.op_type = "Resize";
+  n.name = "resize";
+  n.inputs = {"x", "", "scales"};
+  n.outputs = {"y"};
+  g->nodes.push_back(n);
+  Tensor x(DType::kFloat32, {1, 1, 100, 100});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 97) * 0.25f;
+  const Outcome fp32 = run(g, x, all(Precision::kFp32));
+  const Outcome fp16 = run(g, x, all(Precision::kFp16));
+  EXPECT_EQ(fp32.out.shape(), (Shape{1, 1, 73, 73}));
+  EXPECT_EQ(fp16.out.shape(), fp32.out.shape());
+}
+
 }  // namespace
 }  // namespace qs
