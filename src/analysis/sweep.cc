@@ -100,15 +100,15 @@ class Runner {
   // The result of a plan identical to FP32.
   Eval Perfect() const { return perfect_; }
 
-  // How layer `layer` runs under `plan` (lowering only, no kernels).
-  Expected<passes::LayerPrecision> layer_precision(const passes::PrecisionPlan& plan, int layer) const {
-    passes::LowerOptions lo;
-    lo.folds = plan_options_.folds;
-    QS_ASSIGN_OR_RETURN(passes::Lowered l, passes::lower_precision(view_, plan, scales_, lo));
-    return l.layers[static_cast<size_t>(layer)];
+  // The lowering of `plan` (how each layer runs), as Evaluate's plan for the first input's
+  // shapes uses it: a step reads it first, to know whether its layer runs INT8, then hands it on.
+  Expected<std::unique_ptr<passes::Lowered>> Lower(const passes::PrecisionPlan& plan) const {
+    return runtime::lower_mixed(*fp32_, runtime::PrecisionConfig{plan, "", scales_}, plan_options_);
   }
 
-  Expected<Eval> Evaluate(const passes::PrecisionPlan& plan, bool keep_outputs) {
+  // lowered: Lower(plan), or null.
+  Expected<Eval> Evaluate(const passes::PrecisionPlan& plan, bool keep_outputs,
+                          std::unique_ptr<passes::Lowered> lowered = nullptr) {
     runtime::PrecisionConfig config{plan, "", scales_};
     Eval e;
     std::map<std::map<std::string, Shape>, std::shared_ptr<runtime::MixedPlan>> plans;
@@ -116,9 +116,11 @@ class Runner {
     for (size_t i = 0; i < inputs_.size(); ++i) {
       auto& mp = plans[shapes_[i]];
       if (!mp) {
+        const bool first_shapes = shapes_[i] == shapes_[0];
         QS_ASSIGN_OR_RETURN(runtime::MixedPlan built,
                             runtime::build_mixed_plan(graph_, shapes_[i], &config, plan_options_,
-                                                      shapes_[i] == shapes_[0] ? fp32_.get() : nullptr));
+                                                      first_shapes ? fp32_.get() : nullptr,
+                                                      first_shapes ? std::move(lowered) : nullptr));
         mp = std::make_shared<runtime::MixedPlan>(std::move(built));
       }
       runtime::RunOptions ro;
@@ -161,12 +163,14 @@ class Runner {
     e.loss = loss_sum / static_cast<double>(e.values.size());
   }
 
-  // Evaluates plans at once on up to options.jobs threads, each with its share of the cores.
-  std::vector<Expected<Eval>> EvaluateMany(const std::vector<passes::PrecisionPlan>& plans, bool keep_outputs) {
+  // Evaluates plans at once on up to options.jobs threads, each with its share of the cores;
+  // lowered[k]: Lower(plans[k]).
+  std::vector<Expected<Eval>> EvaluateMany(const std::vector<passes::PrecisionPlan>& plans,
+                                           std::vector<std::unique_ptr<passes::Lowered>> lowered, bool keep_outputs) {
     std::vector<Expected<Eval>> results(plans.size(), Expected<Eval>(InternalError("not run")));
     const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(plans.size())));
     if (jobs == 1) {
-      for (size_t k = 0; k < plans.size(); ++k) results[k] = Evaluate(plans[k], keep_outputs);
+      for (size_t k = 0; k < plans.size(); ++k) results[k] = Evaluate(plans[k], keep_outputs, std::move(lowered[k]));
       return results;
     }
     const int threads_each = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
@@ -175,7 +179,7 @@ class Runner {
       pool.emplace_back([&, j] {
         omp_set_num_threads(threads_each);
         for (size_t k = static_cast<size_t>(j); k < plans.size(); k += static_cast<size_t>(jobs))
-          results[k] = Evaluate(plans[k], keep_outputs);
+          results[k] = Evaluate(plans[k], keep_outputs, std::move(lowered[k]));
       });
     for (auto& t : pool) t.join();
     return results;
@@ -268,6 +272,7 @@ Status sweep_layers(Runner& run, SweepResult& r, const SweepOptions& o, const Sw
     // The next steps, up to `jobs` of them, stopping after one whose layer cannot run INT8.
     std::vector<passes::PrecisionPlan> plans;
     std::vector<passes::LayerPrecision> lps;
+    std::vector<std::unique_ptr<passes::Lowered>> lowerings;
     for (int j = i; j < n && static_cast<int>(plans.size()) < std::max(1, o.jobs); ++j) {
       passes::PrecisionPlan p;
       if (isolate) {
@@ -275,15 +280,21 @@ Status sweep_layers(Runner& run, SweepResult& r, const SweepOptions& o, const Sw
       } else {
         p = prefix_plan(r, j, r.fallback, o.fallback);
       }
-      QS_ASSIGN_OR_RETURN(passes::LayerPrecision lp, run.layer_precision(p, j));
+      QS_ASSIGN_OR_RETURN(std::unique_ptr<passes::Lowered> lowered, run.Lower(p));
+      const passes::LayerPrecision lp = lowered->layers[static_cast<size_t>(j)];
       plans.push_back(p);
       lps.push_back(lp);
+      lowerings.push_back(std::move(lowered));
       if (lp.actual != Precision::kInt8) break;
     }
     std::vector<passes::PrecisionPlan> to_run;
+    std::vector<std::unique_ptr<passes::Lowered>> to_run_lowered;
     for (size_t k = 0; k < plans.size(); ++k)
-      if (lps[k].actual == Precision::kInt8) to_run.push_back(plans[k]);
-    auto evals = run.EvaluateMany(to_run, hooks.keep_outputs);
+      if (lps[k].actual == Precision::kInt8) {
+        to_run.push_back(plans[k]);
+        to_run_lowered.push_back(std::move(lowerings[k]));
+      }
+    auto evals = run.EvaluateMany(to_run, std::move(to_run_lowered), hooks.keep_outputs);
     size_t next_eval = 0;
     for (size_t k = 0; k < plans.size(); ++k) {
       const int j = i;
@@ -310,8 +321,9 @@ Status sweep_bisect(Runner& run, SweepResult& r, const SweepOptions& o, const Sw
   auto fails = [&](const StepResult& s) { return std::isnan(s.loss) || s.loss > tolerance; };
   auto evaluate = [&](int upto) -> Expected<StepResult> {
     const auto p = prefix_plan(r, upto, r.fallback, o.fallback);
-    QS_ASSIGN_OR_RETURN(passes::LayerPrecision lp, run.layer_precision(p, upto));
-    QS_ASSIGN_OR_RETURN(Eval e, run.Evaluate(p, hooks.keep_outputs));
+    QS_ASSIGN_OR_RETURN(std::unique_ptr<passes::Lowered> lowered, run.Lower(p));
+    const passes::LayerPrecision lp = lowered->layers[static_cast<size_t>(upto)];
+    QS_ASSIGN_OR_RETURN(Eval e, run.Evaluate(p, hooks.keep_outputs, std::move(lowered)));
     StepResult s = make_step(static_cast<int>(r.steps.size()), upto, lp, e);
     s.flagged = false;
     return s;

@@ -361,8 +361,34 @@ passes::GraphView graph_view(const Plan& plan) {
   return v;
 }
 
+namespace {
+
+// The precision lowering of config (all FP32 when null) against view, as build_mixed_plan uses it.
+Expected<std::unique_ptr<passes::Lowered>> lower_for(const passes::GraphView& view, const PrecisionConfig* config,
+                                                     const PlanOptions& options) {
+  passes::LowerOptions lower_options;
+  lower_options.folds = options.folds;
+  lower_options.fuse_fp32 = options.optimize;
+  const passes::PrecisionPlan all_fp32;
+  const std::map<std::string, float> no_scales;
+  auto lowered = passes::lower_precision(view, config ? config->plan : all_fp32, config ? config->scales : no_scales,
+                                         lower_options);
+  if (!lowered.ok())
+    return lowered.status().WithPrefix(!config || config->plan_name.empty() ? "precision plan: "
+                                                                            : "plan '" + config->plan_name + "': ");
+  return std::make_unique<passes::Lowered>(std::move(lowered).value());
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<passes::Lowered>> lower_mixed(const Plan& fp32, const PrecisionConfig& config,
+                                                       const PlanOptions& options) {
+  return lower_for(graph_view(fp32), &config, options);
+}
+
 Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
-                                     const PrecisionConfig* config, const PlanOptions& options, const Plan* fp32) {
+                                     const PrecisionConfig* config, const PlanOptions& options, const Plan* fp32,
+                                     std::unique_ptr<passes::Lowered> lowered) {
   MixedPlan m;
   std::unique_ptr<Plan> own_fp32;
   PlanOptions model_options = options;
@@ -371,23 +397,17 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
     QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph, shapes, model_options));
     own_fp32 = std::make_unique<Plan>(std::move(p));
     fp32 = own_fp32.get();
+    lowered.reset();  // made against another plan
   }
   if (!config && !options.optimize) {
     m.plan = std::move(own_fp32);
     return m;
   }
-  passes::LowerOptions lower_options;
-  lower_options.folds = options.folds;
-  lower_options.fuse_fp32 = options.optimize;
   const passes::GraphView view = graph_view(*fp32);
-  const passes::PrecisionPlan all_fp32;
-  const std::map<std::string, float> no_scales;
-  auto lowered = passes::lower_precision(view, config ? config->plan : all_fp32, config ? config->scales : no_scales,
-                                         lower_options);
-  if (!lowered.ok())
-    return lowered.status().WithPrefix(!config || config->plan_name.empty() ? "precision plan: "
-                                                                            : "plan '" + config->plan_name + "': ");
-  auto owned = std::make_unique<passes::Lowered>(std::move(lowered).value());
+  std::unique_ptr<passes::Lowered> owned = std::move(lowered);
+  if (!owned) {
+    QS_ASSIGN_OR_RETURN(owned, lower_for(view, config, options));
+  }
   std::shared_ptr<const ir::Graph> run_graph = owned->graph;
   if (options.optimize && options.kernel.use_fast && kernels::fast::channels_last_preferred()) {
     QS_ASSIGN_OR_RETURN(auto cl, passes::to_channels_last(*owned->graph, view, &owned->exec));

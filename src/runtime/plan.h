@@ -118,9 +118,16 @@ struct MixedPlan {
   std::unique_ptr<passes::Lowered> lowered;  // null when no precision config was given
 };
 // fp32: the graph's FP32 plan for these shapes when the caller has it (it is built otherwise).
+// lowered: lower_mixed(*fp32, *config, options), when the caller made it already (ignored
+// without fp32); null to lower here.
 Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
                                      const PrecisionConfig* config, const PlanOptions& options = {},
-                                     const Plan* fp32 = nullptr);
+                                     const Plan* fp32 = nullptr, std::unique_ptr<passes::Lowered> lowered = nullptr);
+// The precision lowering that build_mixed_plan makes of config against fp32 (the graph's FP32
+// plan) with options. For callers that read it before they build the plan (the sweep asks how a
+// step's layer runs before it runs the step): they lower once and hand it to build_mixed_plan.
+Expected<std::unique_ptr<passes::Lowered>> lower_mixed(const Plan& fp32, const PrecisionConfig& config,
+                                                       const PlanOptions& options = {});
 
 // Runs a graph on inputs of any shape, building (and caching) a plan per set of input shapes.
 class Engine {
