@@ -9,7 +9,7 @@
 
 namespace qs::io {
 
-Status write_file_atomic(const std::string& path, std::string_view bytes) {
+Status write_file_atomic(const std::string& path, std::string_view bytes, bool sync) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   fs::path dir = target.parent_path();
@@ -20,7 +20,7 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return IoError("cannot write '{}': {}", path, std::strerror(errno));
   const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                  ::fsync(fileno(f)) == 0;
+                  (!sync || ::fsync(fileno(f)) == 0);
   const bool closed = std::fclose(f) == 0;
   if (!ok || !closed) {
     std::remove(tmp.c_str());

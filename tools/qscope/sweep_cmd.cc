@@ -183,7 +183,8 @@ int run_sweep_command(SweepArgs a) {
     auto state = report::to_json(so_far, meta);
     state["identity"] = identity;
     state["complete"] = false;
-    if (hook_status.ok()) hook_status = io::write_file_atomic(state_path, state.dump(1) + "\n");
+    // After every step, without a disk flush each time: --resume is for a killed sweep.
+    if (hook_status.ok()) hook_status = io::write_file_atomic(state_path, state.dump(1) + "\n", false);
     if (!progress) progress.emplace("sweep", "step", total, style);
     progress->Update(static_cast<int64_t>(so_far.steps.size()), so_far.layers[static_cast<size_t>(step.layer)].name);
   };
