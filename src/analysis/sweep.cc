@@ -163,25 +163,38 @@ class Runner {
     e.loss = loss_sum / static_cast<double>(e.values.size());
   }
 
-  // Evaluates plans at once on up to options.jobs threads, each with its share of the cores;
-  // lowered[k]: Lower(plans[k]).
-  std::vector<Expected<Eval>> EvaluateMany(const std::vector<passes::PrecisionPlan>& plans,
-                                           std::vector<std::unique_ptr<passes::Lowered>> lowered, bool keep_outputs) {
-    std::vector<Expected<Eval>> results(plans.size(), Expected<Eval>(InternalError("not run")));
-    const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(plans.size())));
+  // Calls f(k) for k in [0, count) on up to options.jobs threads, each with its share of the cores.
+  template <typename F>
+  void ForEachOnJobs(size_t count, F f) {
+    const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(count)));
     if (jobs == 1) {
-      for (size_t k = 0; k < plans.size(); ++k) results[k] = Evaluate(plans[k], keep_outputs, std::move(lowered[k]));
-      return results;
+      for (size_t k = 0; k < count; ++k) f(k);
+      return;
     }
     const int threads_each = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
     std::vector<std::thread> pool;
     for (int j = 0; j < jobs; ++j)
       pool.emplace_back([&, j] {
         omp_set_num_threads(threads_each);
-        for (size_t k = static_cast<size_t>(j); k < plans.size(); k += static_cast<size_t>(jobs))
-          results[k] = Evaluate(plans[k], keep_outputs, std::move(lowered[k]));
+        for (size_t k = static_cast<size_t>(j); k < count; k += static_cast<size_t>(jobs)) f(k);
       });
     for (auto& t : pool) t.join();
+  }
+
+  // Lower(plans[k]) for every k, at once on up to options.jobs threads.
+  std::vector<Expected<std::unique_ptr<passes::Lowered>>> LowerMany(const std::vector<passes::PrecisionPlan>& plans) {
+    std::vector<Expected<std::unique_ptr<passes::Lowered>>> results;
+    for (size_t k = 0; k < plans.size(); ++k) results.emplace_back(InternalError("not lowered"));
+    ForEachOnJobs(plans.size(), [&](size_t k) { results[k] = Lower(plans[k]); });
+    return results;
+  }
+
+  // Evaluates plans at once on up to options.jobs threads; lowered[k]: Lower(plans[k]).
+  std::vector<Expected<Eval>> EvaluateMany(const std::vector<passes::PrecisionPlan>& plans,
+                                           std::vector<std::unique_ptr<passes::Lowered>> lowered, bool keep_outputs) {
+    std::vector<Expected<Eval>> results(plans.size(), Expected<Eval>(InternalError("not run")));
+    ForEachOnJobs(plans.size(),
+                  [&](size_t k) { results[k] = Evaluate(plans[k], keep_outputs, std::move(lowered[k])); });
     return results;
   }
 
@@ -270,19 +283,27 @@ Status sweep_layers(Runner& run, SweepResult& r, const SweepOptions& o, const Sw
     }
   while (i < n) {
     // The next steps, up to `jobs` of them, stopping after one whose layer cannot run INT8.
-    std::vector<passes::PrecisionPlan> plans;
-    std::vector<passes::LayerPrecision> lps;
-    std::vector<std::unique_ptr<passes::Lowered>> lowerings;
-    for (int j = i; j < n && static_cast<int>(plans.size()) < std::max(1, o.jobs); ++j) {
+    std::vector<passes::PrecisionPlan> candidates;
+    for (int j = i; j < n && static_cast<int>(candidates.size()) < std::max(1, o.jobs); ++j) {
       passes::PrecisionPlan p;
       if (isolate) {
         p.layers[r.layers[static_cast<size_t>(j)].name] = Precision::kInt8;
       } else {
         p = prefix_plan(r, j, r.fallback, o.fallback);
       }
-      QS_ASSIGN_OR_RETURN(std::unique_ptr<passes::Lowered> lowered, run.Lower(p));
+      candidates.push_back(std::move(p));
+    }
+    // Lowered at once (on the jobs' threads); the steps after one whose layer cannot run INT8
+    // wait for the next round.
+    auto lowered_candidates = run.LowerMany(candidates);
+    std::vector<passes::PrecisionPlan> plans;
+    std::vector<passes::LayerPrecision> lps;
+    std::vector<std::unique_ptr<passes::Lowered>> lowerings;
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      const int j = i + static_cast<int>(k);
+      QS_ASSIGN_OR_RETURN(std::unique_ptr<passes::Lowered> lowered, std::move(lowered_candidates[k]));
       const passes::LayerPrecision lp = lowered->layers[static_cast<size_t>(j)];
-      plans.push_back(p);
+      plans.push_back(std::move(candidates[k]));
       lps.push_back(lp);
       lowerings.push_back(std::move(lowered));
       if (lp.actual != Precision::kInt8) break;
