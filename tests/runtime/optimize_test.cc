@@ -223,8 +223,6 @@ TEST(Optimize, ChannelsLastDecisions) {
   for (const auto& [name, t] : plain.out) EXPECT_LE(rel_diff(out->at(name), t), 1e-5) << name;
 }
 
-// Calibration observes the model's own tensors: its plans are never optimized, whatever the
-// caller's options say (the sweep passes its optimized options on to it).
 // x -> Conv 1x1 + Clip(0, 6) -> depthwise Conv 3x3 + Clip(0, 6) -> Conv 1x1: MobileNetV2's
 // expand / depthwise / project, built by hand (random weights).
 std::shared_ptr<const ir::Graph> clip_chain() {
@@ -321,6 +319,8 @@ TEST(Optimize, ClipBlocksGiveTheReferenceNanAndInfinity) {
   }
 }
 
+// Calibration observes the model's own tensors: its plans are never optimized, whatever the
+// caller's options say (the sweep passes its optimized options on to it).
 TEST(Optimize, CalibrationSeesEveryTensorOfTheModel) {
   auto g = model("layout/layout_mix.onnx");
   ASSERT_NE(g, nullptr);
