@@ -192,7 +192,6 @@ TEST(Fp16Test, FastKernelsUseTheRoundedWeights) {
   EXPECT_LT(max_diff, 1e-4);
 }
 
-
 // A layer's shapes do not depend on its precision: Resize's scales size its output from their
 // float values, not from their half-precision roundings (0.73 is 0.72998 in half: 100 * 0.73 = 73
 // pixels, the rounded scale would give 72).
