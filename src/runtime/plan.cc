@@ -168,20 +168,18 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       kernel = cached.kernel;
       ctx.outputs = cached.outputs;
     } else {
-      // FP16: the kernel sees its float constants rounded to half (vector moves keep the
-      // addresses), except where they size the output (Resize's scales, Range's bounds): the
-      // layer's shapes do not depend on its precision.
+      // FP16: the kernel sees its float constants rounded to half (the FP16 wrapper keeps them;
+      // vector moves keep the addresses), except where they size the output (Resize's scales,
+      // Range's bounds): the layer's shapes do not depend on its precision.
       std::vector<Tensor> half_constants;
-      ops::PrepareContext fp16_ctx = ctx;
       if (precision == Precision::kFp16) {
         half_constants = round_constants_to_half(ctx.inputs);
         const bool sizes_output = node.op_type == "Resize" || node.op_type == "Upsample" || node.op_type == "Range";
         for (size_t i = 0; i < half_constants.size() && !sizes_output; ++i)
-          if (half_constants[i].defined()) fp16_ctx.inputs[i].value = &half_constants[i];
+          if (half_constants[i].defined()) ctx.inputs[i].value = &half_constants[i];
       }
-      auto prepared = schema->prepare(precision == Precision::kFp16 ? fp16_ctx : ctx);
+      auto prepared = schema->prepare(ctx);
       if (!prepared.ok()) return prepared.status();
-      if (precision == Precision::kFp16) ctx.outputs = fp16_ctx.outputs;
       std::unique_ptr<ops::Kernel> k = std::move(prepared).value();
       if (precision == Precision::kInt8 && !schema->native_int8)
         k = make_fake_quant_kernel(std::move(k), exec->input_scales);
@@ -335,10 +333,9 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
                                                                          : Tensor(info.dtype, info.shape);
       out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
     }
-    if (s.single_thread) {
-      kernels::fast::SingleThreaded one_thread;
-      s.kernel->run(in_ptrs, out_ptrs);
-    } else {
+    {
+      std::optional<kernels::fast::SingleThreaded> one_thread;
+      if (s.single_thread) one_thread.emplace();
       s.kernel->run(in_ptrs, out_ptrs);
     }
     if (cache && (options.cache_everything || static_cast<int>(i) <= last_quantized_step_))
