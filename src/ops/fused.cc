@@ -267,6 +267,20 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     Int8Handoff handoff;
     QuantizeFn quantize = kernels::ref::quantize_f32_s8;
     FakeQuantizeFn fake_quantize = kernels::ref::fake_quantize_f32;
+
+    // X quantized with its scale, R (may be null) fake-quantized with its own, each into this
+    // thread's scratch.
+    const int8_t* quantized_x(const float* x, int64_t n) const {
+      int8_t* q = thread_scratch<int8_t, 0>(static_cast<size_t>(n));
+      quantize(x, q, n, x_scale);
+      return q;
+    }
+    const float* quantized_residual(const float* r, int64_t n) const {
+      if (!r) return nullptr;
+      float* q = thread_scratch<float, 1>(static_cast<size_t>(n));
+      fake_quantize(r, q, n, r_scale);
+      return q;
+    }
   };
   auto s = std::make_shared<State>();
   s->p = p;
@@ -312,14 +326,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   auto compute = [s](const float* x, const float* r, float* y, bool y_channels_last) {
     const ConvParams& p = s->p;
     const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
-    int8_t* xq = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
-    s->quantize(x, xq, nx, s->x_scale);
-    const float* residual = nullptr;
-    if (r) {
-      float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
-      s->fake_quantize(r, rq, ny, s->r_scale);
-      residual = rq;
-    }
+    const int8_t* xq = s->quantized_x(x, nx);
+    const float* residual = s->quantized_residual(r, ny);
     int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
     if (s->fast) s->fast->run(xq, acc);
     else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
@@ -336,18 +344,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         const float* r = opt_f32(in, 3);
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.
-          const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : nullptr;
-          if (!xq) {
-            int8_t* q = thread_scratch<int8_t, 0>(static_cast<size_t>(nx));
-            s->quantize(in[0]->data<float>(), q, nx, s->x_scale);
-            xq = q;
-          }
-          const float* residual = nullptr;
-          if (r) {
-            float* rq = thread_scratch<float, 1>(static_cast<size_t>(ny));
-            s->fake_quantize(r, rq, ny, s->r_scale);
-            residual = rq;
-          }
+          const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
+          const float* residual = s->quantized_residual(r, ny);
           if (s->handoff.y_scale > 0.f) return s->fast->run_s8(xq, residual, out[0]->data<int8_t>());
           return s->fast->run_f32(xq, residual, out[0]->data<float>());
         }
