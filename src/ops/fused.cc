@@ -144,14 +144,17 @@ bool input_finite(const Tensor* t) {
   return !t || t->known_finite() || kernels::fast::all_finite_f32(t->data<float>(), t->numel());
 }
 
-// An FP32 Clip block with finite bounds, weights and bias runs the clip inside oneDNN's
-// convolution (`clipped`, ConvFastOptions::nan_free) whenever X and R hold no NaN or infinity:
-// then the pre-activation has no NaN and oneDNN's clip gives the reference's values, and Y lies
-// within the bounds (Tensor::known_finite, so that a Clip block reading it skips the check).
-// Other inputs take the exact path: the convolution with the clip as a pass after it (`exact`,
-// built the first time it is needed; the reference kernels when oneDNN declines).
-struct ClipFastPath {
-  std::shared_ptr<kernels::fast::ConvOneDnn> clipped;
+// An FP32 block with finite weights and bias has a faster kernel for inputs without NaN or
+// infinity (`finite`, ConvFastOptions::nan_free), which it runs whenever X and R hold none:
+// - a Clip with finite bounds runs inside oneDNN's convolution: with no NaN in the
+//   pre-activation, oneDNN's clip gives the reference's values. Y then lies within the bounds
+//   (Tensor::known_finite, so that a Clip block reading it skips the check);
+// - a 3x3 convolution may run as Winograd (ConvFastOptions::winograd).
+// Other inputs take the exact path: the direct convolution with the clip as a pass after it
+// (`exact`, built the first time it is needed; the reference kernels when oneDNN declines).
+struct FiniteFastPath {
+  std::shared_ptr<kernels::fast::ConvOneDnn> finite;
+  bool bounded = false;  // finite bounds clip Y
   kernels::fast::ConvFastOptions exact_options;
   Tensor w, b;  // the constants exact is built from
   std::once_flag once;
@@ -162,7 +165,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
                                                   const Epilogue& e, const ConvLayout& layout) {
   using kernels::fast::ConvOneDnn;
   std::shared_ptr<ConvOneDnn> fast;
-  std::shared_ptr<ClipFastPath> clip;
+  std::shared_ptr<FiniteFastPath> finite;
   const bool has_residual = ctx.has_input(3);
   if (ctx.options.use_fast) {
     std::string why_not;
@@ -175,45 +178,50 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
       o.dst_channels_last = layout.y;
       o.residual = has_residual;
       o.epilogue = e;
-      if (e.act == Epilogue::Act::kClip && std::isfinite(e.alpha) && std::isfinite(e.beta) && constant_f32(ctx, 1) &&
+      const bool clip_bounds = e.act == Epilogue::Act::kClip && std::isfinite(e.alpha) && std::isfinite(e.beta);
+      const bool winograd = ctx.options.winograd && kernels::fast::winograd_candidate(p);
+      if ((clip_bounds || winograd) && constant_f32(ctx, 1) &&
           absent_or_finite_constant(ctx, 1) && absent_or_finite_constant(ctx, 2)) {
         kernels::fast::ConvFastOptions nan_free = o;
         nan_free.nan_free = true;
-        std::shared_ptr<ConvOneDnn> clipped =
+        nan_free.winograd = winograd;
+        std::shared_ptr<ConvOneDnn> f =
             ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, nan_free);
-        if (clipped && clipped->activation_fused()) {
-          clip = std::make_shared<ClipFastPath>();
-          clip->clipped = std::move(clipped);
-          clip->exact_options = o;
-          clip->w = *ctx.in(1).value;
-          if (ctx.has_input(2)) clip->b = *ctx.in(2).value;
+        if (f && (f->winograd() || (clip_bounds && f->activation_fused()))) {
+          finite = std::make_shared<FiniteFastPath>();
+          finite->finite = std::move(f);
+          finite->bounded = clip_bounds;
+          finite->exact_options = o;
+          finite->w = *ctx.in(1).value;
+          if (ctx.has_input(2)) finite->b = *ctx.in(2).value;
         }
       }
-      if (!clip) fast = ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, o);
+      if (!finite) fast = ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, o);
     }
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
   return make_kernel(
-      [p, transpose, e, fast, clip, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
-                                                                         std::span<Tensor* const> out) {
+      [p, transpose, e, fast, finite, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
+                                                                           std::span<Tensor* const> out) {
         float* y = out[0]->data<float>();
         const float* w = in[1]->data<float>();
         const float* b = opt_f32(in, 2);
         const float* r = opt_f32(in, 3);
         ConvOneDnn* f = fast.get();
-        if (clip) {
+        bool bounded = false;
+        if (finite) {
           if (input_finite(in[0]) && input_finite(has_residual ? in[3] : nullptr)) {
-            // With activation_fused, oneDNN fuses the residual too (ConvOneDnn builds both or neither).
-            clip->clipped->run(in[0]->data<float>(), w, b, y, r);
-            out[0]->set_known_finite(true);
-            return;
+            f = finite->finite.get();
+            bounded = finite->bounded;
+          } else {
+            std::call_once(finite->once, [&] {
+              std::string why_not;
+              const Tensor& cb = finite->b;
+              finite->exact = ConvOneDnn::Conv(p, finite->w.data<float>(), cb.defined() ? cb.data<float>() : nullptr,
+                                               cb.defined(), &why_not, finite->exact_options);
+            });
+            f = finite->exact.get();
           }
-          std::call_once(clip->once, [&] {
-            std::string why_not;
-            clip->exact = ConvOneDnn::Conv(p, clip->w.data<float>(), clip->b.defined() ? clip->b.data<float>() : nullptr,
-                                           clip->b.defined(), &why_not, clip->exact_options);
-          });
-          f = clip->exact.get();
         }
         if (f) {
           const bool residual_fused = f->residual_fused();
@@ -224,6 +232,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
             const EpilogueDims d = epilogue_dims(p, layout.y);
             kernels::fast::float_epilogue(y, d.outer, d.channels, d.inner, nullptr, residual_fused ? nullptr : r, rest, y);
           }
+          if (bounded) out[0]->set_known_finite(true);
           return;
         }
         run_plain(p, layout, in[0]->data<float>(), r, y, [&](const float* x, const float* rp, float* yp) {
@@ -235,7 +244,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           }
         });
       },
-      fast || clip ? "onednn" : "reference", true);
+      fast || finite ? "onednn" : "reference", true);
 }
 
 // INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already

@@ -29,6 +29,10 @@ struct TensorInfo {
 
 struct KernelOptions {
   bool use_fast = true;  // oneDNN kernels where they exist; false forces the reference kernels
+  // Fast FP32 convolutions may run as Winograd (kernels/fast/conv_onednn.h), whose rounding
+  // differs from the direct convolution's by a few ulps. The planner turns it off for FP16
+  // layers, whose half-precision roundings such a difference could flip.
+  bool winograd = true;
 };
 
 class Kernel {

@@ -40,9 +40,10 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
 
 // What decides a node's kernel (kernel_cache.h).
 uint64_t kernel_key(const ir::Node& node, Precision precision, const passes::NodeExec* exec,
-                    const std::vector<ops::TensorInfo>& inputs, bool use_fast) {
+                    const std::vector<ops::TensorInfo>& inputs, const ops::KernelOptions& options) {
   uint64_t h = node_signature(node, precision == Precision::kFp32 ? nullptr : exec, {});
-  h = hash_combine(h, use_fast);
+  h = hash_combine(h, options.use_fast);
+  h = hash_combine(h, options.winograd);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ops::TensorInfo& ti = inputs[i];
     h = hash_combine(h, static_cast<uint64_t>(ti.dtype));
@@ -156,7 +157,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     ctx.outputs.resize(node.outputs.size());
     std::shared_ptr<ops::Kernel> kernel;
     const uint64_t key = options.kernels && !all_constant
-                             ? kernel_key(node, precision, exec, ctx.inputs, options.kernel.use_fast)
+                             ? kernel_key(node, precision, exec, ctx.inputs, options.kernel)
                              : 0;
     // int8 products run about four times as fast, so they need four times the work.
     const int64_t macs = estimated_macs(node, ctx.inputs);
@@ -173,6 +174,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       // Range's bounds): the layer's shapes do not depend on its precision.
       std::vector<Tensor> half_constants;
       if (precision == Precision::kFp16) {
+        ctx.options.winograd = false;
         half_constants = round_constants_to_half(ctx.inputs);
         const bool sizes_output = node.op_type == "Resize" || node.op_type == "Upsample" || node.op_type == "Range";
         for (size_t i = 0; i < half_constants.size() && !sizes_output; ++i)

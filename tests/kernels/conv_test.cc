@@ -370,6 +370,75 @@ TEST(ConvOneDnn, NanFreeClipRunsInsideTheConvolution) {
   }
 }
 
+// Winograd (nan_free inputs): 3x3 stride-1 convolutions with enough output pixels run as
+// Winograd, within its rounding of the reference (1e-5 of sum |x w| + |b| at each output), with
+// Relu inside it giving the reference's +0; other geometries and callers keep the direct one.
+TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
+  using Act = ref::Epilogue::Act;
+  if (!fast::channels_last_preferred()) GTEST_SKIP() << "no AVX-512 convolutions on this CPU";
+  const std::vector<Case> cases = {
+      {"64ch_14x14", conv_params(1, 64, 64, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
+      {"32to48_b2", conv_params(2, 32, 48, 1, {16, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})}};
+  for (const Case& c : cases) {
+    const ConvParams& p = c.p;
+    const int64_t in_sp = prod(p.in_size), out_sp = prod(p.out_size);
+    auto x = random_values(p.batch * p.in_channels * in_sp, 11);
+    for (size_t i = 0; i < x.size(); i += 7) x[i] *= 100.f;  // a wide range of magnitudes
+    const auto w = random_values(p.out_channels * p.in_channels * 9, 12), b = random_values(p.out_channels, 13);
+    std::vector<float> conv(static_cast<size_t>(p.batch * p.out_channels * out_sp)), bound(conv.size());
+    ref::conv_f32(p, x.data(), w.data(), b.data(), conv.data());
+    std::vector<float> ax(x.size()), aw(w.size()), ab(b.size());
+    for (size_t i = 0; i < x.size(); ++i) ax[i] = std::fabs(x[i]);
+    for (size_t i = 0; i < w.size(); ++i) aw[i] = std::fabs(w[i]);
+    for (size_t i = 0; i < b.size(); ++i) ab[i] = std::fabs(b[i]);
+    ref::conv_f32(p, ax.data(), aw.data(), ab.data(), bound.data());
+    for (const Act act : {Act::kNone, Act::kRelu})
+      for (bool channels_last : {false, true}) {
+        const std::string what = c.name + (act == Act::kRelu ? " relu" : "") + (channels_last ? " nhwc" : " nchw");
+        fast::ConvFastOptions o;
+        o.src_channels_last = o.dst_channels_last = channels_last;
+        o.epilogue = {act, 0.f, 0.f};
+        o.nan_free = o.winograd = true;
+        std::string why;
+        auto f = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+        ASSERT_NE(f, nullptr) << what << ": " << why;
+        EXPECT_TRUE(f->winograd()) << what << ": " << f->impl_info();
+        EXPECT_NE(f->impl_info().find("wino"), std::string::npos) << what << ": " << f->impl_info();
+        EXPECT_EQ(f->activation_fused(), act == Act::kRelu) << what;
+        std::vector<float> got(conv.size(), -3.f);
+        f->run(channels_last ? naive::to_nhwc(p.batch, p.in_channels, in_sp, x).data() : x.data(), w.data(), b.data(),
+               got.data());
+        if (channels_last) got = naive::to_nchw(p.batch, p.out_channels, out_sp, got);
+        int zeros = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+          const float want = act == Act::kRelu ? std::max(conv[i], 0.f) : conv[i];
+          ASSERT_LE(std::fabs(got[i] - want), 1e-5f * bound[i]) << what << ": element " << i;
+          if (act == Act::kRelu && conv[i] < 0) {
+            ++zeros;
+            ASSERT_EQ(got[i], 0.f) << what << ": element " << i;
+            ASSERT_FALSE(std::signbit(got[i])) << what << ": Relu gives +0, element " << i;
+          }
+        }
+        if (act == Act::kRelu) EXPECT_GT(zeros, 0) << what;
+      }
+  }
+  // Not Winograd: without the caller's leave, a strided or grouped 3x3, and too few pixels.
+  const ConvParams big = cases[0].p;
+  const auto w = random_values(64 * 64 * 9, 14);
+  fast::ConvFastOptions o;
+  o.nan_free = o.winograd = true;
+  fast::ConvFastOptions direct_only;
+  direct_only.nan_free = true;
+  std::string why;
+  EXPECT_FALSE(fast::ConvOneDnn::Conv(big, w.data(), nullptr, false, &why, direct_only)->winograd());
+  EXPECT_FALSE(fast::winograd_candidate(conv_params(1, 64, 64, 1, {28, 28}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})));
+  EXPECT_FALSE(fast::winograd_candidate(conv_params(1, 64, 64, 2, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
+  const ConvParams small = conv_params(1, 64, 64, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  EXPECT_FALSE(fast::winograd_candidate(small));
+  EXPECT_FALSE(fast::ConvOneDnn::Conv(small, w.data(), nullptr, false, &why, o)->winograd());
+  EXPECT_TRUE(fast::winograd_candidate(conv_params(4, 64, 64, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
+}
+
 std::vector<Case> deconv_cases() {
   std::vector<Case> cs;
   for (int64_t c : {1, 3, 8, 9, 16, 17})

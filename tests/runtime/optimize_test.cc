@@ -319,6 +319,81 @@ TEST(Optimize, ClipBlocksGiveTheReferenceNanAndInfinity) {
   }
 }
 
+// x -> Conv 3x3 + Relu -> Conv 3x3 -> y: two blocks oneDNN may run as Winograd (16 channels,
+// 16x16 pixels; random weights).
+std::shared_ptr<const ir::Graph> winograd_chain() {
+  auto g = std::make_shared<ir::Graph>();
+  g->opset = 13;
+  g->inputs.push_back({"x", DType::kFloat32, true, {1, 16, 16, 16}, {}});
+  g->outputs.push_back({"y", DType::kFloat32, true, {1, 16, 16, 16}, {}});
+  for (const char* name : {"wa", "wb"}) {
+    Tensor t(DType::kFloat32, {16, 16, 3, 3});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::sin(2.3f * static_cast<float>(i) + name[1]) * 0.2f;
+    g->initializers[name] = t;
+  }
+  Tensor bias(DType::kFloat32, {16});
+  for (int64_t i = 0; i < 16; ++i) bias.data<float>()[i] = 0.05f * static_cast<float>(i - 8);
+  g->initializers["ba"] = bias;
+  auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in, std::string out) {
+    ir::Node n;
+    n.op_type = op;
+    n.name = name;
+    n.inputs = std::move(in);
+    n.outputs = {std::move(out)};
+    n.index = static_cast<int>(g->nodes.size());
+    if (op == "Conv") n.attrs["pads"] = ir::Attribute::Ints({1, 1, 1, 1});
+    g->nodes.push_back(n);
+  };
+  node("Conv", "conv_a", {"x", "wa", "ba"}, "a");
+  node("Relu", "relu_a", {"a"}, "A");
+  node("Conv", "conv_b", {"A", "wb"}, "y");
+  return g;
+}
+
+Tensor run_winograd_chain(const Tensor& x, bool optimize) {
+  runtime::PlanOptions o;
+  o.optimize = optimize;
+  auto mp = runtime::build_mixed_plan(winograd_chain(), {{"x", x.shape()}}, nullptr, o);
+  EXPECT_TRUE(mp.ok()) << mp.status().message();
+  if (!mp.ok()) return Tensor();
+  auto out = mp->plan->Run({{"x", x}});
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  return out.ok() ? out->at("y") : Tensor();
+}
+
+// Winograd spreads one infinity over a whole tile as NaN: blocks take it only for inputs
+// without NaN or infinity, and the direct convolution otherwise, which gives the reference's
+// NaN and infinities where they are.
+TEST(Optimize, WinogradBlocksGiveTheReferenceNanAndInfinity) {
+  if (!kernels::fast::channels_last_preferred()) GTEST_SKIP() << "no AVX-512 convolutions on this CPU";
+  Tensor x(DType::kFloat32, {1, 16, 16, 16});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::cos(0.37f * static_cast<float>(i)) * 3.f;
+  const Tensor clean = run_winograd_chain(x, false);
+  EXPECT_LE(rel_diff(run_winograd_chain(x, true), clean), 1e-5);
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    Tensor xb = x.Clone();
+    xb.data<float>()[5 * 256 + 7 * 16 + 9] = bad;  // channel 5, row 7, column 9
+    const Tensor fast = run_winograd_chain(xb, true), plain = run_winograd_chain(xb, false);
+    ASSERT_EQ(fast.numel(), plain.numel());
+    // NaN: Relu turns conv_a's NaN into 0, so y changes near the pixel. Infinity: it reaches y.
+    int nonfinite = 0, changed = 0;
+    for (int64_t i = 0; i < plain.numel(); ++i) {
+      const float want = plain.data<float>()[i], got = fast.data<float>()[i];
+      nonfinite += !std::isfinite(want);
+      changed += !(want == clean.data<float>()[i]);
+      ASSERT_EQ(std::isnan(got), std::isnan(want)) << bad << ": element " << i << " is " << got << ", want " << want;
+      if (!std::isnan(want)) {
+        ASSERT_EQ(std::isinf(got), std::isinf(want)) << bad << ": element " << i << " is " << got;
+        if (std::isinf(want)) EXPECT_EQ(got, want) << bad << ": element " << i;
+        else EXPECT_NEAR(got, want, 1e-4 * (1 + std::fabs(want))) << bad << ": element " << i;
+      }
+    }
+    EXPECT_EQ(nonfinite > 0, std::isinf(bad)) << bad;
+    EXPECT_GT(changed, 0) << bad;
+    EXPECT_LT(changed, plain.numel() / 4) << bad << ": only the pixel's neighbourhood";
+  }
+}
+
 // Calibration observes the model's own tensors: its plans are never optimized, whatever the
 // caller's options say (the sweep passes its optimized options on to it).
 TEST(Optimize, CalibrationSeesEveryTensorOfTheModel) {

@@ -97,6 +97,7 @@ struct ConvOneDnn::Impl {
   dnnl::memory::desc scratch_md, src_in_scratch_md, dst_out_scratch_md;
   bool reorder_src = false, reorder_dst = false;
   bool residual = false, activation = false;  // fused as post-ops
+  bool winograd = false;
   std::string impl_info;
 };
 
@@ -104,7 +105,7 @@ namespace {
 
 std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* const_w, const float* const_b,
                                         bool has_bias, bool transposed, const ConvFastOptions& options,
-                                        bool with_post_ops, bool any_layout = false) {
+                                        bool with_post_ops, bool any_layout = false, bool winograd = false) {
   auto impl = std::make_unique<ConvOneDnn::Impl>();
   auto& eng = cpu_engine();
   const size_t rank = p.in_size.size() + 2;
@@ -137,7 +138,8 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   // reorders included). Run-time weights keep everything plain: no per-run weight reorder.
   // A channels-last side is taken as it is (oneDNN's direct convolutions read and write it).
   // any_layout: let oneDNN choose there too (and reorder), when nothing but its reference
-  // implementation takes the channels-last layout as it is.
+  // implementation takes the channels-last layout as it is. Winograd takes only its blocked layout.
+  if (winograd) any_layout = true;
   const dnnl::memory::desc src_req = const_w && (any_layout || !options.src_channels_last)
                                          ? dnnl::memory::desc(impl->src_md.dims(), dt::f32, tag::any)
                                          : impl->src_md;
@@ -149,11 +151,19 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
   // Post-ops need the primitive to write y itself: a channels-last y is never reordered.
   dnnl::primitive_attr conv_attr;  // not a copy of attr: copies share one attribute object
   conv_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (with_post_ops) {
+  if (with_post_ops && winograd) {
+    // Winograd's only activation post-op: oneDNN's relu with alpha 0 is max(x, 0), +0 for
+    // negative x, the reference's value (no NaN reaches it: ConvFastOptions::nan_free).
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    conv_attr.set_post_ops(po);
+    impl->activation = true;
+  } else if (with_post_ops) {
     conv_attr.set_post_ops(epilogue_post_ops(options, impl->dst_md));
     impl->residual = options.residual;
     impl->activation = activation_fusable(options);
   }
+  impl->winograd = winograd;
   auto finish = [&](const auto& pd) {
     impl->scratch_md = pd.scratchpad_desc();
     impl->wei_md = pd.weights_desc();
@@ -167,8 +177,10 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
       throw dnnl::error(dnnl_unimplemented, "only the reference implementation takes the post-ops");
   };
   if (!transposed) {
-    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                      src_req, wei_req, impl->bias_md, dst_req, strides, dilates, pad_l, pad_r);
+    const dnnl::algorithm alg =
+        winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, alg, src_req, wei_req, impl->bias_md,
+                                      dst_req, strides, dilates, pad_l, pad_r);
     dnnl::convolution_forward::primitive_desc pd(d, conv_attr, eng);
     finish(pd);
     impl->prim = dnnl::convolution_forward(pd);
@@ -222,6 +234,18 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
         if (why_not) *why_not = "negative padding";
         return nullptr;
       }
+  if (!transposed && const_w && options.nan_free && options.winograd && winograd_candidate(p)) {
+    // Relu inside the primitive when it is the whole epilogue, else the caller applies it.
+    const bool relu_only = !options.residual && options.epilogue.act == ref::Epilogue::Act::kRelu;
+    for (bool post_ops : {relu_only, false}) {
+      try {
+        return build(p, const_w, const_b, has_bias, transposed, options, post_ops, true, true);
+      } catch (const dnnl::error&) {
+        // oneDNN has no Winograd kernel for it here: the direct convolution below.
+      }
+      if (!relu_only) break;
+    }
+  }
   const bool want_post_ops =
       !transposed && options.dst_channels_last && (options.residual || activation_fusable(options));
   if (want_post_ops) {
@@ -276,6 +300,13 @@ const std::string& ConvOneDnn::impl_info() const { return impl_->impl_info; }
 
 bool ConvOneDnn::residual_fused() const { return impl_->residual; }
 bool ConvOneDnn::activation_fused() const { return impl_->activation; }
+bool ConvOneDnn::winograd() const { return impl_->winograd; }
+
+bool winograd_candidate(const ref::ConvParams& p) {
+  return p.kernel.size() == 2 && p.group == 1 && p.kernel[0] == 3 && p.kernel[1] == 3 && p.stride[0] == 1 &&
+         p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
+         p.batch * p.out_size[0] * p.out_size[1] >= kMinWinogradPixels;
+}
 
 void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, const float* residual) const {
   auto& eng = cpu_engine();

@@ -24,7 +24,22 @@ struct ConvFastOptions {
   // finite). oneDNN's clip maps NaN to the lower bound where the reference passes it on; with
   // no NaN to meet, a Clip epilogue is exact and runs as a post-op too.
   bool nan_free = false;
+  // With nan_free: a 3x3 stride-1 convolution may run as Winograd (winograd_candidate), which
+  // takes about 2.25x fewer multiplies. Its transforms mix a tile's inputs, so one infinity
+  // would spread NaN over the tile where the direct convolution gives inf; without NaN or
+  // infinity its rounding differs from the direct convolution's by a few float ulps of the sums
+  // (tests/kernels/conv_test.cc holds it to 1e-5 of sum |x w|). Winograd takes Relu as a
+  // post-op (exactly: max(x, 0) gives +0), and neither the residual nor another activation.
+  bool winograd = false;
 };
+
+// Whether oneDNN may run this convolution as Winograd when ConvFastOptions::winograd allows:
+// 2-D, one group, 3x3, stride 1, no dilation, and at least kMinWinogradPixels output pixels
+// over the batch. Below that the transformed weights (16/9 the size of the direct ones) cost
+// more to stream than the multiplies saved: ResNet-50's 512-channel 3x3 at 7x7 and batch 1
+// gained 6 % on one thread and lost 2 % on two, while the 14x14 layers gained 8-13 %.
+inline constexpr int64_t kMinWinogradPixels = 196;
+bool winograd_candidate(const ref::ConvParams& p);
 
 // Built once per node (primitive descriptor, primitive, weights reordered into the layout
 // oneDNN prefers); run() only wraps the buffers and executes. Activations are plain row-major
@@ -55,6 +70,8 @@ class ConvOneDnn {
   // exactly as the reference does. Clip and Silu are always left to the caller.
   bool residual_fused() const;
   bool activation_fused() const;
+  // Whether oneDNN runs this convolution as Winograd (ConvFastOptions::winograd).
+  bool winograd() const;
   // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit"), for
   // benchmarks and debugging.
   const std::string& impl_info() const;
