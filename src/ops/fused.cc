@@ -194,9 +194,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           finite->exact_options = o;
           finite->w = *ctx.in(1).value;
           if (ctx.has_input(2)) finite->b = *ctx.in(2).value;
+        } else {
+          fast = std::move(f);  // neither: nan_free changed nothing, it is the direct convolution
         }
       }
-      if (!finite) fast = ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, o);
+      if (!finite && !fast) fast = ConvOneDnn::Conv(p, constant_f32(ctx, 1), constant_f32(ctx, 2), ctx.has_input(2), &why_not, o);
     }
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;

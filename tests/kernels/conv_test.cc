@@ -378,7 +378,7 @@ TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
   if (!fast::channels_last_preferred()) GTEST_SKIP() << "no AVX-512 convolutions on this CPU";
   const std::vector<Case> cases = {
       {"64ch_14x14", conv_params(1, 64, 64, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
-      {"32to48_b2", conv_params(2, 32, 48, 1, {16, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})}};
+      {"32to80_b2", conv_params(2, 32, 80, 1, {16, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})}};
   for (const Case& c : cases) {
     const ConvParams& p = c.p;
     const int64_t in_sp = prod(p.in_size), out_sp = prod(p.out_size);
@@ -422,7 +422,7 @@ TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
         if (act == Act::kRelu) EXPECT_GT(zeros, 0) << what;
       }
   }
-  // Not Winograd: without the caller's leave, a strided or grouped 3x3, and too few pixels.
+  // Not Winograd: without the caller's leave, a strided or grouped 3x3, too few pixels or channels.
   const ConvParams big = cases[0].p;
   const auto w = random_values(64 * 64 * 9, 14);
   fast::ConvFastOptions o;
@@ -437,6 +437,10 @@ TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
   EXPECT_FALSE(fast::winograd_candidate(small));
   EXPECT_FALSE(fast::ConvOneDnn::Conv(small, w.data(), nullptr, false, &why, o)->winograd());
   EXPECT_TRUE(fast::winograd_candidate(conv_params(4, 64, 64, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
+  for (const auto& [in, out] : {std::pair<int64_t, int64_t>{1, 16}, {3, 64}, {16, 16}, {32, 32}, {8, 512}})
+    EXPECT_FALSE(fast::winograd_candidate(conv_params(1, in, out, 1, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})))
+        << in << " -> " << out;
+  EXPECT_TRUE(fast::winograd_candidate(conv_params(1, 16, 128, 1, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
 }
 
 std::vector<Case> deconv_cases() {

@@ -319,20 +319,20 @@ TEST(Optimize, ClipBlocksGiveTheReferenceNanAndInfinity) {
   }
 }
 
-// x -> Conv 3x3 + Relu -> Conv 3x3 -> y: two blocks oneDNN may run as Winograd (16 channels,
-// 16x16 pixels; random weights).
+// x -> Conv 3x3 + Relu -> Conv 3x3 -> y: two blocks oneDNN may run as Winograd (16 -> 128 -> 16
+// channels, 16x16 pixels; random weights).
 std::shared_ptr<const ir::Graph> winograd_chain() {
   auto g = std::make_shared<ir::Graph>();
   g->opset = 13;
   g->inputs.push_back({"x", DType::kFloat32, true, {1, 16, 16, 16}, {}});
   g->outputs.push_back({"y", DType::kFloat32, true, {1, 16, 16, 16}, {}});
-  for (const char* name : {"wa", "wb"}) {
-    Tensor t(DType::kFloat32, {16, 16, 3, 3});
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::sin(2.3f * static_cast<float>(i) + name[1]) * 0.2f;
+  for (const auto& [name, shape] : {std::pair<const char*, Shape>{"wa", {128, 16, 3, 3}}, {"wb", {16, 128, 3, 3}}}) {
+    Tensor t(DType::kFloat32, shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::sin(2.3f * static_cast<float>(i) + name[1]) * 0.1f;
     g->initializers[name] = t;
   }
-  Tensor bias(DType::kFloat32, {16});
-  for (int64_t i = 0; i < 16; ++i) bias.data<float>()[i] = 0.05f * static_cast<float>(i - 8);
+  Tensor bias(DType::kFloat32, {128});
+  for (int64_t i = 0; i < 128; ++i) bias.data<float>()[i] = 0.01f * static_cast<float>(i - 64);
   g->initializers["ba"] = bias;
   auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in, std::string out) {
     ir::Node n;

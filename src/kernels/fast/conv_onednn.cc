@@ -305,7 +305,8 @@ bool ConvOneDnn::winograd() const { return impl_->winograd; }
 bool winograd_candidate(const ref::ConvParams& p) {
   return p.kernel.size() == 2 && p.group == 1 && p.kernel[0] == 3 && p.kernel[1] == 3 && p.stride[0] == 1 &&
          p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
-         p.batch * p.out_size[0] * p.out_size[1] >= kMinWinogradPixels;
+         p.batch * p.out_size[0] * p.out_size[1] >= kMinWinogradPixels && p.in_channels >= kMinWinogradChannels &&
+         p.out_channels >= kMinWinogradChannels && p.in_channels * p.out_channels >= kMinWinogradChannelProduct;
 }
 
 void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, const float* residual) const {

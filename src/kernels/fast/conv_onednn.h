@@ -34,11 +34,17 @@ struct ConvFastOptions {
 };
 
 // Whether oneDNN may run this convolution as Winograd when ConvFastOptions::winograd allows:
-// 2-D, one group, 3x3, stride 1, no dilation, and at least kMinWinogradPixels output pixels
-// over the batch. Below that the transformed weights (16/9 the size of the direct ones) cost
-// more to stream than the multiplies saved: ResNet-50's 512-channel 3x3 at 7x7 and batch 1
-// gained 6 % on one thread and lost 2 % on two, while the 14x14 layers gained 8-13 %.
+// 2-D, one group, 3x3, stride 1, no dilation, at least kMinWinogradPixels output pixels over
+// the batch, and enough channels. With fewer pixels the transformed weights (16/9 the size of
+// the direct ones) cost more to stream than the multiplies saved: ResNet-50's 512-channel 3x3
+// at 7x7 and batch 1 gained 6 % on one thread and lost 2 % on two, while its 14x14 layers
+// gained 8-13 %. With few channels the transforms and the reorders to Winograd's blocked
+// layout cost more than the multiplies saved (one thread, channels-last in and out, timed
+// alone): 1 -> 16 at 28x28 ran 5x slower, 3 -> 64 at 224x224 4x, 16 -> 16 at 56x56 1.4x,
+// 32 -> 32 at 56x56 1.1x; 16 -> 128 and 32 -> 64 at 28x28 ran 1.3-1.4x faster, 64 -> 64 1.4-1.6x.
 inline constexpr int64_t kMinWinogradPixels = 196;
+inline constexpr int64_t kMinWinogradChannels = 16;           // of each side
+inline constexpr int64_t kMinWinogradChannelProduct = 2048;  // in x out
 bool winograd_candidate(const ref::ConvParams& p);
 
 // Built once per node (primitive descriptor, primitive, weights reordered into the layout
