@@ -5,9 +5,10 @@
 #
 # Environment: BUILD (build folder, default build-bench), THREADS (default "1 2"),
 # ITERS_FACTOR (scales every iteration count, default 1), MODELS_DIR (default bench/models),
-# OPS=1 (also print qscope's time per op type for every case), OMP_WAIT_POLICY (default passive:
-# with libgomp's default spinning, any other load on a 2-core machine makes every OpenMP region of
-# a 2-thread run wait for a descheduled thread, ~12 ms each; set OMP_WAIT_POLICY=active or "" to see it).
+# OPS=1 (also print qscope's time per op type for every case), OMP_WAIT_POLICY / GOMP_SPINCOUNT
+# (neither set: GOMP_SPINCOUNT=1000, a brief spin then sleep, as the command line; with libgomp's
+# long default spin, any other load on a 2-core machine makes every OpenMP region of a 2-thread run
+# wait for a descheduled thread, ~12 ms each).
 # Prints (markdown): model | batch | threads | qscope ms | ORT ms | ratio (ORT/qscope, >1: qscope faster) |
 # max abs diff (of the first output, qscope vs ORT, same input) | qscope min ms | ORT min ms.
 # Times are medians of the timed runs; the minimums are there because the machine is shared.
@@ -20,8 +21,10 @@ MODELS_DIR="${MODELS_DIR:-$BENCH/models}"
 THREADS="${THREADS:-1 2}"
 ITERS_FACTOR="${ITERS_FACTOR:-1}"
 PY=/usr/bin/python3
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY-passive}"
-[[ -z "$OMP_WAIT_POLICY" ]] && unset OMP_WAIT_POLICY
+# libgomp's waits as the command line sets them (tools/qscope/main.cc): a brief spin, then sleep,
+# unless the caller chose OMP_WAIT_POLICY or GOMP_SPINCOUNT.
+[[ -z "${OMP_WAIT_POLICY+x}${GOMP_SPINCOUNT+x}" ]] && export GOMP_SPINCOUNT=1000
+[[ -z "${OMP_WAIT_POLICY-}" ]] && unset OMP_WAIT_POLICY
 FMNIST="$ROOT/tests/data/fmnist"
 FMNIST_IN="$FMNIST/ref/fmnist_test_0-7.input.npy"
 
@@ -102,5 +105,5 @@ print("shape %s vs %s" % (a.shape, b.shape) if a.shape != b.shape else "%.2e" % 
   done
 done
 echo
-echo "qscope: OMP_NUM_THREADS=threads, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-<libgomp default>}; ORT: intraOpNumThreads=threads," \
+echo "qscope: OMP_NUM_THREADS=threads, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-<unset>}, GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-<unset>}; ORT: intraOpNumThreads=threads," \
      "interOpNumThreads=1, graphOptimizationLevel=all, sequential. Medians of the timed runs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
