@@ -1,5 +1,6 @@
 // Reference vs oneDNN Conv on ResNet-like 3x3 convolutions (stride 1, pad 1, bias, constant
-// weights), batch 1. Prints oneDNN's speed-up over the reference for each shape at the end.
+// weights), batch 1, and oneDNN's direct convolution vs its Winograd (ConvFastOptions::winograd,
+// what FP32 blocks run on finite inputs). Prints the speed-ups for each shape at the end.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -68,9 +69,29 @@ void BM_ConvOneDnn(benchmark::State& st) {
   set_flops(st, p);
 }
 
+void BM_ConvWinograd(benchmark::State& st) {
+  const ConvParams p = resnet_3x3(st.range(0), st.range(1));
+  Buffers buf(p);
+  qs::kernels::fast::ConvFastOptions o;
+  o.nan_free = o.winograd = true;
+  std::string why;
+  auto fast = qs::kernels::fast::ConvOneDnn::Conv(p, buf.w.data(), buf.b.data(), true, &why, o);
+  if (!fast || !fast->winograd()) {
+    st.SkipWithError(fast ? ("no Winograd here: " + fast->impl_info()).c_str() : ("oneDNN declined: " + why).c_str());
+    return;
+  }
+  st.SetLabel(fast->impl_info());
+  for (auto _ : st) {
+    fast->run(buf.x.data(), nullptr, nullptr, buf.y.data());
+    benchmark::DoNotOptimize(buf.y.data());
+  }
+  set_flops(st, p);  // the direct convolution's multiply-adds, for comparison
+}
+
 // ResNet-18/34 stage 2 and stage 3 shapes.
 BENCHMARK(BM_ConvReference)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ConvWinograd)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Keeps each run's time per iteration so that main can print the ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -96,6 +117,13 @@ int main(int argc, char** argv) {
     if (r != reporter.times.end() && f != reporter.times.end() && f->second > 0)
       std::printf("conv 3x3 channels/size %s: reference %.2f ms, oneDNN %.3f ms, oneDNN is %.1fx faster\n", args,
                   r->second, f->second, r->second / f->second);
+  }
+  for (const char* args : {"64/56", "128/28", "256/14"}) {
+    const std::string suffix = std::string("/") + args + "/real_time";
+    auto d = reporter.times.find("BM_ConvOneDnn" + suffix), w = reporter.times.find("BM_ConvWinograd" + suffix);
+    if (d != reporter.times.end() && w != reporter.times.end() && w->second > 0)
+      std::printf("conv 3x3 channels/size %s: oneDNN direct %.3f ms, Winograd %.3f ms, Winograd is %.2fx faster\n",
+                  args, d->second, w->second, d->second / w->second);
   }
   benchmark::Shutdown();
   return 0;
