@@ -223,6 +223,19 @@ TEST(Optimize, ChannelsLastDecisions) {
   for (const auto& [name, t] : plain.out) EXPECT_LE(rel_diff(out->at(name), t), 1e-5) << name;
 }
 
+// Appends a node to a hand-built graph; the pointer is valid until the next append.
+ir::Node* add_node(ir::Graph& g, const std::string& op, const std::string& name, std::vector<std::string> in,
+                   std::string out) {
+  ir::Node n;
+  n.op_type = op;
+  n.name = name;
+  n.inputs = std::move(in);
+  n.outputs = {std::move(out)};
+  n.index = static_cast<int>(g.nodes.size());
+  g.nodes.push_back(n);
+  return &g.nodes.back();
+}
+
 // x -> Conv 1x1 + Clip(0, 6) -> depthwise Conv 3x3 + Clip(0, 6) -> Conv 1x1: MobileNetV2's
 // expand / depthwise / project, built by hand (random weights).
 std::shared_ptr<const ir::Graph> clip_chain() {
@@ -243,14 +256,7 @@ std::shared_ptr<const ir::Graph> clip_chain() {
   g->initializers["lo"] = Tensor::Scalar(0.f);
   g->initializers["hi"] = Tensor::Scalar(6.f);
   auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in, std::string out) {
-    ir::Node n;
-    n.op_type = op;
-    n.name = name;
-    n.inputs = std::move(in);
-    n.outputs = {std::move(out)};
-    n.index = static_cast<int>(g->nodes.size());
-    g->nodes.push_back(n);
-    return &g->nodes.back();
+    return add_node(*g, op, name, std::move(in), std::move(out));
   };
   node("Conv", "conv_a", {"x", "wa", "ba"}, "a");
   node("Clip", "clip_a", {"a", "lo", "hi"}, "A");
@@ -334,19 +340,9 @@ std::shared_ptr<const ir::Graph> winograd_chain() {
   Tensor bias(DType::kFloat32, {128});
   for (int64_t i = 0; i < 128; ++i) bias.data<float>()[i] = 0.01f * static_cast<float>(i - 64);
   g->initializers["ba"] = bias;
-  auto node = [&](const std::string& op, const std::string& name, std::vector<std::string> in, std::string out) {
-    ir::Node n;
-    n.op_type = op;
-    n.name = name;
-    n.inputs = std::move(in);
-    n.outputs = {std::move(out)};
-    n.index = static_cast<int>(g->nodes.size());
-    if (op == "Conv") n.attrs["pads"] = ir::Attribute::Ints({1, 1, 1, 1});
-    g->nodes.push_back(n);
-  };
-  node("Conv", "conv_a", {"x", "wa", "ba"}, "a");
-  node("Relu", "relu_a", {"a"}, "A");
-  node("Conv", "conv_b", {"A", "wb"}, "y");
+  add_node(*g, "Conv", "conv_a", {"x", "wa", "ba"}, "a")->attrs["pads"] = ir::Attribute::Ints({1, 1, 1, 1});
+  add_node(*g, "Relu", "relu_a", {"a"}, "A");
+  add_node(*g, "Conv", "conv_b", {"A", "wb"}, "y")->attrs["pads"] = ir::Attribute::Ints({1, 1, 1, 1});
   return g;
 }
 
