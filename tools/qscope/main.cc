@@ -14,9 +14,10 @@ int main(int argc, char** argv) {
   // parallel region cost milliseconds when another process holds a core, which a long sweep
   // on a shared machine cannot afford; threads that sleep at once (OMP_WAIT_POLICY=PASSIVE)
   // pay a wake-up per region, 15-20 % of MobileNetV2 at batch 1 on two idle cores. A brief
-  // spin, then sleep (as ONNX Runtime's pool does), keeps both: GOMP_SPINCOUNT=1000 (about
-  // 50 us). libgomp reads its settings when it loads, before main, so qscope restarts itself
-  // once with it set; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept.
+  // spin, then sleep (as ONNX Runtime's pool does), keeps both: GOMP_SPINCOUNT=1000 (tens of
+  // microseconds, by the CPU's pause). libgomp reads its settings when it loads, before main,
+  // so qscope restarts itself once with it set; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT
+  // is kept.
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
     ::setenv("GOMP_SPINCOUNT", "1000", 1);
     // The binary's own path, so that the process keeps its name ("exe" otherwise, in ps and top).
