@@ -154,7 +154,7 @@ bool input_finite(const Tensor* t) {
 // (`exact`, built the first time it is needed; the reference kernels when oneDNN declines).
 struct FiniteFastPath {
   std::shared_ptr<kernels::fast::ConvOneDnn> finite;
-  bool bounded = false;  // finite bounds clip Y
+  bool bounded = false;  // a fused clip with finite bounds: Y is finite (Tensor::known_finite)
   kernels::fast::ConvFastOptions exact_options;
   Tensor w, b;  // the constants exact is built from
   std::once_flag once;
@@ -190,7 +190,9 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
         if (f && (f->winograd() || (clip_bounds && f->activation_fused()))) {
           finite = std::make_shared<FiniteFastPath>();
           finite->finite = std::move(f);
-          finite->bounded = clip_bounds;
+          // oneDNN's clip leaves no NaN; the exact pass after Winograd would pass one on (from an
+          // overflow), so only the fused clip vouches for Y.
+          finite->bounded = clip_bounds && finite->finite->activation_fused();
           finite->exact_options = o;
           finite->w = *ctx.in(1).value;
           if (ctx.has_input(2)) finite->b = *ctx.in(2).value;
