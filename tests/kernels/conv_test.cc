@@ -430,12 +430,16 @@ TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
   fast::ConvFastOptions direct_only;
   direct_only.nan_free = true;
   std::string why;
-  EXPECT_FALSE(fast::ConvOneDnn::Conv(big, w.data(), nullptr, false, &why, direct_only)->winograd());
+  const auto direct = fast::ConvOneDnn::Conv(big, w.data(), nullptr, false, &why, direct_only);
+  ASSERT_NE(direct, nullptr) << why;
+  EXPECT_FALSE(direct->winograd());
   EXPECT_FALSE(fast::winograd_candidate(conv_params(1, 64, 64, 1, {28, 28}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})));
   EXPECT_FALSE(fast::winograd_candidate(conv_params(1, 64, 64, 2, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
   const ConvParams small = conv_params(1, 64, 64, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
   EXPECT_FALSE(fast::winograd_candidate(small));
-  EXPECT_FALSE(fast::ConvOneDnn::Conv(small, w.data(), nullptr, false, &why, o)->winograd());
+  const auto few_pixels = fast::ConvOneDnn::Conv(small, w.data(), nullptr, false, &why, o);
+  ASSERT_NE(few_pixels, nullptr) << why;
+  EXPECT_FALSE(few_pixels->winograd());
   EXPECT_TRUE(fast::winograd_candidate(conv_params(4, 64, 64, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})));
   for (const auto& [in, out] : {std::pair<int64_t, int64_t>{1, 16}, {3, 64}, {16, 16}, {32, 32}, {8, 512}})
     EXPECT_FALSE(fast::winograd_candidate(conv_params(1, in, out, 1, {28, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})))
