@@ -207,6 +207,27 @@ std::string format_table(const analysis::SweepResult& r, const ReportMeta& meta,
   return out;
 }
 
+nlohmann::ordered_json step_to_json(const analysis::SweepResult& r, size_t i) {
+  const auto& s = r.steps[i];
+  const auto& l = r.layers[static_cast<size_t>(s.layer)];
+  nlohmann::ordered_json st;
+  st["index"] = s.index;
+  st["layer"] = l.name;
+  st["op"] = l.op;
+  st["shape"] = l.shape;
+  st["similarity"] = number(s.mean);
+  st["similarity_min"] = number(s.min);
+  st["values"] = nlohmann::ordered_json::array();
+  for (double v : s.values) st["values"].push_back(number(v));
+  st["change"] = number(change(r, i));
+  st["loss"] = number(s.loss);
+  st["flagged"] = s.flagged;
+  st["precision"] = std::string(precision_name(s.precision));
+  if (!s.reason.empty()) st["reason"] = s.reason;
+  st["computed"] = s.computed;
+  return st;
+}
+
 nlohmann::ordered_json to_json(const analysis::SweepResult& r, const ReportMeta& meta, const ReportExtra* extra) {
   nlohmann::ordered_json j;
   j["model"] = meta.model;
@@ -215,26 +236,7 @@ nlohmann::ordered_json to_json(const analysis::SweepResult& r, const ReportMeta&
   j["inputs"] = meta.inputs;
   if (!meta.calib.empty()) j["calib"] = meta.calib;
   j["steps"] = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < r.steps.size(); ++i) {
-    const auto& s = r.steps[i];
-    const auto& l = r.layers[static_cast<size_t>(s.layer)];
-    nlohmann::ordered_json st;
-    st["index"] = s.index;
-    st["layer"] = l.name;
-    st["op"] = l.op;
-    st["shape"] = l.shape;
-    st["similarity"] = number(s.mean);
-    st["similarity_min"] = number(s.min);
-    st["values"] = nlohmann::ordered_json::array();
-    for (double v : s.values) st["values"].push_back(number(v));
-    st["change"] = number(change(r, i));
-    st["loss"] = number(s.loss);
-    st["flagged"] = s.flagged;
-    st["precision"] = std::string(precision_name(s.precision));
-    if (!s.reason.empty()) st["reason"] = s.reason;
-    st["computed"] = s.computed;
-    j["steps"].push_back(st);
-  }
+  for (size_t i = 0; i < r.steps.size(); ++i) j["steps"].push_back(step_to_json(r, i));
   j["fallback"] = r.fallback;
   j["all_int8_similarity"] = number(r.all_int8_mean);
   j["all_int8_similarity_min"] = number(r.all_int8_min);

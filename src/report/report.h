@@ -56,6 +56,8 @@ struct ReportExtra {
 // isolated similarity in isolate mode, and with `extra` its final precision, group, range and
 // histogram), "plan" and "export" (trtexec flags and exclude list). The HTML page reads only this.
 nlohmann::ordered_json to_json(const analysis::SweepResult& r, const ReportMeta& meta, const ReportExtra* extra = nullptr);
+// Step i of r as the report JSON's "steps" hold it.
+nlohmann::ordered_json step_to_json(const analysis::SweepResult& r, size_t i);
 // One line per step; with `extra` also the layer's final precision, group and range.
 std::string to_csv(const analysis::SweepResult& r, const ReportExtra* extra = nullptr);
 

@@ -18,6 +18,7 @@
 #include "passes/precision_plan.h"
 #include "report/dump.h"
 #include "report/report.h"
+#include "report/state.h"
 #include "runtime/activation_cache.h"
 
 namespace qs::cli {
@@ -169,6 +170,7 @@ int run_sweep_command(SweepArgs a) {
                                                         : app::Progress::Style::kAuto;
   std::optional<app::Progress> progress;  // made at the first step, when the step count is known
   Status hook_status;
+  report::StateWriter state_writer(state_path, identity, meta);
   analysis::SweepHooks hooks;
   hooks.keep_outputs = !a.dump_dir.empty();
   hooks.on_step = [&](const analysis::SweepResult& so_far, const analysis::StepResult& step, int total) {
@@ -180,11 +182,7 @@ int run_sweep_command(SweepArgs a) {
       if (!w.ok()) hook_status = w.status();
       else (dump = std::move(w).value(), hook_status = dump->WriteStep(so_far, step));
     }
-    auto state = report::to_json(so_far, meta);
-    state["identity"] = identity;
-    state["complete"] = false;
-    // After every step, without a disk flush each time: --resume is for a killed sweep.
-    if (hook_status.ok()) hook_status = io::write_file_atomic(state_path, state.dump(1) + "\n", false);
+    if (hook_status.ok()) hook_status = state_writer.Write(so_far);
     if (!progress) progress.emplace("sweep", "step", total, style);
     progress->Update(static_cast<int64_t>(so_far.steps.size()), so_far.layers[static_cast<size_t>(step.layer)].name);
   };
