@@ -1,5 +1,5 @@
 // Normalization ops: BatchNormalization (inference), InstanceNormalization, LayerNormalization,
-// Softmax, LogSoftmax, Hardmax.
+// LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
 #include <memory>
 #include <string>
 #include <vector>
@@ -234,12 +234,52 @@ Expected<std::unique_ptr<Kernel>> prepare_hardmax(PrepareContext& ctx) {
   return prepare_softmax_like(ctx, ref::hardmax_f32);
 }
 
+Expected<std::unique_ptr<Kernel>> prepare_lrn(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const Shape& xs = ctx.in(0).shape;
+  if (xs.size() < 3) return ctx.error("input has shape {}, expected rank >= 3 (N, C, spatial...)", shape_str(xs));
+  ref::LrnParams p;
+  QS_ASSIGN_OR_RETURN(p.size, ctx.node.attr_int("size", 0));
+  if (!ctx.node.has_attr("size") || p.size < 1) return ctx.error("'size' is {}, expected a positive integer", p.size);
+  QS_ASSIGN_OR_RETURN(p.alpha, ctx.node.attr_float("alpha", 1e-4f));
+  QS_ASSIGN_OR_RETURN(p.beta, ctx.node.attr_float("beta", 0.75f));
+  QS_ASSIGN_OR_RETURN(p.bias, ctx.node.attr_float("bias", 1.f));
+  p.batch = xs[0];
+  p.channels = xs[1];
+  p.spatial = numel(Shape(xs.begin() + 2, xs.end()));
+  ctx.set_output(0, DType::kFloat32, xs);
+  return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    ref::lrn_f32(p, in[0]->data<float>(), out[0]->data<float>());
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_mean_variance_norm(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const Shape xs = ctx.in(0).shape;
+  QS_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ctx.node.attr_ints("axes", std::vector<int64_t>{0, 2, 3}));
+  std::vector<bool> reduced(xs.size(), false);
+  for (int64_t a : axes) {
+    auto ax = normalize_axis(a, static_cast<int64_t>(xs.size()));
+    if (!ax.ok()) return ctx.error("axes {}: {} (input shape {})", shape_str(axes), ax.status().message(), shape_str(xs));
+    if (reduced[static_cast<size_t>(*ax)]) return ctx.error("axes {} name axis {} twice", shape_str(axes), *ax);
+    reduced[static_cast<size_t>(*ax)] = true;
+  }
+  ctx.set_output(0, DType::kFloat32, xs);
+  return make_kernel([xs, reduced](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    ref::mean_variance_norm_f32(xs, reduced, in[0]->data<float>(), out[0]->data<float>());
+  });
+}
+
 const OpSchema kOps[] = {
     {"BatchNormalization", prepare_batch_norm},
     {"Hardmax", prepare_hardmax},
     {"InstanceNormalization", prepare_instance_norm},
+    {"LRN", prepare_lrn},
     {"LayerNormalization", prepare_layer_norm},
     {"LogSoftmax", prepare_log_softmax},
+    {"MeanVarianceNormalization", prepare_mean_variance_norm},
     {"Softmax", prepare_softmax},
 };
 

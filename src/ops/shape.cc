@@ -1,11 +1,12 @@
 // Shape ops: Reshape Flatten Transpose Squeeze Unsqueeze Shape Size Constant
-// ConstantOfShape Expand Tile Range. Dtype-agnostic: elements move as bytes.
+// ConstantOfShape Expand Tile Range DepthToSpace SpaceToDepth. Dtype-agnostic: elements move as bytes.
 // Reshape-like ops copy their input; sharing the buffer would need the planner's help.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
+#include <string>
 
 #include "kernels/reference/shape.h"
 #include "ops/families.h"
@@ -340,15 +341,62 @@ Expected<std::unique_ptr<Kernel>> prepare_range(PrepareContext& ctx) {
   }
 }
 
+// DepthToSpace and SpaceToDepth move blocks of b x b values between the channels and the
+// picture of an [N, C, H, W] tensor: each is a transpose of a 6-D view of it (the ONNX
+// definitions are written that way).
+Expected<int64_t> read_blocksize(const PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  const Shape& xs = ctx.in(0).shape;
+  if (xs.size() != 4) return ctx.error("input has shape {}, expected rank 4 (N, C, H, W)", shape_str(xs));
+  QS_ASSIGN_OR_RETURN(int64_t b, ctx.node.attr_int("blocksize", 0));
+  if (b < 1) return ctx.error("'blocksize' is {}, expected a positive integer", b);
+  return b;
+}
+
+std::unique_ptr<Kernel> transpose_view_kernel(const Shape& view, const std::vector<int64_t>& perm, size_t es) {
+  return make_kernel([view, perm, es](TensorIn in, TensorOut o) {
+    kernels::ref::transpose(in[0]->raw(), o[0]->raw(), view, perm, es);
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_depth_to_space(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(const int64_t b, read_blocksize(ctx));
+  const Shape& xs = ctx.in(0).shape;
+  QS_ASSIGN_OR_RETURN(std::string mode, ctx.node.attr_string("mode", "DCR"));
+  if (mode != "DCR" && mode != "CRD") return ctx.error("'mode' is '{}', expected DCR or CRD", mode);
+  const int64_t n = xs[0], c = xs[1], h = xs[2], w = xs[3];
+  if (c % (b * b) != 0)
+    return ctx.error("input has {} channels, not a multiple of blocksize^2 = {} (shape {})", c, b * b, shape_str(xs));
+  const int64_t oc = c / (b * b);
+  ctx.set_output(0, ctx.in(0).dtype, Shape{n, oc, h * b, w * b});
+  const size_t es = dtype_size(ctx.in(0).dtype);
+  // DCR: [N, b, b, C', H, W] -> [N, C', H, b, W, b]; CRD: [N, C', b, b, H, W] -> the same.
+  if (mode == "DCR") return transpose_view_kernel(Shape{n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2}, es);
+  return transpose_view_kernel(Shape{n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3}, es);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_space_to_depth(PrepareContext& ctx) {
+  QS_ASSIGN_OR_RETURN(const int64_t b, read_blocksize(ctx));
+  const Shape& xs = ctx.in(0).shape;
+  const int64_t n = xs[0], c = xs[1], h = xs[2], w = xs[3];
+  if (h % b != 0 || w % b != 0)
+    return ctx.error("input has shape {}: height and width must be multiples of blocksize {}", shape_str(xs), b);
+  ctx.set_output(0, ctx.in(0).dtype, Shape{n, c * b * b, h / b, w / b});
+  // [N, C, H/b, b, W/b, b] -> [N, b, b, C, H/b, W/b]
+  return transpose_view_kernel(Shape{n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4}, dtype_size(ctx.in(0).dtype));
+}
+
 const OpSchema kOps[] = {
     {"Constant", prepare_constant},
     {"ConstantOfShape", prepare_constant_of_shape},
+    {"DepthToSpace", prepare_depth_to_space},
     {"Expand", prepare_expand},
     {"Flatten", prepare_flatten},
     {"Range", prepare_range},
     {"Reshape", prepare_reshape},
     {"Shape", prepare_shape, true},
     {"Size", prepare_size, true},
+    {"SpaceToDepth", prepare_space_to_depth},
     {"Squeeze", prepare_squeeze},
     {"Tile", prepare_tile},
     {"Transpose", prepare_transpose},

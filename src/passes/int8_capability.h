@@ -14,4 +14,8 @@ struct Int8Capability {
 
 Int8Capability int8_capability(const GraphView& view, const ir::Node& node);
 
+// The INT8-capable ops that are no block head (Conv, ConvTranspose, Gemm, MatMul): ops that only
+// move, select or combine values element by element, which INT8 reads through the tensors' scales.
+bool is_simple_int8_op(const std::string& op_type);
+
 }  // namespace qs::passes

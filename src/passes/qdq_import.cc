@@ -1,5 +1,7 @@
 #include "passes/qdq_import.h"
 
+#include "passes/int8_capability.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -22,14 +24,6 @@ bool is_pool(const std::string& op) {
 }
 bool is_head(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
-// INT8-capable ops that are not block heads (passes/int8_capability.cc).
-bool is_simple_int8(const std::string& op) {
-  static const std::set<std::string> kOps = {
-      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Mul", "BatchNormalization", "Relu",
-      "Clip", "LeakyRelu", "PRelu", "HardSigmoid", "HardSwish", "Concat", "Reshape", "Transpose", "Flatten", "Slice",
-      "Squeeze", "Unsqueeze", "Identity", "Split", "Resize", "Upsample", "Pad"};
-  return kOps.count(op) != 0;
 }
 int64_t int_attr(const ir::Node& n, const std::string& name, int64_t dflt) {
   auto v = n.attr_int(name, dflt);
@@ -420,7 +414,7 @@ class Importer {
         take_members(i, forbidden);
         continue;
       }
-      if (!is_simple_int8(n.op_type)) continue;
+      if (!is_simple_int8_op(n.op_type)) continue;
       std::vector<size_t> ks;
       bool ok = true;
       if (reads_all_inputs(n.op_type)) {

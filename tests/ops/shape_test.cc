@@ -1,8 +1,10 @@
 // Prepare-time validation and shape inference of the shape and data-movement ops
-// (ops/shape.cc, ops/data.cc, ops/resize.cc), plus a few end-to-end kernel runs.
+// (ops/shape.cc, ops/data.cc, ops/resize.cc) and of LRN and MeanVarianceNormalization, plus a
+// few end-to-end kernel runs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
@@ -34,6 +36,11 @@ class OpCase {
   OpCase& str(const std::string& name, std::string v) {
     node_.attrs[name].kind = ir::Attribute::Kind::kString;
     node_.attrs[name].s = std::move(v);
+    return *this;
+  }
+  OpCase& float_attr(const std::string& name, float v) {
+    node_.attrs[name].kind = ir::Attribute::Kind::kFloat;
+    node_.attrs[name].f = v;
     return *this;
   }
   OpCase& floats(const std::string& name, std::vector<float> v) {
@@ -153,6 +160,56 @@ TEST(Transpose, DefaultReversesAndPermRunsKernel) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::vector<uint16_t>(out[0].values<uint16_t>().begin(), out[0].values<uint16_t>().end()),
             (std::vector<uint16_t>{1, 4, 2, 5, 3, 6}));
+}
+
+TEST(DepthToSpace, ShapesModesErrorsAndRoundTrip) {
+  EXPECT_EQ(OpCase("DepthToSpace", 13).int_attr("blocksize", 2).input(DType::kFloat32, {1, 8, 3, 5}).shape(),
+            (Shape{1, 2, 6, 10}));
+  EXPECT_EQ(OpCase("SpaceToDepth", 13).int_attr("blocksize", 3).input(DType::kInt8, {2, 1, 6, 9}).shape(),
+            (Shape{2, 9, 2, 3}));
+  EXPECT_THAT(OpCase("DepthToSpace", 13).int_attr("blocksize", 2).input(DType::kFloat32, {1, 6, 3, 5}).error(),
+              HasSubstr("node 'n' (DepthToSpace): input has 6 channels, not a multiple of blocksize^2 = 4"));
+  EXPECT_THAT(OpCase("DepthToSpace", 13).input(DType::kFloat32, {1, 4, 3, 5}).error(), HasSubstr("'blocksize' is 0"));
+  EXPECT_THAT(OpCase("DepthToSpace", 13).int_attr("blocksize", 2).str("mode", "XYZ").input(DType::kFloat32, {1, 4, 3, 5}).error(),
+              HasSubstr("'mode' is 'XYZ'"));
+  EXPECT_THAT(OpCase("SpaceToDepth", 13).int_attr("blocksize", 2).input(DType::kFloat32, {1, 4, 3, 4}).error(),
+              HasSubstr("multiples of blocksize 2"));
+  EXPECT_THAT(OpCase("SpaceToDepth", 13).int_attr("blocksize", 2).input(DType::kFloat32, {4, 3, 4}).error(),
+              HasSubstr("expected rank 4"));
+  // SpaceToDepth then DepthToSpace in DCR mode gives the input back.
+  std::vector<int32_t> v(2 * 3 * 4 * 6);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int32_t>(i);
+  auto packed = OpCase("SpaceToDepth", 13).int_attr("blocksize", 2).input(DType::kInt32, {2, 3, 4, 6}).run(
+      {Tensor::FromVector<int32_t>({2, 3, 4, 6}, v)});
+  ASSERT_EQ(packed.size(), 1u);
+  EXPECT_EQ(packed[0].shape(), (Shape{2, 12, 2, 3}));
+  EXPECT_EQ(packed[0].values<int32_t>()[1], 2);  // channel 0 holds the (0, 0) pixel of each 2x2 block
+  auto back = OpCase("DepthToSpace", 13).int_attr("blocksize", 2).input(DType::kInt32, {2, 12, 2, 3}).run(packed);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(std::vector<int32_t>(back[0].values<int32_t>().begin(), back[0].values<int32_t>().end()), v);
+}
+
+TEST(LrnAndMvn, ValidationAndValues) {
+  EXPECT_THAT(OpCase("LRN", 13).input(DType::kFloat32, {1, 4, 3, 3}).error(), HasSubstr("node 'n' (LRN): 'size' is 0"));
+  EXPECT_THAT(OpCase("LRN", 13).int_attr("size", 3).input(DType::kFloat32, {4, 3}).error(), HasSubstr("expected rank >= 3"));
+  EXPECT_THAT(OpCase("MeanVarianceNormalization", 13).ints("axes", {0, 4}).input(DType::kFloat32, {1, 4, 3, 3}).error(),
+              HasSubstr("axes [0,4]"));
+  // LRN over 3 channels of one pixel: y_c = x_c / (1 + 0.3 / 3 * sum of x^2 over the neighbours)^0.5.
+  auto lrn = OpCase("LRN", 13).int_attr("size", 3).float_attr("alpha", 0.3f).float_attr("beta", 0.5f)
+                 .input(DType::kFloat32, {1, 3, 1, 1})
+                 .run({Tensor::FromVector<float>({1, 3, 1, 1}, std::vector<float>{1.f, 2.f, 3.f})});
+  ASSERT_EQ(lrn.size(), 1u);
+  EXPECT_FLOAT_EQ(lrn[0].values<float>()[0], 1.f / std::sqrt(1.f + 0.1f * 5.f));
+  EXPECT_FLOAT_EQ(lrn[0].values<float>()[1], 2.f / std::sqrt(1.f + 0.1f * 14.f));
+  EXPECT_FLOAT_EQ(lrn[0].values<float>()[2], 3.f / std::sqrt(1.f + 0.1f * 13.f));
+  // MVN over the last axis: each row to mean 0 and deviation 1; a constant row to 0, not NaN.
+  auto mvn = OpCase("MeanVarianceNormalization", 13).ints("axes", {1}).input(DType::kFloat32, {2, 4})
+                 .run({Tensor::FromVector<float>({2, 4}, std::vector<float>{1.f, 2.f, 3.f, 4.f, 5.f, 5.f, 5.f, 5.f})});
+  ASSERT_EQ(mvn.size(), 1u);
+  const float d = std::sqrt(1.25f);
+  EXPECT_NEAR(mvn[0].values<float>()[0], -1.5f / d, 1e-6f);
+  EXPECT_NEAR(mvn[0].values<float>()[3], 1.5f / d, 1e-6f);
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(mvn[0].values<float>()[i], 0.f);
 }
 
 TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {

@@ -49,6 +49,63 @@ void instance_norm_f32(const InstanceNormParams& p, const float* x, const float*
   }
 }
 
+void lrn_f32(const LrnParams& p, const float* x, float* y) {
+  const int64_t before = (p.size - 1) / 2, after = p.size - 1 - before;  // floor and ceil of (size - 1) / 2
+  const float k = p.alpha / static_cast<float>(p.size);
+  for (int64_t n = 0; n < p.batch; ++n)
+    for (int64_t c = 0; c < p.channels; ++c) {
+      const int64_t lo = std::max<int64_t>(0, c - before), hi = std::min(p.channels - 1, c + after);
+      for (int64_t i = 0; i < p.spatial; ++i) {
+        float sum = 0.f;
+        for (int64_t j = lo; j <= hi; ++j) {
+          const float v = x[(n * p.channels + j) * p.spatial + i];
+          sum += v * v;
+        }
+        const int64_t at = (n * p.channels + c) * p.spatial + i;
+        y[at] = x[at] / std::pow(p.bias + k * sum, p.beta);
+      }
+    }
+}
+
+void mean_variance_norm_f32(const Shape& shape, const std::vector<bool>& reduced, const float* x, float* y) {
+  // Each element's statistics slot: its index with the reduced axes dropped (row-major).
+  const size_t rank = shape.size();
+  std::vector<int64_t> slot_stride(rank, 0);
+  int64_t slots = 1;
+  for (size_t d = rank; d-- > 0;)
+    if (!reduced[d]) {
+      slot_stride[d] = slots;
+      slots *= shape[d];
+    }
+  const int64_t total = numel(shape);
+  std::vector<double> sum(static_cast<size_t>(slots), 0.0), sum_sq(sum.size(), 0.0);
+  std::vector<int64_t> slot_of(static_cast<size_t>(total));
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t s = 0;
+    for (size_t d = 0; d < rank; ++d) s += idx[d] * slot_stride[d];
+    slot_of[static_cast<size_t>(e)] = s;
+    sum[static_cast<size_t>(s)] += x[e];
+    sum_sq[static_cast<size_t>(s)] += static_cast<double>(x[e]) * x[e];
+    for (size_t d = rank; d-- > 0;) {  // next index, last axis fastest
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  const double count = static_cast<double>(slots ? total / slots : 0);
+  std::vector<float> mean(sum.size()), denom(sum.size());
+  for (size_t s = 0; s < sum.size(); ++s) {
+    const double m = sum[s] / count;
+    mean[s] = static_cast<float>(m);
+    // Rounding can take E[x^2] - E[x]^2 below zero for a constant slice: it is 0 there.
+    denom[s] = static_cast<float>(std::sqrt(std::max(0.0, sum_sq[s] / count - m * m)) + 1e-9);
+  }
+  for (int64_t e = 0; e < total; ++e) {
+    const size_t s = static_cast<size_t>(slot_of[static_cast<size_t>(e)]);
+    y[e] = (x[e] - mean[s]) / denom[s];
+  }
+}
+
 void layer_norm_f32(const LayerNormParams& p, const float* x, const float* scale, const float* bias, float* y,
                     float* mean, float* inv_std_dev) {
   for (int64_t r = 0; r < p.rows; ++r) {

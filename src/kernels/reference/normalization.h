@@ -1,7 +1,11 @@
 // Reference normalization kernels on float32: BatchNormalization (inference),
-// InstanceNormalization, LayerNormalization, Softmax, LogSoftmax, Hardmax. Plain loops, the oracle.
+// InstanceNormalization, LayerNormalization, LRN, MeanVarianceNormalization, Softmax, LogSoftmax,
+// Hardmax. Plain loops, the oracle.
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "core/shape.h"
 
 namespace qs::kernels::ref {
 
@@ -28,6 +32,19 @@ struct LayerNormParams {
 };
 void layer_norm_f32(const LayerNormParams& p, const float* x, const float* scale, const float* bias, float* y,
                     float* mean, float* inv_std_dev);
+
+// LRN across channels of x [batch, channels, spatial]: y = x / (bias + alpha / size * s)^beta with
+// s the sum of squares over channels [c - (size - 1) / 2, c + ceil((size - 1) / 2)] (clipped).
+struct LrnParams {
+  int64_t batch = 1, channels = 1, spatial = 1;
+  int64_t size = 1;
+  float alpha = 1e-4f, beta = 0.75f, bias = 1.f;
+};
+void lrn_f32(const LrnParams& p, const float* x, float* y);
+
+// MeanVarianceNormalization as ONNX defines it: y = (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9),
+// the expectations over the axes marked in `reduced` (one flag per axis of `shape`).
+void mean_variance_norm_f32(const Shape& shape, const std::vector<bool>& reduced, const float* x, float* y);
 
 // x is [outer, n, inner]; the op runs along n. inner == 1 is the contiguous (fast) case.
 struct SoftmaxParams {
