@@ -57,6 +57,7 @@ QS_ATTR_GETTER(float, attr_float, kFloat, f)
 QS_ATTR_GETTER(std::string, attr_string, kString, s)
 QS_ATTR_GETTER(std::vector<int64_t>, attr_ints, kInts, ints)
 QS_ATTR_GETTER(std::vector<float>, attr_floats, kFloats, floats)
+QS_ATTR_GETTER(std::vector<std::string>, attr_strings, kStrings, strings)
 #undef QS_ATTR_GETTER
 
 Expected<Tensor> Node::attr_tensor(const std::string& n) const {

@@ -56,6 +56,8 @@ struct Node {
                                            std::optional<std::vector<int64_t>> dflt = std::nullopt) const;
   Expected<std::vector<float>> attr_floats(const std::string& n,
                                            std::optional<std::vector<float>> dflt = std::nullopt) const;
+  Expected<std::vector<std::string>> attr_strings(const std::string& n,
+                                                 std::optional<std::vector<std::string>> dflt = std::nullopt) const;
   Expected<Tensor> attr_tensor(const std::string& n) const;
   // "node 'conv1' (Conv): " prefix for error messages.
   std::string where() const;
