@@ -1,5 +1,5 @@
 // Activation ops: Relu LeakyRelu PRelu Clip Sigmoid HardSigmoid HardSwish Tanh Elu Selu
-// Softplus Softsign Gelu Mish Celu ThresholdedRelu.
+// Softplus Softsign Gelu Mish Celu ThresholdedRelu Shrink.
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -67,6 +67,15 @@ Expected<std::unique_ptr<Kernel>> prepare_leaky_relu(PrepareContext& ctx) { retu
 Expected<std::unique_ptr<Kernel>> prepare_elu(PrepareContext& ctx) { return prepare_alpha<A::kElu>(ctx, 1.0f); }
 Expected<std::unique_ptr<Kernel>> prepare_thresholded_relu(PrepareContext& ctx) {
   return prepare_alpha<A::kThresholdedRelu>(ctx, 1.0f);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_shrink(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(expect_float_input(ctx));
+  QS_ASSIGN_OR_RETURN(float lambd, ctx.node.attr_float("lambd", 0.5f));
+  QS_ASSIGN_OR_RETURN(float bias, ctx.node.attr_float("bias", 0.f));
+  QS_RETURN_IF_ERROR(expect_finite(ctx, "lambd", lambd));
+  QS_RETURN_IF_ERROR(expect_finite(ctx, "bias", bias));
+  return activation_kernel(ctx, {A::kShrink, lambd, bias});
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_celu(PrepareContext& ctx) {
@@ -196,6 +205,7 @@ const OpSchema kOps[] = {
     {"Gelu", prepare_gelu},
     {"Mish", prepare_plain<A::kMish>},
     {"Celu", prepare_celu},
+    {"Shrink", prepare_shrink},
     {"ThresholdedRelu", prepare_thresholded_relu},
 };
 

@@ -1,5 +1,6 @@
 // Element-wise ops: broadcast arithmetic (Add Sub Mul Div Pow), variadic Sum Mean Max Min,
-// unary math, comparisons and logic, Where, Cast/CastLike, Identity and Dropout.
+// unary math (with the trigonometric and hyperbolic functions), comparisons and logic, IsNaN,
+// IsInf, Where, Cast/CastLike, Identity and Dropout.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -244,6 +245,25 @@ Expected<std::unique_ptr<Kernel>> prepare_not(PrepareContext& ctx) {
   return make_kernel([](In in, Out o) { ref::logical_not(in[0]->data<uint8_t>(), o[0]->data<bool>(), in[0]->numel()); });
 }
 
+// IsNaN (is_inf false) and IsInf, with detect_negative / detect_positive.
+template <bool kInf>
+Expected<std::unique_ptr<Kernel>> prepare_is_special(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32, DType::kFloat64}));
+  QS_ASSIGN_OR_RETURN(int64_t neg, ctx.node.attr_int("detect_negative", 1));
+  QS_ASSIGN_OR_RETURN(int64_t pos, ctx.node.attr_int("detect_positive", 1));
+  ctx.set_output(0, DType::kBool, ctx.in(0).shape);
+  const bool f64 = ctx.in(0).dtype == DType::kFloat64;
+  return make_kernel([f64, neg, pos](In in, Out o) {
+    bool* y = o[0]->data<bool>();
+    const int64_t n = in[0]->numel();
+    if (!kInf && f64) ref::is_nan(in[0]->data<double>(), y, n);
+    if (!kInf && !f64) ref::is_nan(in[0]->data<float>(), y, n);
+    if (kInf && f64) ref::is_inf(in[0]->data<double>(), y, n, neg != 0, pos != 0);
+    if (kInf && !f64) ref::is_inf(in[0]->data<float>(), y, n, neg != 0, pos != 0);
+  });
+}
+
 Expected<std::unique_ptr<Kernel>> prepare_where(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kBool}));
@@ -357,6 +377,15 @@ const OpSchema kOps[] = {
     {"Round", prepare_unary<U::kRound>},
     {"Sin", prepare_unary<U::kSin>},
     {"Cos", prepare_unary<U::kCos>},
+    {"Tan", prepare_unary<U::kTan>},
+    {"Asin", prepare_unary<U::kAsin>},
+    {"Acos", prepare_unary<U::kAcos>},
+    {"Atan", prepare_unary<U::kAtan>},
+    {"Sinh", prepare_unary<U::kSinh>},
+    {"Cosh", prepare_unary<U::kCosh>},
+    {"Asinh", prepare_unary<U::kAsinh>},
+    {"Acosh", prepare_unary<U::kAcosh>},
+    {"Atanh", prepare_unary<U::kAtanh>},
     {"Equal", prepare_compare<C::kEqual>},
     {"Less", prepare_compare<C::kLess>},
     {"Greater", prepare_compare<C::kGreater>},
@@ -366,6 +395,8 @@ const OpSchema kOps[] = {
     {"Or", prepare_logic<ref::LogicOp::kOr>},
     {"Xor", prepare_logic<ref::LogicOp::kXor>},
     {"Not", prepare_not},
+    {"IsNaN", prepare_is_special<false>},
+    {"IsInf", prepare_is_special<true>},
     {"Where", prepare_where},
     {"Cast", prepare_cast},
     {"CastLike", prepare_cast_like},

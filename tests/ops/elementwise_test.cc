@@ -53,7 +53,9 @@ TEST(ElementwisePrepare, AllOpsRegistered) {
                          "Abs", "Neg", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Equal", "Less",
                          "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Where", "Cast", "Identity",
                          "Dropout", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-                         "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Gelu", "Mish", "Celu", "ThresholdedRelu"})
+                         "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Gelu", "Mish", "Celu", "ThresholdedRelu",
+                         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN",
+                         "IsInf", "Shrink"})
     EXPECT_NE(find_op(op), nullptr) << op;
 }
 

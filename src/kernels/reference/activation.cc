@@ -66,6 +66,8 @@ void activation(const ActivationParams& p, const T* x, T* y, int64_t n) {
       return map(x, y, n, [=](T v) { return std::max(T(0), v) + std::min(T(0), alpha * std::expm1(v / alpha)); });
     case Activation::kThresholdedRelu:
       return map(x, y, n, [=](T v) { return v > alpha ? v : T(0); });
+    case Activation::kShrink:
+      return map(x, y, n, [=](T v) { return v < -alpha ? v + beta : v > alpha ? v - beta : T(0); });
   }
 }
 

@@ -24,6 +24,7 @@ enum class Activation {
   kMish,             // x * tanh(softplus(x))
   kCelu,             // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); alpha != 0
   kThresholdedRelu,  // x > alpha ? x : 0
+  kShrink,           // x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha: lambd, beta: bias)
 };
 
 struct ActivationParams {

@@ -191,6 +191,19 @@ void logical_not(const uint8_t* x, bool* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] == 0;
 }
 
+template <typename T>
+void is_nan(const T* x, bool* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::isnan(x[i]);
+}
+template <typename T>
+void is_inf(const T* x, bool* y, int64_t n, bool negative, bool positive) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::isinf(x[i]) && (x[i] < 0 ? negative : positive);
+}
+template void is_nan<float>(const float*, bool*, int64_t);
+template void is_nan<double>(const double*, bool*, int64_t);
+template void is_inf<float>(const float*, bool*, int64_t, bool, bool);
+template void is_inf<double>(const double*, bool*, int64_t, bool, bool);
+
 namespace {
 template <typename T>
 void where_t(const BroadcastParams& p, const uint8_t* c, const T* x, const T* y, T* out) {
@@ -239,6 +252,15 @@ void unary(UnaryOp op, const T* x, T* y, int64_t n) {
     case UnaryOp::kSign: return map(x, y, n, [](T v) { return v > 0 ? T(1) : v < 0 ? T(-1) : v; });
     case UnaryOp::kSin: return map(x, y, n, [](T v) { return std::sin(v); });
     case UnaryOp::kCos: return map(x, y, n, [](T v) { return std::cos(v); });
+    case UnaryOp::kTan: return map(x, y, n, [](T v) { return std::tan(v); });
+    case UnaryOp::kAsin: return map(x, y, n, [](T v) { return std::asin(v); });
+    case UnaryOp::kAcos: return map(x, y, n, [](T v) { return std::acos(v); });
+    case UnaryOp::kAtan: return map(x, y, n, [](T v) { return std::atan(v); });
+    case UnaryOp::kSinh: return map(x, y, n, [](T v) { return std::sinh(v); });
+    case UnaryOp::kCosh: return map(x, y, n, [](T v) { return std::cosh(v); });
+    case UnaryOp::kAsinh: return map(x, y, n, [](T v) { return std::asinh(v); });
+    case UnaryOp::kAcosh: return map(x, y, n, [](T v) { return std::acosh(v); });
+    case UnaryOp::kAtanh: return map(x, y, n, [](T v) { return std::atanh(v); });
   }
 }
 

@@ -100,6 +100,11 @@ enum class LogicOp { kAnd, kOr, kXor };
 // Inputs are bool tensors read as bytes: any non-zero byte counts as true.
 void logic(LogicOp op, const BroadcastParams& p, const uint8_t* a, const uint8_t* b, bool* y);
 void logical_not(const uint8_t* x, bool* y, int64_t n);
+// IsNaN; IsInf with the signs it detects. T: float, double.
+template <typename T>
+void is_nan(const T* x, bool* y, int64_t n);
+template <typename T>
+void is_inf(const T* x, bool* y, int64_t n, bool negative, bool positive);
 
 // Where(cond, x, y) for any element type, selected by its size in bytes (1, 2, 4 or 8).
 void where(const BroadcastParams& p, const uint8_t* cond, const void* x, const void* y, void* out,
@@ -108,6 +113,7 @@ void where(const BroadcastParams& p, const uint8_t* cond, const void* x, const v
 // ---- Unary math -------------------------------------------------------------------------
 enum class UnaryOp {
   kSqrt, kExp, kLog, kErf, kAbs, kNeg, kReciprocal, kFloor, kCeil, kRound, kSign, kSin, kCos,
+  kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh,
 };
 // float and double: every op. Round is half-to-even.
 template <typename T>
