@@ -1,4 +1,4 @@
-// Reduction ops: ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp, ArgMax, ArgMin.
+// Reduction ops: ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp, ArgMax, ArgMin, TopK, CumSum.
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -128,6 +128,77 @@ Expected<std::unique_ptr<Kernel>> prepare_arg_reduce(PrepareContext& ctx, bool i
   });
 }
 
+// TopK: K from the input (opset 10) or the attribute k (before); values and int64 indices.
+Expected<std::unique_ptr<Kernel>> prepare_top_k(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(ctx.opset >= 10 ? 2 : 1, ctx.opset >= 10 ? 2 : 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64}));
+  const Shape& xs = ctx.in(0).shape;
+  int64_t k = 0;
+  if (ctx.opset >= 10) {
+    QS_ASSIGN_OR_RETURN(std::vector<int64_t> kv, ctx.constant_ints(1, "K"));
+    if (kv.size() != 1) return ctx.error("K has {} values, expected 1", kv.size());
+    k = kv[0];
+  } else {
+    QS_ASSIGN_OR_RETURN(k, ctx.node.attr_int("k"));
+  }
+  QS_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node.attr_int("axis", -1));
+  QS_ASSIGN_OR_RETURN(int64_t largest, ctx.node.attr_int("largest", 1));
+  auto ax = normalize_axis(axis_attr, static_cast<int64_t>(xs.size()));
+  if (!ax.ok()) return ctx.error("{} (input shape {})", ax.status().message(), shape_str(xs));
+  const size_t axis = static_cast<size_t>(*ax);
+  if (k < 0 || k > xs[axis])
+    return ctx.error("K is {}, expected 0 to {} (axis {} of input shape {})", k, xs[axis], axis, shape_str(xs));
+  ref::TopKParams p;
+  p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
+  p.n = xs[axis];
+  p.inner = numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(axis) + 1, xs.end()));
+  p.k = k;
+  p.largest = largest != 0;
+  Shape out = xs;
+  out[axis] = k;
+  const DType t = ctx.in(0).dtype;
+  ctx.set_output(0, t, out);
+  ctx.set_output(1, DType::kInt64, out);
+  return make_kernel([p, t](std::span<const Tensor* const> in, std::span<Tensor* const> o) {
+    int64_t* idx = o[1]->data<int64_t>();
+    switch (t) {
+      case DType::kFloat64: ref::top_k(p, in[0]->data<double>(), o[0]->data<double>(), idx); break;
+      case DType::kInt32: ref::top_k(p, in[0]->data<int32_t>(), o[0]->data<int32_t>(), idx); break;
+      case DType::kInt64: ref::top_k(p, in[0]->data<int64_t>(), o[0]->data<int64_t>(), idx); break;
+      default: ref::top_k(p, in[0]->data<float>(), o[0]->data<float>(), idx); break;
+    }
+  }, "reference", true);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_cumsum(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64}));
+  const Shape& xs = ctx.in(0).shape;
+  QS_ASSIGN_OR_RETURN(std::vector<int64_t> axis_v, ctx.constant_ints(1, "axis"));
+  if (axis_v.size() != 1) return ctx.error("axis has {} values, expected 1", axis_v.size());
+  auto ax = normalize_axis(axis_v[0], static_cast<int64_t>(xs.size()));
+  if (!ax.ok()) return ctx.error("{} (input shape {})", ax.status().message(), shape_str(xs));
+  const size_t axis = static_cast<size_t>(*ax);
+  QS_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node.attr_int("exclusive", 0));
+  QS_ASSIGN_OR_RETURN(int64_t reverse, ctx.node.attr_int("reverse", 0));
+  ref::CumSumParams p;
+  p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
+  p.n = xs[axis];
+  p.inner = numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(axis) + 1, xs.end()));
+  p.exclusive = exclusive != 0;
+  p.reverse = reverse != 0;
+  const DType t = ctx.in(0).dtype;
+  ctx.set_output(0, t, xs);
+  return make_kernel([p, t](std::span<const Tensor* const> in, std::span<Tensor* const> o) {
+    switch (t) {
+      case DType::kFloat64: ref::cumsum(p, in[0]->data<double>(), o[0]->data<double>()); break;
+      case DType::kInt32: ref::cumsum(p, in[0]->data<int32_t>(), o[0]->data<int32_t>()); break;
+      case DType::kInt64: ref::cumsum(p, in[0]->data<int64_t>(), o[0]->data<int64_t>()); break;
+      default: ref::cumsum(p, in[0]->data<float>(), o[0]->data<float>()); break;
+    }
+  }, "reference", true);
+}
+
 template <ReduceOp op>
 Expected<std::unique_ptr<Kernel>> prepare_reduce_op(PrepareContext& ctx) {
   return prepare_reduce(ctx, op);
@@ -138,6 +209,7 @@ Expected<std::unique_ptr<Kernel>> prepare_argmin(PrepareContext& ctx) { return p
 const OpSchema kOps[] = {
     {"ArgMax", prepare_argmax},
     {"ArgMin", prepare_argmin},
+    {"CumSum", prepare_cumsum},
     {"ReduceL1", prepare_reduce_op<ReduceOp::kL1>},
     {"ReduceL2", prepare_reduce_op<ReduceOp::kL2>},
     {"ReduceLogSum", prepare_reduce_op<ReduceOp::kLogSum>},
@@ -148,6 +220,7 @@ const OpSchema kOps[] = {
     {"ReduceProd", prepare_reduce_op<ReduceOp::kProd>},
     {"ReduceSum", prepare_reduce_op<ReduceOp::kSum>},
     {"ReduceSumSquare", prepare_reduce_op<ReduceOp::kSumSquare>},
+    {"TopK", prepare_top_k},
 };
 
 }  // namespace

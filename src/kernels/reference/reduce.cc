@@ -1,9 +1,11 @@
 #include "kernels/reference/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace qs::kernels::ref {
 
@@ -164,5 +166,66 @@ void arg_reduce_i32(const ArgReduceParams& p, const int32_t* x, int64_t* y) { ar
 void arg_reduce_i64(const ArgReduceParams& p, const int64_t* x, int64_t* y) { arg_reduce(p, x, y); }
 void arg_reduce_i8(const ArgReduceParams& p, const int8_t* x, int64_t* y) { arg_reduce(p, x, y); }
 void arg_reduce_u8(const ArgReduceParams& p, const uint8_t* x, int64_t* y) { arg_reduce(p, x, y); }
+
+template <typename T>
+void top_k(const TopKParams& p, const T* x, T* values, int64_t* indices) {
+  std::vector<int64_t> order(static_cast<size_t>(p.n));
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t i = 0; i < p.inner; ++i) {
+      const T* xs = x + o * p.n * p.inner + i;
+      auto at = [&](int64_t j) { return xs[j * p.inner]; };
+      for (int64_t j = 0; j < p.n; ++j) order[static_cast<size_t>(j)] = j;
+      // A strict order on (value, index): NaN sorts as the largest value, as NumPy's sort does.
+      auto before = [&](int64_t a, int64_t b) {
+        const T va = at(a), vb = at(b);
+        const bool na = va != va, nb = vb != vb;
+        if (na != nb) return p.largest ? na : nb;
+        if (!na && va != vb) return p.largest ? va > vb : va < vb;
+        return a < b;
+      };
+      std::partial_sort(order.begin(), order.begin() + p.k, order.end(), before);
+      for (int64_t j = 0; j < p.k; ++j) {
+        const int64_t at_out = (o * p.k + j) * p.inner + i;
+        values[at_out] = at(order[static_cast<size_t>(j)]);
+        indices[at_out] = order[static_cast<size_t>(j)];
+      }
+    }
+}
+template void top_k<float>(const TopKParams&, const float*, float*, int64_t*);
+template void top_k<double>(const TopKParams&, const double*, double*, int64_t*);
+template void top_k<int32_t>(const TopKParams&, const int32_t*, int32_t*, int64_t*);
+template void top_k<int64_t>(const TopKParams&, const int64_t*, int64_t*, int64_t*);
+
+template <typename T>
+void cumsum(const CumSumParams& p, const T* x, T* y) {
+  // Integer sums wrap around (two's complement) instead of overflowing.
+  auto add = [](T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    } else {
+      return a + b;
+    }
+  };
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t i = 0; i < p.inner; ++i) {
+      T sum = T(0);
+      for (int64_t s = 0; s < p.n; ++s) {
+        const int64_t j = p.reverse ? p.n - 1 - s : s;
+        const int64_t at = (o * p.n + j) * p.inner + i;
+        if (p.exclusive) {
+          y[at] = sum;
+          sum = add(sum, x[at]);
+        } else {
+          sum = add(sum, x[at]);
+          y[at] = sum;
+        }
+      }
+    }
+}
+template void cumsum<float>(const CumSumParams&, const float*, float*);
+template void cumsum<double>(const CumSumParams&, const double*, double*);
+template void cumsum<int32_t>(const CumSumParams&, const int32_t*, int32_t*);
+template void cumsum<int64_t>(const CumSumParams&, const int64_t*, int64_t*);
 
 }  // namespace qs::kernels::ref

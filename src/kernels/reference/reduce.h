@@ -40,4 +40,23 @@ void arg_reduce_i64(const ArgReduceParams& p, const int64_t* x, int64_t* y);
 void arg_reduce_i8(const ArgReduceParams& p, const int8_t* x, int64_t* y);
 void arg_reduce_u8(const ArgReduceParams& p, const uint8_t* x, int64_t* y);
 
+// TopK: x is [outer, n, inner]; values and indices are [outer, k, inner], the k largest (or
+// smallest) along n in that order, equal values by their index (lower first). T: float, double,
+// int32, int64.
+struct TopKParams {
+  int64_t outer = 1, n = 1, inner = 1, k = 1;
+  bool largest = true;
+};
+template <typename T>
+void top_k(const TopKParams& p, const T* x, T* values, int64_t* indices);
+
+// CumSum along n of x [outer, n, inner]: y[j] = x[0] + ... + x[j] (exclusive: up to x[j - 1];
+// reverse: from the end). T: float, double, int32, int64.
+struct CumSumParams {
+  int64_t outer = 1, n = 1, inner = 1;
+  bool exclusive = false, reverse = false;
+};
+template <typename T>
+void cumsum(const CumSumParams& p, const T* x, T* y);
+
 }  // namespace qs::kernels::ref
