@@ -1,4 +1,4 @@
-// Data-movement ops: Concat Split Slice Gather GatherElements Pad, plus Resize and
+// Data-movement ops: Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements ScatterND Pad, plus Resize and
 // Upsample (their prepare lives in ops/resize.cc). Elements move as bytes, so every
 // dtype works.
 #include <algorithm>
@@ -339,12 +339,131 @@ Expected<std::unique_ptr<Kernel>> prepare_pad(PrepareContext& ctx) {
   return index_map_kernel(std::move(map), dtype_size(x.dtype), value_bytes(value_t, x.dtype, value));
 }
 
+// GatherND: int64 index tuples of length k into the axes after batch_dims.
+Expected<std::unique_ptr<Kernel>> prepare_gather_nd(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt64}));
+  const TensorInfo& x = ctx.in(0);
+  const TensorInfo& idx = ctx.in(1);
+  QS_ASSIGN_OR_RETURN(int64_t b, ctx.node.attr_int("batch_dims", 0));
+  if (x.rank() < 1 || idx.rank() < 1) return ctx.error("data {} and indices {} need rank >= 1", shape_str(x.shape), shape_str(idx.shape));
+  const int64_t k = idx.shape.back();
+  if (b < 0 || b >= std::min(x.rank(), idx.rank()) || k < 1 || b + k > x.rank())
+    return ctx.error("batch_dims {} and index tuples of length {} do not fit data {} (indices {})", b, k,
+                     shape_str(x.shape), shape_str(idx.shape));
+  for (size_t d = 0; d < static_cast<size_t>(b); ++d)
+    if (x.shape[d] != idx.shape[d])
+      return ctx.error("batch axis {} differs: data {}, indices {}", d, shape_str(x.shape), shape_str(idx.shape));
+  if (const Tensor* t = idx.value)
+    for (int64_t i = 0; i < t->numel(); ++i) {
+      const int64_t dim = x.shape[static_cast<size_t>(b + i % k)];
+      const int64_t j = t->data<int64_t>()[i];
+      if (j < -dim || j >= dim) return ctx.error("index {} is out of range for an axis of size {}", j, dim);
+    }
+  Shape out(idx.shape.begin(), idx.shape.end() - 1);
+  out.insert(out.end(), x.shape.begin() + b + k, x.shape.end());
+  ctx.set_output(0, x.dtype, out);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([b, es](TensorIn in, TensorOut o) {
+    kernels::ref::gather_nd(in[0]->raw(), in[0]->shape(), in[1]->data<int64_t>(), in[1]->shape(), b, o[0]->raw(), es);
+  }, "reference", true);
+}
+
+Expected<kernels::ref::ScatterReduction> read_reduction(const PrepareContext& ctx, DType t) {
+  using R = kernels::ref::ScatterReduction;
+  QS_ASSIGN_OR_RETURN(std::string r, ctx.node.attr_string("reduction", "none"));
+  R red;
+  if (r == "none") red = R::kNone;
+  else if (r == "add") red = R::kAdd;
+  else if (r == "mul") red = R::kMul;
+  else if (r == "max") red = R::kMax;
+  else if (r == "min") red = R::kMin;
+  else return ctx.error("'reduction' is '{}', expected none, add, mul, max or min", r);
+  if (red != R::kNone && t != DType::kFloat32 && t != DType::kFloat64 && t != DType::kInt32 && t != DType::kInt64)
+    return ctx.unsupported("reduction '{}' on {} data (float, double, int32 and int64 are supported)", r, dtype_name(t));
+  return red;
+}
+
+// Runs fn<T> with T the data's type for a reduction, or an unsigned type of its size for none.
+template <typename Fn>
+void with_scatter_type(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::kFloat32: return fn(float{});
+    case DType::kFloat64: return fn(double{});
+    case DType::kInt32: return fn(int32_t{});
+    case DType::kInt64: return fn(int64_t{});
+    default: break;
+  }
+  switch (dtype_size(t)) {
+    case 1: return fn(uint8_t{});
+    case 2: return fn(uint16_t{});
+    case 4: return fn(uint32_t{});
+    default: return fn(uint64_t{});
+  }
+}
+
+// ScatterND (is_nd) or ScatterElements / Scatter: y = data, then the updates land on it.
+Expected<std::unique_ptr<Kernel>> prepare_scatter(PrepareContext& ctx, bool is_nd) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, is_nd ? std::initializer_list<DType>{DType::kInt64}
+                                                : std::initializer_list<DType>{DType::kInt32, DType::kInt64}));
+  const TensorInfo& x = ctx.in(0);
+  const TensorInfo& idx = ctx.in(1);
+  const TensorInfo& upd = ctx.in(2);
+  if (upd.dtype != x.dtype)
+    return ctx.error("updates are {}, the data {}", dtype_name(upd.dtype), dtype_name(x.dtype));
+  if (dtype_size(x.dtype) == 0) return ctx.unsupported("data of element type {}", dtype_name(x.dtype));
+  QS_ASSIGN_OR_RETURN(auto red, read_reduction(ctx, x.dtype));
+  int64_t axis = 0;
+  if (is_nd) {
+    const int64_t k = idx.rank() ? idx.shape.back() : 0;
+    if (idx.rank() < 1 || k < 1 || k > x.rank())
+      return ctx.error("indices {} need index tuples of 1 to {} values (data {})", shape_str(idx.shape), x.rank(),
+                       shape_str(x.shape));
+    Shape want(idx.shape.begin(), idx.shape.end() - 1);
+    want.insert(want.end(), x.shape.begin() + k, x.shape.end());
+    if (upd.shape != want)
+      return ctx.error("updates have shape {}, expected {} (indices {}, data {})", shape_str(upd.shape), shape_str(want),
+                       shape_str(idx.shape), shape_str(x.shape));
+  } else {
+    if (x.rank() == 0) return ctx.error("cannot scatter into a scalar");
+    QS_ASSIGN_OR_RETURN(axis, axis_attr(ctx, x.rank(), 0));
+    if (idx.shape != upd.shape || idx.rank() != x.rank())
+      return ctx.error("indices {} and updates {} must share a shape of the data's rank {}", shape_str(idx.shape),
+                       shape_str(upd.shape), x.rank());
+    for (int64_t d = 0; d < x.rank(); ++d)
+      if (d != axis && idx.shape[static_cast<size_t>(d)] > x.shape[static_cast<size_t>(d)])
+        return ctx.error("indices {} exceed the data {} on axis {}", shape_str(idx.shape), shape_str(x.shape), d);
+    QS_RETURN_IF_ERROR(check_constant_indices(ctx, x.shape[static_cast<size_t>(axis)]));
+  }
+  ctx.set_output(0, x.dtype, x.shape);
+  const DType t = x.dtype;
+  return make_kernel([is_nd, axis, red, t](TensorIn in, TensorOut o) {
+    std::memcpy(o[0]->raw(), in[0]->raw(), in[0]->nbytes());
+    const std::vector<int64_t> ind = read_indices(*in[1]);
+    with_scatter_type(t, [&](auto tag) {
+      using T = decltype(tag);
+      T* y = static_cast<T*>(o[0]->raw());
+      const T* u = static_cast<const T*>(in[2]->raw());
+      if (is_nd) kernels::ref::scatter_nd(y, in[0]->shape(), ind.data(), in[1]->shape(), u, red);
+      else kernels::ref::scatter_elements(y, in[0]->shape(), ind.data(), in[1]->shape(), u, axis, red);
+    });
+  }, "reference", true);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_scatter_nd(PrepareContext& ctx) { return prepare_scatter(ctx, true); }
+Expected<std::unique_ptr<Kernel>> prepare_scatter_elements(PrepareContext& ctx) { return prepare_scatter(ctx, false); }
+
 const OpSchema kOps[] = {
     {"Concat", prepare_concat},
     {"Gather", prepare_gather},
     {"GatherElements", prepare_gather_elements},
+    {"GatherND", prepare_gather_nd},
     {"Pad", prepare_pad},
     {"Resize", prepare_resize},
+    {"Scatter", prepare_scatter_elements},
+    {"ScatterElements", prepare_scatter_elements},
+    {"ScatterND", prepare_scatter_nd},
     {"Slice", prepare_slice},
     {"Split", prepare_split},
     {"Upsample", prepare_upsample},

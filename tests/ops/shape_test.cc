@@ -114,6 +114,38 @@ TEST(LrnAndMvn, ValidationAndValues) {
   for (int i = 4; i < 8; ++i) EXPECT_EQ(mvn[0].values<float>()[i], 0.f);
 }
 
+TEST(GatherNdScatter, RuntimeIndicesOutsideAreZeroOrSkippedAndErrors) {
+  const Tensor data = Tensor::FromVector<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  // Index tuples computed at run time: (1, -1) -> 6, (2, 0) is outside -> 0.
+  const Tensor idx = Tensor::FromVector<int64_t>({2, 2}, std::vector<int64_t>{1, -1, 2, 0});
+  auto g = OpCase("GatherND", 13).input(DType::kFloat32, {2, 3}).input(DType::kInt64, {2, 2}).run({data, idx});
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(std::vector<float>(g[0].values<float>().begin(), g[0].values<float>().end()), (std::vector<float>{6, 0}));
+  // ScatterND with add: (1, -1) gets +10, the outside tuple is skipped.
+  const Tensor upd = Tensor::FromVector<float>({2}, std::vector<float>{10, 20});
+  auto sn = OpCase("ScatterND", 16).str("reduction", "add").input(DType::kFloat32, {2, 3}).input(DType::kInt64, {2, 2})
+                .input(DType::kFloat32, {2}).run({data, idx, upd});
+  EXPECT_EQ(std::vector<float>(sn[0].values<float>().begin(), sn[0].values<float>().end()),
+            (std::vector<float>{1, 2, 3, 4, 5, 16}));
+  // ScatterElements along axis 1 with max: (0, 2) -> max(3, 7), (1, 5 outside) skipped.
+  const Tensor ei = Tensor::FromVector<int64_t>({2, 1}, std::vector<int64_t>{2, 5});
+  const Tensor eu = Tensor::FromVector<float>({2, 1}, std::vector<float>{7, 9});
+  auto se = OpCase("ScatterElements", 18).int_attr("axis", 1).str("reduction", "max").input(DType::kFloat32, {2, 3})
+                .input(DType::kInt64, {2, 1}).input(DType::kFloat32, {2, 1}).run({data, ei, eu});
+  EXPECT_EQ(std::vector<float>(se[0].values<float>().begin(), se[0].values<float>().end()),
+            (std::vector<float>{1, 2, 7, 4, 5, 6}));
+  EXPECT_THAT(OpCase("GatherND", 13).input(DType::kFloat32, {2, 3}).input(DType::kInt64, {2, 3}).error(),
+              HasSubstr("node 'n' (GatherND): batch_dims 0 and index tuples of length 3 do not fit data [2,3]"));
+  EXPECT_THAT(OpCase("GatherND", 13).input(DType::kFloat32, {2, 3}).ints_input({0, 3}).error(),
+              HasSubstr("index 3 is out of range for an axis of size 3"));
+  EXPECT_THAT(OpCase("ScatterND", 16).input(DType::kFloat32, {2, 3}).input(DType::kInt64, {2, 2})
+                  .input(DType::kFloat32, {2, 3}).error(),
+              HasSubstr("updates have shape [2,3], expected [2]"));
+  EXPECT_THAT(OpCase("ScatterND", 16).str("reduction", "avg").input(DType::kFloat32, {2, 3}).input(DType::kInt64, {2, 2})
+                  .input(DType::kFloat32, {2}).error(),
+              HasSubstr("'reduction' is 'avg'"));
+}
+
 TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {
   EXPECT_EQ(OpCase("Squeeze", 11).ints("axes", {-1}).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{1, 3}));
   EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{3}));

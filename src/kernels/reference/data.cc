@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace qs::kernels::ref {
 
@@ -115,5 +116,120 @@ std::vector<int64_t> pad_axis_map(int64_t n, int64_t pad_begin, int64_t pad_end,
   }
   return m;
 }
+
+void gather_nd(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t batch_dims,
+               void* y, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const size_t b = static_cast<size_t>(batch_dims);
+  const int64_t k = idx_shape.back();
+  const int64_t batches = numel(Shape(x_shape.begin(), x_shape.begin() + static_cast<std::ptrdiff_t>(b)));
+  const int64_t tuples = numel(Shape(idx_shape.begin(), idx_shape.end() - 1)) / std::max<int64_t>(batches, 1);
+  const int64_t slice = numel(Shape(x_shape.begin() + static_cast<std::ptrdiff_t>(b) + k, x_shape.end()));
+  const std::vector<int64_t> xs = dense_strides(x_shape);
+  const int64_t batch_stride = b == 0 ? 0 : xs[b - 1];
+  const size_t slice_bytes = static_cast<size_t>(slice) * elem_size;
+  for (int64_t bt = 0; bt < batches; ++bt)
+    for (int64_t q = 0; q < tuples; ++q) {
+      const int64_t* tuple = indices + (bt * tuples + q) * k;
+      int64_t off = bt * batch_stride;
+      bool inside = true;
+      for (int64_t a = 0; a < k; ++a) {
+        const int64_t dim = x_shape[b + static_cast<size_t>(a)];
+        int64_t j = tuple[a];
+        if (j < 0) j += dim;
+        inside = inside && j >= 0 && j < dim;
+        off += j * xs[b + static_cast<size_t>(a)];
+      }
+      std::byte* out = dst + (bt * tuples + q) * static_cast<int64_t>(slice_bytes);
+      if (!inside) std::memset(out, 0, slice_bytes);
+      else if (slice_bytes) std::memcpy(out, src + off * static_cast<int64_t>(elem_size), slice_bytes);
+    }
+}
+
+namespace {
+
+template <typename T>
+void combine(T& to, T u, ScatterReduction r) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t> ||
+                std::is_same_v<T, int64_t>) {
+    switch (r) {
+      case ScatterReduction::kNone: to = u; return;
+      case ScatterReduction::kAdd:
+        if constexpr (std::is_integral_v<T>) to = static_cast<T>(static_cast<std::make_unsigned_t<T>>(to) + static_cast<std::make_unsigned_t<T>>(u));
+        else to = to + u;
+        return;
+      case ScatterReduction::kMul:
+        if constexpr (std::is_integral_v<T>) to = static_cast<T>(static_cast<std::make_unsigned_t<T>>(to) * static_cast<std::make_unsigned_t<T>>(u));
+        else to = to * u;
+        return;
+      case ScatterReduction::kMax: to = std::max(to, u); return;
+      case ScatterReduction::kMin: to = std::min(to, u); return;
+    }
+  } else {
+    (void)r;
+    to = u;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void scatter_nd(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
+                ScatterReduction r) {
+  const int64_t k = idx_shape.back();
+  const int64_t tuples = numel(Shape(idx_shape.begin(), idx_shape.end() - 1));
+  const int64_t slice = numel(Shape(shape.begin() + k, shape.end()));
+  const std::vector<int64_t> st = dense_strides(shape);
+  for (int64_t q = 0; q < tuples; ++q) {
+    int64_t off = 0;
+    bool inside = true;
+    for (int64_t a = 0; a < k; ++a) {
+      const int64_t dim = shape[static_cast<size_t>(a)];
+      int64_t j = indices[q * k + a];
+      if (j < 0) j += dim;
+      inside = inside && j >= 0 && j < dim;
+      off += j * st[static_cast<size_t>(a)];
+    }
+    if (!inside) continue;
+    for (int64_t e = 0; e < slice; ++e) combine(y[off + e], updates[q * slice + e], r);
+  }
+}
+
+template <typename T>
+void scatter_elements(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
+                      int64_t axis, ScatterReduction r) {
+  const int64_t n = numel(idx_shape);
+  const size_t rank = idx_shape.size();
+  const std::vector<int64_t> st = dense_strides(shape);
+  const int64_t dim = shape[static_cast<size_t>(axis)];
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t j = indices[e];
+    if (j < 0) j += dim;
+    if (j >= 0 && j < dim) {
+      int64_t off = 0;
+      for (size_t a = 0; a < rank; ++a) off += (static_cast<int64_t>(a) == axis ? j : idx[a]) * st[a];
+      combine(y[off], updates[e], r);
+    }
+    for (size_t a = rank; a-- > 0;) {
+      if (++idx[a] < idx_shape[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
+#define QS_SCATTER(T)                                                                                              \
+  template void scatter_nd<T>(T*, const Shape&, const int64_t*, const Shape&, const T*, ScatterReduction);         \
+  template void scatter_elements<T>(T*, const Shape&, const int64_t*, const Shape&, const T*, int64_t, ScatterReduction);
+QS_SCATTER(float)
+QS_SCATTER(double)
+QS_SCATTER(int32_t)
+QS_SCATTER(int64_t)
+QS_SCATTER(uint8_t)
+QS_SCATTER(uint16_t)
+QS_SCATTER(uint32_t)
+QS_SCATTER(uint64_t)
+#undef QS_SCATTER
 
 }  // namespace qs::kernels::ref

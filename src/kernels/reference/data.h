@@ -32,6 +32,27 @@ void gather(const void* x, const AxisView& v, const int64_t* indices, int64_t n_
 void gather_elements(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t axis,
                      void* y, size_t elem_size);
 
+// GatherND: data [B..., D...] with `batch_dims` leading batch axes, indices [B..., Q..., k] int64;
+// y [B..., Q..., D[k:]...]: each index tuple picks a slice of the data. A tuple outside the data
+// gives a zero slice (see gather).
+void gather_nd(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t batch_dims,
+               void* y, size_t elem_size);
+
+// How ScatterND and ScatterElements combine an update with the value it lands on.
+enum class ScatterReduction { kNone, kAdd, kMul, kMax, kMin };
+// ScatterND into y (the data, already copied there): indices [Q..., k], updates [Q..., shape[k:]...].
+// A tuple outside the data is skipped (it cannot be rejected at run time). T: any type for kNone
+// (by size: uint8_t .. uint64_t), float, double, int32_t, int64_t for the others.
+template <typename T>
+void scatter_nd(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
+                ScatterReduction r);
+// ScatterElements into y (the data, copied there): updates and indices share a shape of the data's
+// rank; updates[i..] lands on y[i.. with i_axis = indices[i..]] (negative: from the end; outside:
+// skipped).
+template <typename T>
+void scatter_elements(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
+                      int64_t axis, ScatterReduction r);
+
 enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 // Source index (or -1 for the constant) of each output position of one padded axis of
 // length n. Negative pads crop; reflect/edge/wrap read within the part that survives the
