@@ -1,4 +1,4 @@
-// Element-wise ops: broadcast arithmetic (Add Sub Mul Div Pow), variadic Sum Mean Max Min,
+// Element-wise ops: broadcast arithmetic (Add Sub Mul Div Pow Mod), variadic Sum Mean Max Min,
 // unary math (with the trigonometric and hyperbolic functions), comparisons and logic, IsNaN,
 // IsInf, Where, Cast/CastLike, Identity and Dropout.
 #include <algorithm>
@@ -131,6 +131,33 @@ Expected<std::unique_ptr<Kernel>> prepare_variadic(PrepareContext& ctx) {
     QS_RETURN_IF_ERROR(expect_variadic(ctx, kNumericOrHalf));
   }
   return fold_kernel(ctx, kOp, kMean);
+}
+
+// ---- Mod ----------------------------------------------------------------------------------
+
+Expected<std::unique_ptr<Kernel>> prepare_mod(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, kNumericOrHalf));
+  QS_RETURN_IF_ERROR(expect_same_dtype(ctx, 0, 1));
+  QS_ASSIGN_OR_RETURN(int64_t fmod, ctx.node.attr_int("fmod", 0));
+  if (fmod != 0 && fmod != 1) return ctx.error("'fmod' is {}, expected 0 or 1", fmod);
+  const DType dt = ctx.in(0).dtype;
+  if (is_float(dt) && fmod != 1) return ctx.error("floating-point Mod needs fmod=1 (ONNX), got fmod={}", fmod);
+  QS_ASSIGN_OR_RETURN(Shape out, broadcast_shapes(ctx, ctx.in(0).shape, ctx.in(1).shape));
+  ctx.set_output(0, dt, out);
+  const ref::BroadcastParams p = ref::make_broadcast(out, {ctx.in(0).shape, ctx.in(1).shape});
+  if (dt == DType::kFloat16)
+    return make_kernel([p](In in, Out o) {
+      ref::mod_f16(p, in[0]->data<uint16_t>(), in[1]->data<uint16_t>(), o[0]->data<uint16_t>());
+    });
+  std::unique_ptr<Kernel> kernel;
+  visit_numeric(dt, [&](auto tag) {
+    using T = decltype(tag);
+    kernel = make_kernel([p, fmod](In in, Out o) {
+      ref::mod<T>(p, in[0]->data<T>(), in[1]->data<T>(), o[0]->data<T>(), fmod != 0);
+    });
+  });
+  return kernel;
 }
 
 // ---- Pow ----------------------------------------------------------------------------------
@@ -360,6 +387,7 @@ const OpSchema kOps[] = {
     {"Mul", prepare_binary<B::kMul>},
     {"Div", prepare_binary<B::kDiv>},
     {"Pow", prepare_pow},
+    {"Mod", prepare_mod},
     {"Sum", prepare_variadic<B::kAdd>},
     {"Mean", prepare_variadic<B::kAdd, true>},
     {"Max", prepare_variadic<B::kMax>},

@@ -295,6 +295,32 @@ void scale(T* y, int64_t n, double factor) {
   for (int64_t i = 0; i < n; ++i) y[i] *= f;
 }
 
+template <typename T>
+void mod(const BroadcastParams& p, const T* a, const T* b, T* y, bool fmod) {
+  if constexpr (std::is_floating_point_v<T>) {
+    (void)fmod;  // floats always take fmod (checked by the op)
+    broadcast_binary(p, a, b, y, [](T x, T z) { return std::fmod(x, z); });
+  } else {
+    broadcast_binary(p, a, b, y, [fmod](T x, T z) -> T {
+      if (z == 0) return 0;
+      if constexpr (std::is_signed_v<T>) {
+        if (z == -1) return 0;  // also keeps the minimum % -1 from overflowing
+      }
+      T r = static_cast<T>(x % z);
+      if constexpr (std::is_signed_v<T>) {
+        if (!fmod && r != 0 && ((r < 0) != (z < 0))) r = static_cast<T>(r + z);
+      }
+      return r;
+    });
+  }
+}
+
+void mod_f16(const BroadcastParams& p, const uint16_t* a, const uint16_t* b, uint16_t* y) {
+  broadcast_binary(p, a, b, y, [](uint16_t x, uint16_t z) {
+    return float_to_half(std::fmod(half_to_float(x), half_to_float(z)));
+  });
+}
+
 void scale_f16(uint16_t* y, int64_t n, double factor) {
   const float f = static_cast<float>(factor);
   for (int64_t i = 0; i < n; ++i) y[i] = float_to_half(half_to_float(y[i]) * f);
@@ -304,6 +330,7 @@ void scale_f16(uint16_t* y, int64_t n, double factor) {
   X(float) X(double) X(int8_t) X(uint8_t) X(int16_t) X(uint16_t) X(int32_t) X(uint32_t) X(int64_t) X(uint64_t)
 #define QS_INST_BINARY(T)                                                                      \
   template void binary<T>(BinaryOp, const BroadcastParams&, const T*, const T*, T*);          \
+  template void mod<T>(const BroadcastParams&, const T*, const T*, T*, bool);                  \
   template void compare<T>(CompareOp, const BroadcastParams&, const T*, const T*, bool*);
 QS_BINARY_TYPES(QS_INST_BINARY)
 

@@ -89,6 +89,11 @@ void binary_f16(BinaryOp op, const BroadcastParams& p, const uint16_t* a, const 
 // exponents give the truncated result (0 unless the base is 1 or -1).
 template <typename TB, typename TE>
 void pow(const BroadcastParams& p, const TB* base, const TE* exponent, TB* y);
+// Mod: integers take the divisor's sign (Python's %), or the dividend's with fmod (C's %);
+// floats only with fmod (std::fmod). A zero divisor gives 0 for integers. T: the binary types.
+template <typename T>
+void mod(const BroadcastParams& p, const T* a, const T* b, T* y, bool fmod);
+void mod_f16(const BroadcastParams& p, const uint16_t* a, const uint16_t* b, uint16_t* y);
 
 // ---- Comparisons and logic (bool results stored one byte each, 0 or 1) -------------------
 enum class CompareOp { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual };
