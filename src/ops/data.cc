@@ -1,4 +1,4 @@
-// Data-movement ops: Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements ScatterND Pad, plus Resize and
+// Data-movement ops: Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements ScatterND Trilu Pad, plus Resize and
 // Upsample (their prepare lives in ops/resize.cc). Elements move as bytes, so every
 // dtype works.
 #include <algorithm>
@@ -451,6 +451,28 @@ Expected<std::unique_ptr<Kernel>> prepare_scatter(PrepareContext& ctx, bool is_n
   }, "reference", true);
 }
 
+// Trilu: k (optional int64 scalar input) may be computed at run time; the shape does not depend on it.
+Expected<std::unique_ptr<Kernel>> prepare_trilu(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 2));
+  const TensorInfo& x = ctx.in(0);
+  if (x.rank() < 2) return ctx.error("input has shape {}, expected rank >= 2", shape_str(x.shape));
+  if (dtype_size(x.dtype) == 0) return ctx.unsupported("input of element type {}", dtype_name(x.dtype));
+  if (ctx.has_input(1)) {
+    QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt64}));
+    if (numel(ctx.in(1).shape) != 1) return ctx.error("k has shape {}, expected one value", shape_str(ctx.in(1).shape));
+  }
+  QS_ASSIGN_OR_RETURN(int64_t upper, ctx.node.attr_int("upper", 1));
+  ctx.set_output(0, x.dtype, x.shape);
+  const int64_t rows = x.shape[x.shape.size() - 2], cols = x.shape.back();
+  const int64_t batch = numel(x.shape) / std::max<int64_t>(1, rows * cols);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([rows, cols, batch, upper, es](TensorIn in, TensorOut o) {
+    const int64_t k = in.size() > 1 && in[1] ? in[1]->data<int64_t>()[0] : 0;
+    if (rows * cols == 0) return;
+    kernels::ref::trilu(in[0]->raw(), o[0]->raw(), batch, rows, cols, k, upper != 0, es);
+  }, "reference", true);
+}
+
 Expected<std::unique_ptr<Kernel>> prepare_scatter_nd(PrepareContext& ctx) { return prepare_scatter(ctx, true); }
 Expected<std::unique_ptr<Kernel>> prepare_scatter_elements(PrepareContext& ctx) { return prepare_scatter(ctx, false); }
 
@@ -466,6 +488,7 @@ const OpSchema kOps[] = {
     {"ScatterND", prepare_scatter_nd},
     {"Slice", prepare_slice},
     {"Split", prepare_split},
+    {"Trilu", prepare_trilu},
     {"Upsample", prepare_upsample},
 };
 

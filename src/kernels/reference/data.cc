@@ -232,4 +232,18 @@ QS_SCATTER(uint32_t)
 QS_SCATTER(uint64_t)
 #undef QS_SCATTER
 
+void trilu(const void* x, void* y, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const int64_t es = static_cast<int64_t>(elem_size);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t at = ((b * rows + r) * cols + c) * es;
+        const bool keep = upper ? c - r >= k : c - r <= k;
+        if (keep) std::memcpy(dst + at, src + at, elem_size);
+        else std::memset(dst + at, 0, elem_size);
+      }
+}
+
 }  // namespace qs::kernels::ref

@@ -53,6 +53,10 @@ template <typename T>
 void scatter_elements(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
                       int64_t axis, ScatterReduction r);
 
+// Trilu over the last two axes of x [batch, rows, cols]: keeps the elements with col - row >= k
+// (upper) or <= k (lower), zeros the others.
+void trilu(const void* x, void* y, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper, size_t elem_size);
+
 enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 // Source index (or -1 for the constant) of each output position of one padded axis of
 // length n. Negative pads crop; reflect/edge/wrap read within the part that survives the
