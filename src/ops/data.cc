@@ -12,9 +12,10 @@
 
 namespace qs::ops {
 
-// Defined in ops/resize.cc; declared here rather than in families.h because Resize and
-// Upsample belong to this family's table.
+// Defined in ops/resize.cc; declared here rather than in families.h because Resize,
+// Upsample and GridSample belong to this family's table.
 Expected<std::unique_ptr<Kernel>> prepare_resize(PrepareContext& ctx);
+Expected<std::unique_ptr<Kernel>> prepare_grid_sample(PrepareContext& ctx);
 Expected<std::unique_ptr<Kernel>> prepare_upsample(PrepareContext& ctx);
 
 namespace {
@@ -481,6 +482,7 @@ const OpSchema kOps[] = {
     {"Gather", prepare_gather},
     {"GatherElements", prepare_gather_elements},
     {"GatherND", prepare_gather_nd},
+    {"GridSample", prepare_grid_sample},
     {"Pad", prepare_pad},
     {"Resize", prepare_resize},
     {"Scatter", prepare_scatter_elements},

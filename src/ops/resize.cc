@@ -1,11 +1,13 @@
-// Resize (opsets 10-19) and Upsample (7, 9), listed in data_ops(). Output sizes come
+// Resize (opsets 10-19), Upsample (7, 9) and GridSample (16), listed in data_ops(). Output sizes come
 // from constant scales or sizes; interpolation is the reference kernel in
 // kernels/reference/resize. Nearest moves bytes, so it serves every dtype; linear and
 // cubic compute on float32.
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "core/half.h"
+#include "kernels/reference/grid_sample.h"
 #include "kernels/reference/resize.h"
 #include "kernels/reference/shape.h"
 #include "ops/op.h"
@@ -253,6 +255,41 @@ Expected<std::unique_ptr<Kernel>> prepare_resize(PrepareContext& ctx) {
     if (!std::isfinite(ra.roi_start) || !std::isfinite(ra.roi_end)) return ctx.error("roi has a non-finite entry");
   }
   return finish(ctx, s);
+}
+
+// GridSample (opset 16): 4-D X [N, C, H, W] and grid [N, Ho, Wo, 2].
+Expected<std::unique_ptr<Kernel>> prepare_grid_sample(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kFloat32}));
+  const Shape& xs = ctx.in(0).shape;
+  const Shape& gs = ctx.in(1).shape;
+  if (xs.size() != 4) return ctx.error("X has shape {}, expected rank 4 (N, C, H, W)", shape_str(xs));
+  if (gs.size() != 4 || gs[0] != xs[0] || gs[3] != 2)
+    return ctx.error("grid has shape {}, expected [{}, H_out, W_out, 2]", shape_str(gs), xs[0]);
+  using P = kr::GridSampleParams;
+  P p;
+  QS_ASSIGN_OR_RETURN(std::string mode, ctx.node.attr_string("mode", "bilinear"));
+  if (mode == "bilinear") p.mode = P::Mode::kBilinear;
+  else if (mode == "nearest") p.mode = P::Mode::kNearest;
+  else if (mode == "bicubic") p.mode = P::Mode::kBicubic;
+  else return ctx.error("'mode' is '{}', expected bilinear, nearest or bicubic", mode);
+  QS_ASSIGN_OR_RETURN(std::string padding, ctx.node.attr_string("padding_mode", "zeros"));
+  if (padding == "zeros") p.padding = P::Padding::kZeros;
+  else if (padding == "border") p.padding = P::Padding::kBorder;
+  else if (padding == "reflection") p.padding = P::Padding::kReflection;
+  else return ctx.error("'padding_mode' is '{}', expected zeros, border or reflection", padding);
+  QS_ASSIGN_OR_RETURN(int64_t align, ctx.node.attr_int("align_corners", 0));
+  p.align_corners = align != 0;
+  p.n = xs[0], p.c = xs[1], p.h = xs[2], p.w = xs[3], p.out_h = gs[1], p.out_w = gs[2];
+  ctx.set_output(0, DType::kFloat32, Shape{p.n, p.c, p.out_h, p.out_w});
+  return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    if (p.h == 0 || p.w == 0) {
+      std::memset(out[0]->raw(), 0, out[0]->nbytes());
+      return;
+    }
+    kr::grid_sample_f32(p, in[0]->data<float>(), in[1]->data<float>(), out[0]->data<float>());
+  }, "reference", true);
 }
 
 }  // namespace qs::ops

@@ -146,6 +146,30 @@ TEST(GatherNdScatter, RuntimeIndicesOutsideAreZeroOrSkippedAndErrors) {
               HasSubstr("'reduction' is 'avg'"));
 }
 
+TEST(GridSample, WildGridPointsGiveZerosOrBorderAndErrors) {
+  const Tensor x = Tensor::FromVector<float>({1, 1, 2, 2}, std::vector<float>{1, 2, 3, 4});
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  // Points: the centre, NaN, far outside, +inf.
+  const Tensor grid = Tensor::FromVector<float>({1, 1, 4, 2}, std::vector<float>{0, 0, nan, 0, 1e30f, -1e30f, inf, 0});
+  for (const char* mode : {"bilinear", "nearest", "bicubic"})
+    for (const char* padding : {"zeros", "border", "reflection"}) {
+      auto out = OpCase("GridSample", 16).str("mode", mode).str("padding_mode", padding)
+                     .input(DType::kFloat32, {1, 1, 2, 2}).input(DType::kFloat32, {1, 1, 4, 2}).run({x, grid});
+      ASSERT_EQ(out.size(), 1u);
+      ASSERT_EQ(out[0].shape(), (Shape{1, 1, 1, 4}));
+      const float centre = out[0].values<float>()[0];
+      if (std::string(mode) == "bilinear") EXPECT_FLOAT_EQ(centre, 2.5f) << mode << " " << padding;
+      if (std::string(padding) == "zeros") EXPECT_EQ(out[0].values<float>()[2], 0.f) << mode;
+      if (std::string(padding) == "border" && std::string(mode) != "bicubic")
+        EXPECT_EQ(out[0].values<float>()[2], 2.f) << mode;  // x clamps right, y clamps up: the top-right pixel
+    }
+  EXPECT_THAT(OpCase("GridSample", 16).input(DType::kFloat32, {1, 1, 2, 2}).input(DType::kFloat32, {2, 1, 4, 2}).error(),
+              HasSubstr("node 'n' (GridSample): grid has shape [2,1,4,2], expected [1, H_out, W_out, 2]"));
+  EXPECT_THAT(OpCase("GridSample", 16).str("mode", "area").input(DType::kFloat32, {1, 1, 2, 2})
+                  .input(DType::kFloat32, {1, 1, 4, 2}).error(),
+              HasSubstr("'mode' is 'area'"));
+}
+
 TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {
   EXPECT_EQ(OpCase("Squeeze", 11).ints("axes", {-1}).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{1, 3}));
   EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{3}));
