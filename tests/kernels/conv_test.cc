@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "kernels/reference/conv.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/int8.h"
+#include "random_values.h"
 
 namespace qs::kernels {
 namespace {
@@ -45,14 +45,6 @@ int64_t prod(const std::vector<int64_t>& v) {
   int64_t n = 1;
   for (int64_t x : v) n *= x;
   return n;
-}
-
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(gen);
-  return v;
 }
 
 // ---- reference against hand-computed values ----

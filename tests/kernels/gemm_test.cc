@@ -3,27 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/reference/gemm.h"
+#include "random_values.h"
 
 namespace qs::kernels {
 namespace {
 
 using ref::GemmParams;
 using ref::MatMulParams;
-
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(gen);
-  return v;
-}
 
 void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;

@@ -7,11 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "ops/op_case.h"
+#include "random_values.h"
 
 namespace qs::ops {
 namespace {
@@ -19,14 +19,6 @@ namespace {
 using ::testing::HasSubstr;
 
 Tensor f32(Shape s, std::vector<float> v) { return Tensor::FromVector<float>(s, v); }
-
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(gen);
-  return v;
-}
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 

@@ -62,30 +62,59 @@ void gather(const void* x, const AxisView& v, const int64_t* indices, int64_t n_
   }
 }
 
-void gather_elements(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t axis,
-                     void* y, size_t elem_size) {
-  const auto* src = static_cast<const std::byte*>(x);
-  auto* dst = static_cast<std::byte*>(y);
+namespace {
+
+// Calls f(e, off) for each element e of an index tensor of shape idx_shape (row-major): off is the
+// element of `shape` it points at, e's own position with the axis coordinate replaced by
+// indices[e] (negative: from the end), or -1 when that lies outside.
+template <typename F>
+void for_each_axis_index(const Shape& shape, const int64_t* indices, const Shape& idx_shape, int64_t axis, F f) {
   const int64_t n = numel(idx_shape);
   const size_t rank = idx_shape.size();
-  const std::vector<int64_t> xs = dense_strides(x_shape);
-  const int64_t dim = x_shape[static_cast<size_t>(axis)];
+  const std::vector<int64_t> st = dense_strides(shape);
+  const int64_t dim = shape[static_cast<size_t>(axis)];
   std::vector<int64_t> idx(rank, 0);
   for (int64_t e = 0; e < n; ++e) {
     int64_t j = indices[e];
     if (j < 0) j += dim;
-    if (j < 0 || j >= dim) {
-      std::memset(dst + e * static_cast<int64_t>(elem_size), 0, elem_size);
-    } else {
-      int64_t off = 0;
-      for (size_t a = 0; a < rank; ++a) off += (static_cast<int64_t>(a) == axis ? j : idx[a]) * xs[a];
-      std::memcpy(dst + e * static_cast<int64_t>(elem_size), src + off * static_cast<int64_t>(elem_size), elem_size);
+    int64_t off = -1;
+    if (j >= 0 && j < dim) {
+      off = 0;
+      for (size_t a = 0; a < rank; ++a) off += (static_cast<int64_t>(a) == axis ? j : idx[a]) * st[a];
     }
+    f(e, off);
     for (size_t a = rank; a-- > 0;) {
       if (++idx[a] < idx_shape[a]) break;
       idx[a] = 0;
     }
   }
+}
+
+// The element of `shape` (strides st) that the index tuple (k values for the axes from `first` on,
+// negative from the end) points at, or -1 when it lies outside.
+int64_t tuple_offset(const Shape& shape, const std::vector<int64_t>& st, size_t first, const int64_t* tuple, int64_t k) {
+  int64_t off = 0;
+  for (int64_t a = 0; a < k; ++a) {
+    const size_t axis = first + static_cast<size_t>(a);
+    int64_t j = tuple[a];
+    if (j < 0) j += shape[axis];
+    if (j < 0 || j >= shape[axis]) return -1;
+    off += j * st[axis];
+  }
+  return off;
+}
+
+}  // namespace
+
+void gather_elements(const void* x, const Shape& x_shape, const int64_t* indices, const Shape& idx_shape, int64_t axis,
+                     void* y, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const int64_t es = static_cast<int64_t>(elem_size);
+  for_each_axis_index(x_shape, indices, idx_shape, axis, [&](int64_t e, int64_t off) {
+    if (off < 0) std::memset(dst + e * es, 0, elem_size);
+    else std::memcpy(dst + e * es, src + off * es, elem_size);
+  });
 }
 
 std::vector<int64_t> pad_axis_map(int64_t n, int64_t pad_begin, int64_t pad_end, PadMode mode) {
@@ -131,19 +160,10 @@ void gather_nd(const void* x, const Shape& x_shape, const int64_t* indices, cons
   const size_t slice_bytes = static_cast<size_t>(slice) * elem_size;
   for (int64_t bt = 0; bt < batches; ++bt)
     for (int64_t q = 0; q < tuples; ++q) {
-      const int64_t* tuple = indices + (bt * tuples + q) * k;
-      int64_t off = bt * batch_stride;
-      bool inside = true;
-      for (int64_t a = 0; a < k; ++a) {
-        const int64_t dim = x_shape[b + static_cast<size_t>(a)];
-        int64_t j = tuple[a];
-        if (j < 0) j += dim;
-        inside = inside && j >= 0 && j < dim;
-        off += j * xs[b + static_cast<size_t>(a)];
-      }
+      const int64_t off = tuple_offset(x_shape, xs, b, indices + (bt * tuples + q) * k, k);
       std::byte* out = dst + (bt * tuples + q) * static_cast<int64_t>(slice_bytes);
-      if (!inside) std::memset(out, 0, slice_bytes);
-      else if (slice_bytes) std::memcpy(out, src + off * static_cast<int64_t>(elem_size), slice_bytes);
+      if (off < 0) std::memset(out, 0, slice_bytes);
+      else if (slice_bytes) std::memcpy(out, src + (bt * batch_stride + off) * static_cast<int64_t>(elem_size), slice_bytes);
     }
 }
 
@@ -182,16 +202,8 @@ void scatter_nd(T* y, const Shape& shape, const int64_t* indices, const Shape& i
   const int64_t slice = numel(Shape(shape.begin() + k, shape.end()));
   const std::vector<int64_t> st = dense_strides(shape);
   for (int64_t q = 0; q < tuples; ++q) {
-    int64_t off = 0;
-    bool inside = true;
-    for (int64_t a = 0; a < k; ++a) {
-      const int64_t dim = shape[static_cast<size_t>(a)];
-      int64_t j = indices[q * k + a];
-      if (j < 0) j += dim;
-      inside = inside && j >= 0 && j < dim;
-      off += j * st[static_cast<size_t>(a)];
-    }
-    if (!inside) continue;
+    const int64_t off = tuple_offset(shape, st, 0, indices + q * k, k);
+    if (off < 0) continue;
     for (int64_t e = 0; e < slice; ++e) combine(y[off + e], updates[q * slice + e], r);
   }
 }
@@ -199,24 +211,9 @@ void scatter_nd(T* y, const Shape& shape, const int64_t* indices, const Shape& i
 template <typename T>
 void scatter_elements(T* y, const Shape& shape, const int64_t* indices, const Shape& idx_shape, const T* updates,
                       int64_t axis, ScatterReduction r) {
-  const int64_t n = numel(idx_shape);
-  const size_t rank = idx_shape.size();
-  const std::vector<int64_t> st = dense_strides(shape);
-  const int64_t dim = shape[static_cast<size_t>(axis)];
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t e = 0; e < n; ++e) {
-    int64_t j = indices[e];
-    if (j < 0) j += dim;
-    if (j >= 0 && j < dim) {
-      int64_t off = 0;
-      for (size_t a = 0; a < rank; ++a) off += (static_cast<int64_t>(a) == axis ? j : idx[a]) * st[a];
-      combine(y[off], updates[e], r);
-    }
-    for (size_t a = rank; a-- > 0;) {
-      if (++idx[a] < idx_shape[a]) break;
-      idx[a] = 0;
-    }
-  }
+  for_each_axis_index(shape, indices, idx_shape, axis, [&](int64_t e, int64_t off) {
+    if (off >= 0) combine(y[off], updates[e], r);
+  });
 }
 
 #define QS_SCATTER(T)                                                                                              \
