@@ -253,7 +253,16 @@ Expected<std::unique_ptr<Kernel>> prepare_einsum(PrepareContext& ctx) {
   auto size_of = [&](int label) { return label >= 1000 ? ell_size[static_cast<size_t>(label - 1000)] : letter_size[label]; };
   kernels::ref::EinsumParams p;
   p.output_labels = static_cast<int64_t>(out_labels.size());
-  for (int label : order) p.label_size.push_back(size_of(label));
+  // The reference kernel visits every combination of label values: refuse what would not finish.
+  constexpr double kMaxCombinations = 1e10;
+  double combinations = 1;
+  for (int label : order) {
+    p.label_size.push_back(size_of(label));
+    combinations *= static_cast<double>(p.label_size.back());
+  }
+  if (combinations > kMaxCombinations)
+    return ctx.unsupported("equation '{}' on these shapes takes {:.3g} products; the reference Einsum stops at {:.0e}",
+                           eq, combinations, kMaxCombinations);
   for (size_t i = 0; i < terms.size(); ++i) {
     const Shape& s = ctx.in(i).shape;
     std::vector<int64_t> stride(order.size(), 0);

@@ -57,6 +57,10 @@ TEST(Einsum, BroadcastEllipsisImplicitOutputAndErrors) {
               HasSubstr("output label 'z' is in no input"));
   EXPECT_THAT(OpCase("Einsum", 12).str("equation", "ijk").input(DType::kFloat32, {2, 3}).error(),
               HasSubstr("has 3 labels for input 0 of shape [2,3]"));
+  // Four unrelated axes of 10^4 summed together: 10^16 products, refused rather than run for days.
+  EXPECT_THAT(OpCase("Einsum", 12).str("equation", "a,b,c,d->").input(DType::kFloat32, {10000}).input(DType::kFloat32, {10000})
+                  .input(DType::kFloat32, {10000}).input(DType::kFloat32, {10000}).error(),
+              HasSubstr("the reference Einsum stops at"));
 }
 
 }  // namespace
