@@ -16,6 +16,7 @@ std::span<const OpSchema> reduce_ops();         // ReduceMean ReduceMax ReduceSu
 std::span<const OpSchema> shape_ops();          // Reshape Flatten Transpose Squeeze Unsqueeze Shape Constant ConstantOfShape DepthToSpace SpaceToDepth ...
 std::span<const OpSchema> data_ops();           // Concat Split Slice Gather Pad Resize Upsample ...
 std::span<const OpSchema> rnn_ops();            // RNN GRU LSTM
+std::span<const OpSchema> signal_ops();         // DFT STFT HannWindow HammingWindow BlackmanWindow MelWeightMatrix
 std::span<const OpSchema> quantize_ops();       // QuantizeLinear DequantizeLinear
 
 }  // namespace qs::ops

@@ -11,7 +11,7 @@ std::span<const OpSchema> all_ops() {
   static const std::vector<OpSchema> kOps = [] {
     std::vector<OpSchema> v;
     for (auto family : {elementwise_ops, activation_ops, conv_ops, gemm_ops, pool_ops, normalization_ops,
-                        reduce_ops, shape_ops, data_ops, rnn_ops, quantize_ops})
+                        reduce_ops, shape_ops, data_ops, rnn_ops, signal_ops, quantize_ops})
       for (const OpSchema& s : family()) v.push_back(s);
     std::sort(v.begin(), v.end(), [](const OpSchema& a, const OpSchema& b) { return a.op_type < b.op_type; });
     return v;
