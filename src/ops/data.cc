@@ -1,7 +1,8 @@
-// Data-movement ops: Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements ScatterND Trilu Pad, plus Resize and
-// Upsample (their prepare lives in ops/resize.cc). Elements move as bytes, so every
-// dtype works.
+// Data-movement ops: Concat Split Slice Gather GatherElements GatherND Scatter ScatterElements
+// ScatterND Trilu OneHot ReverseSequence EyeLike Pad, plus Resize, Upsample and GridSample (their
+// prepare lives in ops/resize.cc). Elements move as bytes, so every dtype works.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -474,17 +475,113 @@ Expected<std::unique_ptr<Kernel>> prepare_trilu(PrepareContext& ctx) {
   }, "reference", true);
 }
 
+// OneHot: depth must be a constant (it decides the shape); values [off, on] are read at run time.
+Expected<std::unique_ptr<Kernel>> prepare_one_hot(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
+  const TensorInfo& idx = ctx.in(0);
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kInt32, DType::kInt64, DType::kFloat32, DType::kFloat64}));
+  QS_ASSIGN_OR_RETURN(const Tensor* depth_t, ctx.constant_input(1, "depth"));
+  if (depth_t->numel() != 1) return ctx.error("depth has shape {}, expected one value", shape_str(depth_t->shape()));
+  const double depth_d = depth_t->GetAsDouble(0);
+  if (!(depth_d >= 1 && depth_d <= double(int64_t{1} << 31))) return ctx.error("depth {} is not a positive size", depth_d);
+  const int64_t depth = static_cast<int64_t>(depth_d);
+  const TensorInfo& values = ctx.in(2);
+  if (numel(values.shape) != 2) return ctx.error("values has shape {}, expected [off, on]", shape_str(values.shape));
+  if (dtype_size(values.dtype) == 0) return ctx.unsupported("values of element type {}", dtype_name(values.dtype));
+  QS_ASSIGN_OR_RETURN(int64_t axis, ctx.node.attr_int("axis", -1));
+  const int64_t r = idx.rank();
+  if (axis < -r - 1 || axis > r) return ctx.error("'axis' {} is out of range for indices of rank {}", axis, r);
+  if (axis < 0) axis += r + 1;
+  Shape out = idx.shape;
+  out.insert(out.begin() + axis, depth);
+  ctx.set_output(0, values.dtype, out);
+  const int64_t outer = numel(Shape(idx.shape.begin(), idx.shape.begin() + axis));
+  const int64_t inner = numel(Shape(idx.shape.begin() + axis, idx.shape.end()));
+  const size_t es = dtype_size(values.dtype);
+  return make_kernel([outer, inner, depth, es](TensorIn in, TensorOut o) {
+    std::vector<int64_t> ind(static_cast<size_t>(in[0]->numel()));
+    for (size_t i = 0; i < ind.size(); ++i) {
+      const double v = in[0]->GetAsDouble(static_cast<int64_t>(i));
+      ind[i] = std::fabs(v) < 9e18 ? static_cast<int64_t>(v) : -(int64_t{1} << 62);  // NaN and huge: no hot position
+    }
+    const auto* vals = static_cast<const std::byte*>(in[2]->raw());
+    kernels::ref::one_hot(ind.data(), outer, inner, depth, vals, vals + es, o[0]->raw(), es);
+  }, "reference", true);
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_reverse_sequence(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt64}));
+  const TensorInfo& x = ctx.in(0);
+  if (dtype_size(x.dtype) == 0) return ctx.unsupported("input of element type {}", dtype_name(x.dtype));
+  QS_ASSIGN_OR_RETURN(int64_t batch_axis, ctx.node.attr_int("batch_axis", 1));
+  QS_ASSIGN_OR_RETURN(int64_t time_axis, ctx.node.attr_int("time_axis", 0));
+  if (x.rank() < 2 || batch_axis == time_axis || batch_axis < 0 || batch_axis > 1 || time_axis < 0 || time_axis > 1)
+    return ctx.error("batch_axis {} and time_axis {} must be 0 and 1 in some order (input shape {})", batch_axis,
+                     time_axis, shape_str(x.shape));
+  kernels::ref::ReverseSequenceParams p;
+  p.batch = x.shape[static_cast<size_t>(batch_axis)];
+  p.time = x.shape[static_cast<size_t>(time_axis)];
+  p.batch_first = batch_axis < time_axis;
+  p.inner = numel(Shape(x.shape.begin() + 2, x.shape.end()));
+  if (ctx.in(1).shape != Shape{p.batch})
+    return ctx.error("sequence_lens has shape {}, expected [{}]", shape_str(ctx.in(1).shape), p.batch);
+  ctx.set_output(0, x.dtype, x.shape);
+  const size_t es = dtype_size(x.dtype);
+  return make_kernel([p, es](TensorIn in, TensorOut o) {
+    kernels::ref::reverse_sequence(p, in[0]->raw(), in[1]->data<int64_t>(), o[0]->raw(), es);
+  }, "reference", true);
+}
+
+// EyeLike: ones on the k-th diagonal of a 2-D tensor of the input's shape; it reads only the shape.
+Expected<std::unique_ptr<Kernel>> prepare_eye_like(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  const TensorInfo& x = ctx.in(0);
+  if (x.rank() != 2) return ctx.error("input has shape {}, expected rank 2", shape_str(x.shape));
+  DType t = x.dtype;
+  if (ctx.node.has_attr("dtype")) {
+    QS_ASSIGN_OR_RETURN(int64_t dt, ctx.node.attr_int("dtype"));
+    t = dt >= 0 && dt <= 64 ? dtype_from_onnx(static_cast<int>(dt)) : DType::kUndefined;
+  }
+  if (t != DType::kFloat32 && t != DType::kFloat64 && t != DType::kInt32 && t != DType::kInt64 && t != DType::kInt8 &&
+      t != DType::kUInt8 && t != DType::kBool)
+    return ctx.unsupported("EyeLike output of element type {}", dtype_name(t));
+  QS_ASSIGN_OR_RETURN(int64_t k, ctx.node.attr_int("k", 0));
+  ctx.set_output(0, t, x.shape);
+  const int64_t rows = x.shape[0], cols = x.shape[1];
+  return make_kernel([rows, cols, k, t](TensorIn, TensorOut o) {
+    Tensor& y = *o[0];
+    std::memset(y.raw(), 0, y.nbytes());
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t c = r + k;
+      if (c < 0 || c >= cols) continue;
+      const int64_t at = r * cols + c;
+      switch (t) {
+        case DType::kFloat32: y.data<float>()[at] = 1.f; break;
+        case DType::kFloat64: y.data<double>()[at] = 1.0; break;
+        case DType::kInt32: y.data<int32_t>()[at] = 1; break;
+        case DType::kInt64: y.data<int64_t>()[at] = 1; break;
+        case DType::kInt8: y.data<int8_t>()[at] = 1; break;
+        default: static_cast<uint8_t*>(y.raw())[at] = 1; break;  // uint8, bool
+      }
+    }
+  }, "reference", true);
+}
+
 Expected<std::unique_ptr<Kernel>> prepare_scatter_nd(PrepareContext& ctx) { return prepare_scatter(ctx, true); }
 Expected<std::unique_ptr<Kernel>> prepare_scatter_elements(PrepareContext& ctx) { return prepare_scatter(ctx, false); }
 
 const OpSchema kOps[] = {
     {"Concat", prepare_concat},
+    {"EyeLike", prepare_eye_like, true},
     {"Gather", prepare_gather},
     {"GatherElements", prepare_gather_elements},
     {"GatherND", prepare_gather_nd},
     {"GridSample", prepare_grid_sample},
+    {"OneHot", prepare_one_hot},
     {"Pad", prepare_pad},
     {"Resize", prepare_resize},
+    {"ReverseSequence", prepare_reverse_sequence},
     {"Scatter", prepare_scatter_elements},
     {"ScatterElements", prepare_scatter_elements},
     {"ScatterND", prepare_scatter_nd},

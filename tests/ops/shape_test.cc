@@ -175,6 +175,30 @@ TEST(GridSample, WildGridPointsGiveZerosOrBorderAndErrors) {
               HasSubstr("'mode' is 'area'"));
 }
 
+TEST(OneHotReverseSequence, OutsideIndicesAndLengthsAreHarmless) {
+  // Indices 1, -1 (= depth - 1), 5 (outside: all off) and NaN (no hot position), depth 3.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor idx = Tensor::FromVector<float>({4}, std::vector<float>{1, -1, 5, nan});
+  const Tensor depth = Tensor::FromVector<float>({}, std::vector<float>{3});
+  const Tensor values = Tensor::FromVector<int64_t>({2}, std::vector<int64_t>{-7, 9});
+  OpCase oh("OneHot", 11);
+  oh.input(DType::kFloat32, {4}).constant(depth).input(DType::kInt64, {2});
+  auto out = oh.run_ptrs({&idx, &depth, &values});
+  ASSERT_EQ(out[0].shape(), (Shape{4, 3}));
+  EXPECT_EQ(std::vector<int64_t>(out[0].values<int64_t>().begin(), out[0].values<int64_t>().end()),
+            (std::vector<int64_t>{-7, 9, -7, -7, -7, 9, -7, -7, -7, -7, -7, -7}));
+  EXPECT_THAT(OpCase("OneHot", 11).input(DType::kInt64, {4}).input(DType::kFloat32, {}).input(DType::kInt64, {2}).error(),
+              HasSubstr("must be a constant"));
+  // ReverseSequence over time (axis 0) for 2 sequences of lengths 3 and 9 (clamped to 4).
+  const Tensor x = Tensor::FromVector<int32_t>({4, 2}, std::vector<int32_t>{0, 10, 1, 11, 2, 12, 3, 13});
+  const Tensor lens = Tensor::FromVector<int64_t>({2}, std::vector<int64_t>{3, 9});
+  auto rs = OpCase("ReverseSequence", 10).input(DType::kInt32, {4, 2}).input(DType::kInt64, {2}).run({x, lens});
+  EXPECT_EQ(std::vector<int32_t>(rs[0].values<int32_t>().begin(), rs[0].values<int32_t>().end()),
+            (std::vector<int32_t>{2, 13, 1, 12, 0, 11, 3, 10}));
+  EXPECT_THAT(OpCase("ReverseSequence", 10).int_attr("batch_axis", 0).input(DType::kInt32, {4, 2}).input(DType::kInt64, {2}).error(),
+              HasSubstr("batch_axis 0 and time_axis 0 must be 0 and 1"));
+}
+
 TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {
   EXPECT_EQ(OpCase("Squeeze", 11).ints("axes", {-1}).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{1, 3}));
   EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{3}));

@@ -243,4 +243,37 @@ void trilu(const void* x, void* y, int64_t batch, int64_t rows, int64_t cols, in
       }
 }
 
+void one_hot(const int64_t* indices, int64_t outer, int64_t inner, int64_t depth, const void* off, const void* on,
+             void* y, size_t elem_size) {
+  auto* dst = static_cast<std::byte*>(y);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t hot = indices[o * inner + i];
+      if (hot < 0) hot += depth;
+      for (int64_t d = 0; d < depth; ++d)
+        std::memcpy(dst + ((o * depth + d) * inner + i) * static_cast<int64_t>(elem_size), d == hot ? on : off, elem_size);
+    }
+}
+
+void reverse_sequence(const ReverseSequenceParams& p, const void* x, const int64_t* lens, void* y, size_t elem_size) {
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const int64_t es = static_cast<int64_t>(elem_size);
+  // Element offset of (o, t, m, b) in either order of the time and batch axes.
+  auto at = [&](int64_t o, int64_t t, int64_t m, int64_t b) {
+    const int64_t first = p.batch_first ? b : t, second = p.batch_first ? t : b;
+    const int64_t n_first = p.batch_first ? p.batch : p.time, n_second = p.batch_first ? p.time : p.batch;
+    return (((o * n_first + first) * p.mid + m) * n_second + second) * p.inner;
+  };
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const int64_t len = std::max<int64_t>(0, std::min(p.time, lens[b]));
+      for (int64_t t = 0; t < p.time; ++t) {
+        const int64_t from = t < len ? len - 1 - t : t;
+        for (int64_t m = 0; m < p.mid; ++m)
+          std::memcpy(dst + at(o, t, m, b) * es, src + at(o, from, m, b) * es, static_cast<size_t>(p.inner * es));
+      }
+    }
+}
+
 }  // namespace qs::kernels::ref

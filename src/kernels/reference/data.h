@@ -57,6 +57,21 @@ void scatter_elements(T* y, const Shape& shape, const int64_t* indices, const Sh
 // (upper) or <= k (lower), zeros the others.
 void trilu(const void* x, void* y, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper, size_t elem_size);
 
+// OneHot: y [outer, depth, inner] (the indices [outer, inner] with the depth axis inserted) holds
+// `on` where the index (negative: + depth) equals the position, `off` elsewhere (also for indices
+// outside [-depth, depth)). on/off are one element of y's type each.
+void one_hot(const int64_t* indices, int64_t outer, int64_t inner, int64_t depth, const void* off, const void* on,
+             void* y, size_t elem_size);
+
+// ReverseSequence: x viewed as [outer, time, mid, batch, inner] when batch_axis > time_axis (or
+// [outer, batch, mid, time, inner] otherwise) along the two axes; each batch entry b has its first
+// lens[b] time steps reversed (lens clamped to [0, time]), the rest copied.
+struct ReverseSequenceParams {
+  int64_t outer = 1, mid = 1, inner = 1, time = 1, batch = 1;
+  bool batch_first = false;  // batch_axis < time_axis
+};
+void reverse_sequence(const ReverseSequenceParams& p, const void* x, const int64_t* lens, void* y, size_t elem_size);
+
 enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 // Source index (or -1 for the constant) of each output position of one padded axis of
 // length n. Negative pads crop; reflect/edge/wrap read within the part that survives the
