@@ -1,4 +1,4 @@
-// Pooling ops: MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool.
+// Pooling ops: MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool.
 #include <string>
 #include <vector>
 
@@ -256,6 +256,43 @@ Expected<std::unique_ptr<Kernel>> prepare_global_lp_pool(PrepareContext& ctx) {
   });
 }
 
+// MaxUnpool: Y zero, then X[k] where I[k] points (MaxPool's flat indices over the tensor that was
+// pooled, whose shape follows from the window). A larger output_shape (a constant) keeps each
+// value at its coordinates.
+Expected<std::unique_ptr<Kernel>> prepare_max_unpool(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(2, 3));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(1, {DType::kInt64}));
+  const Shape& xs = ctx.in(0).shape;
+  if (ctx.in(1).shape != xs) return ctx.error("indices have shape {}, X {}", shape_str(ctx.in(1).shape), shape_str(xs));
+  QS_ASSIGN_OR_RETURN(auto kernel, ctx.node.attr_ints("kernel_shape"));
+  const size_t nsp = kernel.size();
+  if (nsp == 0 || xs.size() != nsp + 2)
+    return ctx.error("X has shape {}, expected N, C and the {} spatial dims of 'kernel_shape'", shape_str(xs), nsp);
+  QS_ASSIGN_OR_RETURN(auto strides, per_dim_attr(ctx, "strides", nsp, 1));
+  QS_ASSIGN_OR_RETURN(auto pads, per_dim_attr(ctx, "pads", 2 * nsp, 0));
+  Shape out = {xs[0], xs[1]};
+  for (size_t i = 0; i < nsp; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || pads[i] < 0 || pads[nsp + i] < 0)
+      return ctx.error("kernel_shape, strides and pads must be positive (pads not negative) in spatial dim {}", i);
+    out.push_back((xs[2 + i] - 1) * strides[i] - pads[i] - pads[nsp + i] + kernel[i]);
+  }
+  const Shape pooled = out;  // the shape MaxPool's indices count in
+  if (ctx.has_input(2)) {
+    QS_ASSIGN_OR_RETURN(std::vector<int64_t> given, ctx.constant_ints(2, "output_shape"));
+    if (given.size() != xs.size() || given[0] != xs[0] || given[1] != xs[1])
+      return ctx.error("output_shape {} does not fit X {}", shape_str(given), shape_str(xs));
+    out = Shape(given.begin(), given.end());
+  }
+  for (size_t d = 0; d < out.size(); ++d)
+    if (out[d] < 0 || pooled[d] < 0) return ctx.error("the output shape {} has a negative dim", shape_str(out));
+  ctx.set_output(0, DType::kFloat32, out);
+  return make_kernel([pooled, out](std::span<const Tensor* const> in, std::span<Tensor* const> o) {
+    kernels::ref::max_unpool_f32(in[0]->data<float>(), in[1]->data<int64_t>(), in[0]->numel(), pooled, out,
+                                 o[0]->data<float>());
+  }, "reference", true);
+}
+
 const OpSchema kOps[] = {
     {"AveragePool", prepare_average_pool},
     {"GlobalAveragePool", prepare_global_average_pool},
@@ -263,6 +300,7 @@ const OpSchema kOps[] = {
     {"GlobalMaxPool", prepare_global_max_pool},
     {"LpPool", prepare_lp_pool},
     {"MaxPool", prepare_max_pool},
+    {"MaxUnpool", prepare_max_unpool},
 };
 
 }  // namespace

@@ -199,6 +199,20 @@ TEST(OneHotReverseSequence, OutsideIndicesAndLengthsAreHarmless) {
               HasSubstr("batch_axis 0 and time_axis 0 must be 0 and 1"));
 }
 
+TEST(MaxUnpool, PlacesValuesAtTheirIndicesAndSkipsOutsideOnes) {
+  const Tensor x = Tensor::FromVector<float>({1, 1, 2, 2}, std::vector<float>{5, 6, 7, 8});
+  const Tensor idx = Tensor::FromVector<int64_t>({1, 1, 2, 2}, std::vector<int64_t>{0, 3, 100, -1});
+  auto out = OpCase("MaxUnpool", 11).ints("kernel_shape", {2, 2}).ints("strides", {2, 2})
+                 .input(DType::kFloat32, {1, 1, 2, 2}).input(DType::kInt64, {1, 1, 2, 2}).run({x, idx});
+  ASSERT_EQ(out[0].shape(), (Shape{1, 1, 4, 4}));
+  std::vector<float> want(16, 0.f);
+  want[0] = 5, want[3] = 6;  // 100 and -1 lie outside the 16 outputs
+  EXPECT_EQ(std::vector<float>(out[0].values<float>().begin(), out[0].values<float>().end()), want);
+  EXPECT_THAT(OpCase("MaxUnpool", 11).ints("kernel_shape", {2, 2}).input(DType::kFloat32, {1, 1, 2, 2})
+                  .input(DType::kInt64, {1, 1, 2, 3}).error(),
+              HasSubstr("node 'n' (MaxUnpool): indices have shape [1,1,2,3], X [1,1,2,2]"));
+}
+
 TEST(SqueezeUnsqueeze, AttributeBefore13InputFrom13) {
   EXPECT_EQ(OpCase("Squeeze", 11).ints("axes", {-1}).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{1, 3}));
   EXPECT_EQ(OpCase("Squeeze", 13).input(DType::kFloat32, {1, 3, 1}).shape(), (Shape{3}));

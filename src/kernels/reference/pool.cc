@@ -1,5 +1,7 @@
 #include "kernels/reference/pool.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 
@@ -168,6 +170,29 @@ void global_lp_pool_f32(int64_t planes, int64_t spatial, int64_t p, const float*
     double sum = 0.0;
     for (int64_t i = 0; i < spatial; ++i) sum += std::pow(std::fabs(xp[i]), e);
     y[c] = static_cast<float>(std::pow(sum, 1.0 / e));
+  }
+}
+
+void max_unpool_f32(const float* x, const int64_t* indices, int64_t n_x, const std::vector<int64_t>& pooled_shape,
+                    const std::vector<int64_t>& y_shape, float* y) {
+  int64_t n_pooled = 1, n_y = 1;
+  for (int64_t d : pooled_shape) n_pooled *= d;
+  for (int64_t d : y_shape) n_y *= d;
+  std::fill_n(y, n_y, 0.f);
+  for (int64_t k = 0; k < n_x; ++k) {
+    int64_t rest = indices[k];
+    if (rest < 0 || rest >= n_pooled) continue;
+    // The index's coordinates in pooled_shape, then its offset in y_shape (when it fits).
+    int64_t off = 0, stride = 1;
+    bool inside = true;
+    for (size_t d = pooled_shape.size(); d-- > 0;) {
+      const int64_t c = rest % pooled_shape[d];
+      rest /= pooled_shape[d];
+      inside = inside && c < y_shape[d];
+      off += c * stride;
+      stride *= y_shape[d];
+    }
+    if (inside) y[off] = x[k];
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace qs::kernels::ref {
 
@@ -46,5 +47,12 @@ void lp_pool_f32(const PoolParams& p, const float* x, float* y);
 void global_avg_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y);
 void global_max_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y);
 void global_lp_pool_f32(int64_t planes, int64_t spatial, int64_t p, const float* x, float* y);
+
+// MaxUnpool: y zero, then x[k] goes to where indices[k] (a flat index into a tensor of
+// pooled_shape, the shape pooling started from) points; y_shape may be larger (an explicit
+// output_shape), keeping each value at its coordinates. Indices outside are skipped (they cannot
+// be rejected at run time).
+void max_unpool_f32(const float* x, const int64_t* indices, int64_t n_x, const std::vector<int64_t>& pooled_shape,
+                    const std::vector<int64_t>& y_shape, float* y);
 
 }  // namespace qs::kernels::ref
