@@ -14,8 +14,8 @@ Status StateWriter::Write(const analysis::SweepResult& so_far) {
     if (!meta_.calib.empty()) h["calib"] = meta_.calib;
     h["identity"] = identity_;
     h["complete"] = false;
-    head_ = h.dump(1);
-    while (!head_.empty() && (head_.back() == '}' || head_.back() == '\n')) head_.pop_back();  // the steps follow
+    head_ = h.dump(1);  // "{\n ...\n}": the steps go before the closing "\n}"
+    head_.resize(head_.size() - 2);
   }
   for (; written_ < so_far.steps.size(); ++written_)
     steps_ += (written_ ? ",\n  " : "\n  ") + step_to_json(so_far, written_).dump();

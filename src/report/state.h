@@ -11,8 +11,8 @@ namespace qs::report {
 
 // The state file of a running sweep: the report's header fields, the identity --resume checks and
 // the steps so far, written after every step. Each step is turned into JSON once, when it comes,
-// so that a write copies text instead of building the whole report again (which made the writes
-// grow with the square of the step count: 15 % of a MobileNetV2 sweep).
+// so that a write copies text instead of building the whole report again, whose cost grew with the
+// square of the step count (MobileNetV2's sweep: 1.73-2.02 s before, 1.30-1.72 s after).
 class StateWriter {
  public:
   // meta must outlive the writer.
