@@ -128,6 +128,10 @@ Expected<std::unique_ptr<Kernel>> prepare_recurrent(PrepareContext& ctx, RnnKind
     QS_RETURN_IF_ERROR(ctx.expect_dtype(7, {DType::kFloat32}));
     QS_RETURN_IF_ERROR(expect_shape(ctx, 7, "P", Shape{D, 3 * H}));
   }
+  // The reference kernel multiplies W and R into every step: refuse what would not finish.
+  const double products = double(p.seq) * double(p.batch) * double(D) * double(G * H) * double(p.input + H);
+  if (products > 1e11)
+    return ctx.unsupported("the recurrence takes {:.3g} products; the reference kernel stops at 1e11", products);
   QS_ASSIGN_OR_RETURN(p.acts, read_activations(ctx, kind, D));
   if (ctx.node.has_attr("clip")) {
     QS_ASSIGN_OR_RETURN(p.clip, ctx.node.attr_float("clip", 0.f));

@@ -1,6 +1,7 @@
 // Signal ops (opset 17): DFT, STFT, HannWindow, HammingWindow, BlackmanWindow, MelWeightMatrix;
 // audio front ends exported with their spectrogram. Float32 signals; lengths, steps and window
 // sizes must be constants (they decide the output shapes).
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -13,6 +14,15 @@ namespace qs::ops {
 namespace {
 
 namespace ref = kernels::ref;
+
+// The reference transforms take length x bins products per signal: refuse what would not finish.
+constexpr double kMaxProducts = 1e10;
+Status check_work(const PrepareContext& ctx, double products) {
+  if (products > kMaxProducts)
+    return ctx.unsupported("the transform takes {:.3g} products; the reference kernel stops at {:.0e}", products,
+                           kMaxProducts);
+  return Status::Ok();
+}
 
 // A constant integer scalar (or one-element tensor) input.
 Expected<int64_t> constant_scalar(const PrepareContext& ctx, size_t i, const char* what) {
@@ -100,6 +110,8 @@ Expected<std::unique_ptr<Kernel>> prepare_dft(PrepareContext& ctx) {
   p.components = xs.back();
   p.inverse = inverse != 0;
   p.bins = onesided ? p.length / 2 + 1 : p.length;
+  QS_RETURN_IF_ERROR(check_work(ctx, double(p.outer) * double(p.inner) * double(std::min(p.length, p.length_in)) *
+                                         double(p.bins)));
   Shape out = xs;
   out[static_cast<size_t>(axis)] = p.bins;
   out.back() = 2;
@@ -141,6 +153,7 @@ Expected<std::unique_ptr<Kernel>> prepare_stft(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(int64_t onesided, ctx.node.attr_int("onesided", 1));
   p.frames = (p.signal_length - p.frame_length) / p.step + 1;
   p.bins = onesided ? p.frame_length / 2 + 1 : p.frame_length;
+  QS_RETURN_IF_ERROR(check_work(ctx, double(p.batch) * double(p.frames) * double(p.frame_length) * double(p.bins)));
   ctx.set_output(0, DType::kFloat32, Shape{p.batch, p.frames, p.bins, 2});
   const bool has_window = window_length >= 0;
   return make_kernel([p, has_window](std::span<const Tensor* const> in, std::span<Tensor* const> o) {

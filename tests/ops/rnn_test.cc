@@ -231,6 +231,10 @@ TEST(Rnn, BadNodesAreErrors) {
               HasSubstr("activation 'Swish' is not one of"));
   EXPECT_THAT(error(std::move(OpCase("RNN", 14, 2).float_attr("clip", -1.f)), {1, 3, 4}, {1, 3, 3}),
               HasSubstr("'clip' is -1"));
+  // 10^5 steps of a 4096-wide LSTM: about 10^13 products, refused rather than run for hours.
+  OpCase huge("LSTM", 14, 3);
+  huge.input(DType::kFloat32, {100000, 1, 1000}).input(DType::kFloat32, {1, 16384, 1000}).input(DType::kFloat32, {1, 16384, 4096});
+  EXPECT_THAT(huge.error(), HasSubstr("the reference kernel stops at 1e11"));
 }
 
 }  // namespace

@@ -47,6 +47,10 @@ TEST(Signal, InverseUndoesTheDftAndOneSidedIsTheFirstHalf) {
   EXPECT_THAT(OpCase("DFT", 17).int_attr("inverse", 1).int_attr("onesided", 1).input(DType::kFloat32, {2, 12, 1}).error(),
               HasSubstr("node 'n' (DFT): 'onesided' is not defined for the inverse"));
   EXPECT_THAT(OpCase("DFT", 17).input(DType::kFloat32, {2, 12, 3}).error(), HasSubstr("expected [batch, signal dims..., 1 or 2]"));
+  // A 10^6-point transform of 10^6 samples: 10^12 products, refused rather than run for hours.
+  const Tensor million = scalar(1000000);
+  EXPECT_THAT(OpCase("DFT", 17).input(DType::kFloat32, {1, 1000000, 1}).constant(million).error(),
+              HasSubstr("the reference kernel stops at"));
 }
 
 TEST(Signal, StftFramesAreDftsOfWindowedSamples) {
