@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/reference/data.h"
 #include "kernels/reference/reduce.h"
 #include "ops/families.h"
 
@@ -102,9 +103,8 @@ Expected<std::unique_ptr<Kernel>> prepare_arg_reduce(PrepareContext& ctx, bool i
   if (xs[axis] == 0)
     return ctx.error("input has shape {}: no element along axis {} to pick an index from", shape_str(xs), axis);
   ref::ArgReduceParams p;
-  p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
-  p.n = xs[axis];
-  p.inner = numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(axis) + 1, xs.end()));
+  const ref::AxisView v = ref::axis_view(xs, static_cast<int64_t>(axis));
+  p.outer = v.outer, p.n = v.axis, p.inner = v.inner;
   p.is_max = is_max;
   p.select_last_index = last == 1;
   Shape out_shape = xs;
@@ -149,9 +149,8 @@ Expected<std::unique_ptr<Kernel>> prepare_top_k(PrepareContext& ctx) {
   if (k < 0 || k > xs[axis])
     return ctx.error("K is {}, expected 0 to {} (axis {} of input shape {})", k, xs[axis], axis, shape_str(xs));
   ref::TopKParams p;
-  p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
-  p.n = xs[axis];
-  p.inner = numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(axis) + 1, xs.end()));
+  const ref::AxisView v = ref::axis_view(xs, static_cast<int64_t>(axis));
+  p.outer = v.outer, p.n = v.axis, p.inner = v.inner;
   p.k = k;
   p.largest = largest != 0;
   Shape out = xs;
@@ -182,9 +181,8 @@ Expected<std::unique_ptr<Kernel>> prepare_cumsum(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node.attr_int("exclusive", 0));
   QS_ASSIGN_OR_RETURN(int64_t reverse, ctx.node.attr_int("reverse", 0));
   ref::CumSumParams p;
-  p.outer = numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(axis)));
-  p.n = xs[axis];
-  p.inner = numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(axis) + 1, xs.end()));
+  const ref::AxisView v = ref::axis_view(xs, static_cast<int64_t>(axis));
+  p.outer = v.outer, p.n = v.axis, p.inner = v.inner;
   p.exclusive = exclusive != 0;
   p.reverse = reverse != 0;
   const DType t = ctx.in(0).dtype;

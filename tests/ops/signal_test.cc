@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -75,6 +76,21 @@ TEST(Signal, StftFramesAreDftsOfWindowedSamples) {
 }
 
 TEST(Signal, MelTrianglesPeakAtOneAndFarEdgesStayInside) {
+  // 40 bands over 20 Hz - 8 kHz of a 400-point DFT at 16 kHz: each band's triangle peaks at 1.
+  {
+    const std::vector<Tensor> in = {scalar(40), scalar(400), scalar(16000),
+                                    Tensor::FromVector<float>({}, std::vector<float>{20.f}),
+                                    Tensor::FromVector<float>({}, std::vector<float>{8000.f})};
+    OpCase c("MelWeightMatrix", 17);
+    for (const Tensor& t : in) c.constant(t);
+    auto out = c.run_ptrs({&in[0], &in[1], &in[2], &in[3], &in[4]});
+    ASSERT_EQ(out[0].shape(), (Shape{201, 40}));
+    for (int64_t band = 0; band < 40; ++band) {
+      float peak = 0.f;
+      for (int64_t row = 0; row < 201; ++row) peak = std::max(peak, out[0].values<float>()[row * 40 + band]);
+      EXPECT_EQ(peak, 1.f) << "band " << band;
+    }
+  }
   // An upper edge far past Nyquist puts corners outside the matrix: the loops stay inside it.
   const std::vector<Tensor> in = {scalar(4), scalar(64), scalar(16000), Tensor::FromVector<float>({}, std::vector<float>{0.f}),
                                   Tensor::FromVector<float>({}, std::vector<float>{1e9f})};
