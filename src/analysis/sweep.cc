@@ -43,6 +43,8 @@ class Runner {
     // prepared kernels (quantized weights, oneDNN primitives) and BatchNorm folds. Without it
     // every step starts from the model and the inputs, as the guide's per-step engine builds do.
     plan_options_ = options.plan_options;
+    // A step runs each of its kernels once per input, and most of its INT8 kernels are new.
+    plan_options_.kernel.few_runs = true;
     if (options.reuse) {
       cache_ = std::make_unique<runtime::ActivationCache>(options.cache_bytes);
       plan_options_.kernels = &kernels_;

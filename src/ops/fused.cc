@@ -328,6 +328,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       epi.residual = ctx.has_input(3);
       epi.act = e;
       epi.out_scale = handoff.y_scale;
+      epi.scales_as_operand = ctx.options.few_runs;
       s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
       s->fast_epilogue = s->fast != nullptr;
       if (!s->fast) s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y});

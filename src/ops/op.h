@@ -33,6 +33,11 @@ struct KernelOptions {
   // differs from the direct convolution's by a few ulps. The planner turns it off for FP16
   // layers, whose half-precision roundings such a difference could flip.
   bool winograd = true;
+  // Kernels that will run only a few times each (a sweep step's): prefer forms whose oneDNN
+  // primitives layers of the same shape share (creating one JITs code, 1-3 ms for an int8
+  // convolution) over the fastest per run. The same numbers either way. See
+  // kernels::fast::ConvS8Epilogue::scales_as_operand.
+  bool few_runs = false;
 };
 
 class Kernel {

@@ -44,6 +44,7 @@ uint64_t kernel_key(const ir::Node& node, Precision precision, const passes::Nod
   uint64_t h = node_signature(node, precision == Precision::kFp32 ? nullptr : exec, {});
   h = hash_combine(h, options.use_fast);
   h = hash_combine(h, options.winograd);
+  h = hash_combine(h, options.few_runs);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ops::TensorInfo& ti = inputs[i];
     h = hash_combine(h, static_cast<uint64_t>(ti.dtype));

@@ -344,48 +344,52 @@ TEST(ConvInt8OneDnn, FloatEpilogueMatchesReferenceBitForBit) {
     for (const ref::Epilogue& e : acts)
       for (bool with_bias : {false, true})
         for (bool with_residual : {false, true})
-          for (bool cl : {false, true}) {
-            std::vector<float> want(static_cast<size_t>(ny));
-            ref::dequantize_epilogue(acc.data(), p.batch, oc, sp, x_scale, w_scales.data(),
-                                     with_bias ? bias.data() : nullptr, with_residual ? r.data() : nullptr, e,
-                                     want.data());
-            fast::ConvS8Epilogue epi;
-            for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
-            if (with_bias) epi.bias = bias;
-            epi.residual = with_residual;
-            epi.act = e;
-            std::string why;
-            auto fast = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
-            // On plain NCHW only oneDNN's reference implementation takes the epilogue, which
-            // the kernel declines (the caller then uses the int32 path); channels-last must fuse.
-            if (!cl && !fast) continue;
-            ASSERT_NE(fast, nullptr) << describe(p, false) << ": " << why;
-            EXPECT_NE(fast->impl_info().rfind("ref", 0), 0u) << fast->impl_info();
-            const int64_t in_sp = in_count(p) / (p.batch * p.in_channels);
-            const std::vector<int8_t> xin = cl ? naive::to_nhwc(p.batch, p.in_channels, in_sp, x) : x;
-            const std::vector<float> rin = cl ? naive::to_nhwc(p.batch, oc, sp, r) : r;
-            std::vector<float> got(static_cast<size_t>(ny), -7.f);
-            fast->run_f32(xin.data(), with_residual ? rin.data() : nullptr, got.data());
-            const std::vector<float> expect = cl ? naive::to_nhwc(p.batch, oc, sp, want) : want;
-            size_t bad = 0;
-            for (size_t i = 0; i < got.size(); ++i)
-              if (std::memcmp(&got[i], &expect[i], sizeof(float)) != 0 && bad++ == 0)
-                ADD_FAILURE() << describe(p, false) << " act=" << static_cast<int>(e.act) << " bias=" << with_bias
-                              << " residual=" << with_residual << " channels_last=" << cl << " impl="
-                              << fast->impl_info() << ": element " << i << " is " << got[i] << ", want " << expect[i];
-            EXPECT_EQ(bad, 0u);
-            // The same epilogue written as int8 for the next INT8 layer: the reference's quantize
-            // of the float result, with a scale that puts values on both sides of the clamp.
-            epi.out_scale = 0.011f;
-            auto q8 = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
-            if (!cl && !q8) continue;
-            ASSERT_NE(q8, nullptr) << describe(p, false) << ": " << why;
-            std::vector<int8_t> want_q(expect.size()), got_q(expect.size(), 99);
-            ref::quantize_f32_s8(expect.data(), want_q.data(), static_cast<int64_t>(expect.size()), epi.out_scale);
-            q8->run_s8(xin.data(), with_residual ? rin.data() : nullptr, got_q.data());
-            EXPECT_EQ(got_q, want_q) << describe(p, false) << " int8 out act=" << static_cast<int>(e.act)
-                                     << " residual=" << with_residual << " channels_last=" << cl;
-          }
+          for (bool cl : {false, true})
+            for (bool operand : {true, false}) {
+              std::vector<float> want(static_cast<size_t>(ny));
+              ref::dequantize_epilogue(acc.data(), p.batch, oc, sp, x_scale, w_scales.data(),
+                                       with_bias ? bias.data() : nullptr, with_residual ? r.data() : nullptr, e,
+                                       want.data());
+              fast::ConvS8Epilogue epi;
+              for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+              if (with_bias) epi.bias = bias;
+              epi.residual = with_residual;
+              epi.act = e;
+              epi.scales_as_operand = operand;  // a multiply post-op, or output scales
+              std::string why;
+              auto fast = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
+              // On plain NCHW only oneDNN's reference implementation takes the epilogue, which
+              // the kernel declines (the caller then uses the int32 path); channels-last must fuse.
+              if (!cl && !fast) continue;
+              ASSERT_NE(fast, nullptr) << describe(p, false) << ": " << why;
+              EXPECT_NE(fast->impl_info().rfind("ref", 0), 0u) << fast->impl_info();
+              const int64_t in_sp = in_count(p) / (p.batch * p.in_channels);
+              const std::vector<int8_t> xin = cl ? naive::to_nhwc(p.batch, p.in_channels, in_sp, x) : x;
+              const std::vector<float> rin = cl ? naive::to_nhwc(p.batch, oc, sp, r) : r;
+              std::vector<float> got(static_cast<size_t>(ny), -7.f);
+              fast->run_f32(xin.data(), with_residual ? rin.data() : nullptr, got.data());
+              const std::vector<float> expect = cl ? naive::to_nhwc(p.batch, oc, sp, want) : want;
+              size_t bad = 0;
+              for (size_t i = 0; i < got.size(); ++i)
+                if (std::memcmp(&got[i], &expect[i], sizeof(float)) != 0 && bad++ == 0)
+                  ADD_FAILURE() << describe(p, false) << " act=" << static_cast<int>(e.act) << " bias=" << with_bias
+                                << " residual=" << with_residual << " channels_last=" << cl
+                                << " scales_as_operand=" << operand << " impl="
+                                << fast->impl_info() << ": element " << i << " is " << got[i] << ", want " << expect[i];
+              EXPECT_EQ(bad, 0u);
+              // The same epilogue written as int8 for the next INT8 layer: the reference's quantize
+              // of the float result, with a scale that puts values on both sides of the clamp.
+              epi.out_scale = 0.011f;
+              auto q8 = fast::ConvS8OneDnn::Conv(p, w.data(), &why, {cl, cl}, &epi);
+              if (!cl && !q8) continue;
+              ASSERT_NE(q8, nullptr) << describe(p, false) << ": " << why;
+              std::vector<int8_t> want_q(expect.size()), got_q(expect.size(), 99);
+              ref::quantize_f32_s8(expect.data(), want_q.data(), static_cast<int64_t>(expect.size()), epi.out_scale);
+              q8->run_s8(xin.data(), with_residual ? rin.data() : nullptr, got_q.data());
+              EXPECT_EQ(got_q, want_q) << describe(p, false) << " int8 out act=" << static_cast<int>(e.act)
+                                       << " residual=" << with_residual << " channels_last=" << cl
+                                       << " scales_as_operand=" << operand;
+            }
   }
 }
 

@@ -98,6 +98,8 @@ struct ConvS8OneDnn::Impl {
   bool float_out = false, residual = false;
   dnnl::memory bias, out_scale;  // post-op operands: per-channel bias, the int8 output's scale
   int residual_arg = 0, out_scale_arg = 0;
+  dnnl::memory scales;  // per-channel scales as a post-op operand (null: output scales of the primitive)
+  int scales_arg = 0, bias_arg = 0;
   dnnl::memory::desc residual_md;  // f32 in y's layout
   std::string impl_info;
 };
@@ -106,24 +108,37 @@ namespace {
 
 // Output scales and post-ops for a float epilogue; false when part of it has no exact
 // oneDNN counterpart. float_md: y's dims and layout in f32 (the residual's).
-bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& float_md, int64_t channels,
-                   dnnl::primitive_attr* attr, dnnl::memory::desc* bias_md, int* residual_arg,
-                   dnnl::memory::desc* out_scale_md, int* out_scale_arg) {
+// shared_scales: the per-channel scales are the first post-op (a multiply by a [1, C, 1...]
+// operand given at run time) rather than output scales, which are constants of the primitive;
+// layers of the same shape and epilogue then share one primitive (oneDNN's primitive cache keys
+// on the attributes; creating an int8 convolution JITs its kernels, 1-3 ms, and every sweep step
+// puts another layer in INT8). Either way each channel's float(acc) is multiplied by its scale
+// once, before the other post-ops: the same product (the exactness test checks both forms).
+// This oneDNN takes no run-time output scales in its int8 convolutions.
+bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& float_md, int64_t channels, bool shared_scales,
+                   dnnl::primitive_attr* attr, dnnl::memory::desc* scales_md, dnnl::memory::desc* bias_md,
+                   ConvS8OneDnn::Impl* impl, dnnl::memory::desc* out_scale_md) {
   const dnnl::memory::desc& dst_md = float_md;
   using Act = ref::Epilogue::Act;
-  attr->set_output_scales(1 << 1, e.scales);  // per output channel (dim 1)
   dnnl::post_ops po;
-  int index = 0;
+  dims per_channel(dst_md.dims().size(), 1);
+  per_channel[1] = channels;
+  auto next_arg = [&po] { return DNNL_ARG_ATTR_MULTIPLE_POST_OP(po.len()) | DNNL_ARG_SRC_1; };
+  if (shared_scales) {
+    *scales_md = dnnl::memory::desc(per_channel, dt::f32, plain_tag(per_channel.size()));
+    impl->scales_arg = next_arg();
+    po.append_binary(dnnl::algorithm::binary_mul, *scales_md);
+  } else {
+    attr->set_output_scales(1 << 1, e.scales);  // per output channel (dim 1)
+  }
   if (!e.bias.empty()) {
-    dims d(dst_md.dims().size(), 1);
-    d[1] = channels;
-    *bias_md = dnnl::memory::desc(d, dt::f32, plain_tag(d.size()));
+    *bias_md = dnnl::memory::desc(per_channel, dt::f32, plain_tag(per_channel.size()));
+    impl->bias_arg = next_arg();
     po.append_binary(dnnl::algorithm::binary_add, *bias_md);
-    ++index;
   }
   if (e.residual) {
+    impl->residual_arg = next_arg();
     po.append_binary(dnnl::algorithm::binary_add, dst_md);
-    *residual_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
   }
   switch (e.act.act) {
     case Act::kNone: break;
@@ -135,15 +150,15 @@ bool epilogue_attr(const ConvS8Epilogue& e, const dnnl::memory::desc& float_md, 
   }
   if (e.out_scale > 0.f) {
     *out_scale_md = dnnl::memory::desc(dims(dst_md.dims().size(), 1), dt::f32, plain_tag(dst_md.dims().size()));
+    impl->out_scale_arg = next_arg();
     po.append_binary(dnnl::algorithm::binary_div, *out_scale_md);
-    *out_scale_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(po.len() - 1) | DNNL_ARG_SRC_1;
   }
   attr->set_post_ops(po);
   return true;
 }
 
 std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t* w, bool transposed,
-                                          const ConvS8Layout& layout, const ConvS8Epilogue* epi) {
+                                          const ConvS8Layout& layout, const ConvS8Epilogue* epi, bool shared_scales) {
   auto impl = std::make_unique<ConvS8OneDnn::Impl>();
   auto& eng = cpu_engine();
   const size_t rank = p.in_size.size() + 2;
@@ -173,10 +188,11 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   const dnnl::memory::desc dst_any = epi ? impl->dst_md : dnnl::memory::desc(impl->dst_md.dims(), dt::s32, tag::any);
   const dnnl::memory::desc wei_any(user_wei_md.dims(), dt::s8, tag::any);
   dnnl::primitive_attr attr = user_scratchpad_attr();
-  dnnl::memory::desc bias_md, out_scale_md;
+  dnnl::memory::desc scales_md, bias_md, out_scale_md;
   if (epi) {
-    if (transposed || !epilogue_attr(*epi, float_md, p.out_channels, &attr, &bias_md, &impl->residual_arg,
-                                     &out_scale_md, &impl->out_scale_arg))
+    if (transposed ||
+        !epilogue_attr(*epi, float_md, p.out_channels, shared_scales, &attr, &scales_md, &bias_md, impl.get(),
+                       &out_scale_md))
       throw dnnl::error(dnnl_unimplemented, "epilogue not fusable");
     impl->float_out = true;
     impl->residual_md = float_md;
@@ -214,6 +230,10 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
     impl->bias = dnnl::memory(bias_md, eng);
     std::copy(epi->bias.begin(), epi->bias.end(), static_cast<float*>(impl->bias.get_data_handle()));
   }
+  if (epi && shared_scales) {
+    impl->scales = dnnl::memory(scales_md, eng);
+    std::copy(epi->scales.begin(), epi->scales.end(), static_cast<float*>(impl->scales.get_data_handle()));
+  }
   if (epi && epi->out_scale > 0.f) {
     impl->out_scale = dnnl::memory(out_scale_md, eng);
     *static_cast<float*>(impl->out_scale.get_data_handle()) = epi->out_scale;
@@ -244,8 +264,16 @@ std::unique_ptr<ConvS8OneDnn::Impl> try_build(const ref::ConvParams& p, const in
   if (transposed)
     for (size_t i = 0; i < p.pad_begin.size(); ++i)
       if (p.pad_begin[i] < 0 || p.pad_end[i] + p.stride[i] - 1 < 0) return decline("negative padding");
+  // The scales as a post-op operand first (primitives shared between layers); as output
+  // scales where no fast implementation takes that post-op.
+  if (epi && epi->scales_as_operand) {
+    try {
+      return build(p, w, transposed, layout, epi, true);
+    } catch (const dnnl::error&) {
+    }
+  }
   try {
-    return build(p, w, transposed, layout, epi);
+    return build(p, w, transposed, layout, epi, false);
   } catch (const dnnl::error& e) {
     return decline(e.what());
   }
@@ -295,7 +323,8 @@ void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) co
                                              {DNNL_ARG_WEIGHTS, impl_->wei},
                                              {DNNL_ARG_DST, inner_dst},
                                              {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
-  if (impl_->bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = impl_->bias;
+  if (impl_->scales) args[impl_->scales_arg] = impl_->scales;
+  if (impl_->bias) args[impl_->bias_arg] = impl_->bias;
   if (impl_->residual) args[impl_->residual_arg] = dnnl::memory(impl_->residual_md, eng, const_cast<float*>(residual));
   if (impl_->out_scale) args[impl_->out_scale_arg] = impl_->out_scale;
   impl_->prim.execute(cpu_stream(), args);

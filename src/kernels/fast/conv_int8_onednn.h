@@ -46,6 +46,13 @@ struct ConvS8Epilogue {
   // ref::quantize_f32_s8 does (a division post-op, then oneDNN's round-half-even conversion
   // with saturation to [-128, 127]); written by run_s8.
   float out_scale = 0.f;
+  // false: the scales are output scales, constants of the primitive (the fastest per run).
+  // true: they are a run-time operand (a multiply post-op), so that layers of the same shape
+  // and epilogue share one oneDNN primitive, for kernels that run only a few times (creating
+  // an int8 convolution JITs its code, 1-3 ms, and oneDNN's per-channel multiply post-op on
+  // channels-last data costs up to 2x the convolution's run time on MobileNetV2's expansions);
+  // output scales where oneDNN takes no such post-op. The same products either way.
+  bool scales_as_operand = false;
 };
 
 class ConvS8OneDnn {
