@@ -21,16 +21,15 @@ const NodeExec* int8_conv(const ir::Node& n, const std::map<std::string, NodeExe
 
 }  // namespace
 
-std::shared_ptr<ir::Graph> hand_off_int8(const ir::Graph& g, const std::map<std::string, NodeExec>& exec) {
-  auto out = std::make_shared<ir::Graph>(g);
+void hand_off_int8(ir::Graph& g, const std::map<std::string, NodeExec>& exec) {
   std::map<std::string, std::vector<std::pair<size_t, size_t>>> readers;  // value -> (node, input)
-  for (size_t i = 0; i < out->nodes.size(); ++i)
-    for (size_t k = 0; k < out->nodes[i].inputs.size(); ++k)
-      if (!out->nodes[i].inputs[k].empty()) readers[out->nodes[i].inputs[k]].emplace_back(i, k);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k)
+      if (!g.nodes[i].inputs[k].empty()) readers[g.nodes[i].inputs[k]].emplace_back(i, k);
   std::set<std::string> graph_outputs;
   for (const auto& o : g.outputs) graph_outputs.insert(o.name);
 
-  for (ir::Node& producer : out->nodes) {
+  for (ir::Node& producer : g.nodes) {
     if (!int8_conv(producer, exec) || producer.outputs.empty()) continue;
     const std::string v = producer.outputs[0];
     if (v.empty() || graph_outputs.count(v)) continue;
@@ -39,7 +38,7 @@ std::shared_ptr<ir::Graph> hand_off_int8(const ir::Graph& g, const std::map<std:
     float scale = 0.f;
     bool ok = true;
     for (const auto& [node, input] : r->second) {
-      const NodeExec* e = int8_conv(out->nodes[node], exec);
+      const NodeExec* e = int8_conv(g.nodes[node], exec);
       const float s = e && input == 0 && !e->input_scales.empty() ? e->input_scales[0] : 0.f;
       ok = ok && s > 0.f && (scale == 0.f || s == scale);
       scale = s;
@@ -49,11 +48,10 @@ std::shared_ptr<ir::Graph> hand_off_int8(const ir::Graph& g, const std::map<std:
     producer.outputs[0] = q;
     producer.attrs["y_int8_scale"] = ir::Attribute::Float(scale);
     for (const auto& [node, input] : r->second) {
-      out->nodes[node].inputs[input] = q;
-      out->nodes[node].attrs["x_int8"] = ir::Attribute::Int(1);
+      g.nodes[node].inputs[input] = q;
+      g.nodes[node].attrs["x_int8"] = ir::Attribute::Int(1);
     }
   }
-  return out;
 }
 
 }  // namespace qs::passes

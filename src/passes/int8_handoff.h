@@ -20,7 +20,8 @@
 
 namespace qs::passes {
 
-// g: a lowered graph (optionally after to_channels_last); exec: how each of its nodes runs.
-std::shared_ptr<ir::Graph> hand_off_int8(const ir::Graph& g, const std::map<std::string, NodeExec>& exec);
+// g: a lowered graph (optionally after to_channels_last), rewritten in place; exec: how each
+// of its nodes runs.
+void hand_off_int8(ir::Graph& g, const std::map<std::string, NodeExec>& exec);
 
 }  // namespace qs::passes

@@ -26,10 +26,10 @@ bool is_rank4_float(const GraphView& m, const std::string& v) {
 
 std::string channels_last_name(const std::string& value) { return value + "::nhwc"; }
 
-Expected<std::shared_ptr<ir::Graph>> to_channels_last(const ir::Graph& g, const GraphView& model,
-                                                      const std::map<std::string, NodeExec>* exec) {
-  auto out = std::make_shared<ir::Graph>(g);
-  out->nodes.clear();
+Status to_channels_last(ir::Graph& g, const GraphView& model, const std::map<std::string, NodeExec>* exec) {
+  std::vector<ir::Node> nodes = std::move(g.nodes);
+  g.nodes.clear();
+  g.nodes.reserve(nodes.size());
   std::set<std::string> cl;       // values held channels-last (original names)
   std::set<std::string> plain;    // channels-last values whose plain copy exists
   auto precision = [&](const ir::Node& n) {
@@ -47,15 +47,15 @@ Expected<std::shared_ptr<ir::Graph>> to_channels_last(const ir::Graph& g, const 
     t.domain = std::string(ops::kInternalDomain);
     t.inputs = {channels_last_name(v)};
     t.outputs = {v};
-    out->nodes.push_back(std::move(t));
+    g.nodes.push_back(std::move(t));
   };
   auto set_int = [](ir::Node& n, const char* name, int64_t v) { n.attrs[name] = ir::Attribute::Int(v); };
 
-  for (const ir::Node& src : g.nodes) {
-    ir::Node n = src;
+  for (ir::Node& src : nodes) {
+    ir::Node n = std::move(src);
     const bool folded = !n.outputs.empty() && !n.outputs[0].empty() && constant(n.outputs[0]);
     if (folded) {
-      out->nodes.push_back(std::move(n));
+      g.nodes.push_back(std::move(n));
       continue;
     }
     bool handled = false;
@@ -113,10 +113,10 @@ Expected<std::shared_ptr<ir::Graph>> to_channels_last(const ir::Graph& g, const 
     }
     if (!handled)
       for (const std::string& in : n.inputs) need_plain(in);
-    out->nodes.push_back(std::move(n));
+    g.nodes.push_back(std::move(n));
   }
   for (const auto& o : g.outputs) need_plain(o.name);
-  return out;
+  return Status::Ok();
 }
 
 }  // namespace qs::passes

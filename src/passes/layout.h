@@ -27,9 +27,9 @@ namespace qs::passes {
 
 // g: a lowered graph (lower.h) of the model that `model` views (types, shapes and constants
 // of its values, from its FP32 plan). exec: how each node of g runs; FP16 convolutions stay
-// plain. Returns a new graph; g is not changed.
-Expected<std::shared_ptr<ir::Graph>> to_channels_last(const ir::Graph& g, const GraphView& model,
-                                                      const std::map<std::string, NodeExec>* exec);
+// plain. Rewrites g in place (a sweep step lowers and plans a graph of every layer, so copies
+// of it are a large part of a step on deep, cheap networks).
+Status to_channels_last(ir::Graph& g, const GraphView& model, const std::map<std::string, NodeExec>* exec);
 
 // The name of the channels-last copy of a value, and the op that makes the plain one.
 std::string channels_last_name(const std::string& value);

@@ -203,8 +203,15 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
   }
 
   // The lowered graph: blocks replace their members; everything else is copied.
-  r.graph = std::make_shared<ir::Graph>(*view.graph);
-  r.graph->nodes.clear();
+  // The model's value infos are left out: the runtime plans every value itself, and blocks
+  // remove some of the values.
+  r.graph = std::make_shared<ir::Graph>();
+  r.graph->name = view.graph->name;
+  r.graph->opset = view.graph->opset;
+  r.graph->initializers = view.graph->initializers;
+  r.graph->inputs = view.graph->inputs;
+  r.graph->outputs = view.graph->outputs;
+  r.graph->nodes.reserve(view.graph->nodes.size());
   std::map<const ir::Node*, int> group_of;
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (const ir::Node* m : groups[gi].members) group_of[m] = static_cast<int>(gi);
@@ -217,7 +224,10 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       const FusionGroup& g = groups[static_cast<size_t>(gi->second)];
       const Precision p = actual[g.head()->name];
       if (emitted_as_block(g, p, options.fuse_fp32)) {
-        if (g.head() != &node) continue;  // the block was emitted at its head
+        // The block goes where its last member was: every member reads the one before it,
+        // so that is after all the block reads (a residual may be produced after the head)
+        // and before all that reads the block; the graph stays in topological order.
+        if (g.members.back() != &node) continue;
         if (p != Precision::kFp32) {
           kept_group[gi->second] = static_cast<int>(r.groups.size());
           r.groups.push_back(g);
@@ -239,8 +249,6 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       for (const auto& [i, tensor] : int8_reads(view, node)) ex.input_scales[i] = resolver.of(tensor);
     r.exec[node.name] = ex;
   }
-  // A block sits where its head was, but a residual may be produced after the head: sort.
-  QS_RETURN_IF_ERROR(ir::topological_sort(*r.graph));
   for (const ir::Node* n : view.layers) {
     LayerPrecision lp{n->name, n->op_type, plan.of(n->name), actual[n->name], "", -1};
     if (auto it = reason.find(n->name); it != reason.end() && lp.actual != lp.requested) lp.reason = it->second;

@@ -408,12 +408,11 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
   if (!owned) {
     QS_ASSIGN_OR_RETURN(owned, lower_for(view, config, options));
   }
+  // The lowering is this plan's own, so the layout and hand-off passes rewrite its graph in place.
+  if (options.optimize && options.kernel.use_fast && kernels::fast::channels_last_preferred())
+    QS_RETURN_IF_ERROR(passes::to_channels_last(*owned->graph, view, &owned->exec));
+  if (options.optimize && config) passes::hand_off_int8(*owned->graph, owned->exec);
   std::shared_ptr<const ir::Graph> run_graph = owned->graph;
-  if (options.optimize && options.kernel.use_fast && kernels::fast::channels_last_preferred()) {
-    QS_ASSIGN_OR_RETURN(auto cl, passes::to_channels_last(*owned->graph, view, &owned->exec));
-    run_graph = std::move(cl);
-  }
-  if (options.optimize && config) run_graph = passes::hand_off_int8(*run_graph, owned->exec);
   PlanOptions lowered_options = options;
   lowered_options.exec = &owned->exec;
   QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(run_graph, shapes, lowered_options));

@@ -115,7 +115,9 @@ passes::GraphView graph_view(const Plan& plan);
 // what the lowering decided for each original layer.
 struct MixedPlan {
   std::unique_ptr<Plan> plan;
-  std::unique_ptr<passes::Lowered> lowered;  // null when no precision config was given
+  // Null when no precision config was given. Its graph is the one the plan runs (after the
+  // layout and int8 hand-off passes, when optimizing).
+  std::unique_ptr<passes::Lowered> lowered;
 };
 // fp32: the graph's FP32 plan for these shapes when the caller has it (it is built otherwise).
 // lowered: lower_mixed(*fp32, *config, options), when the caller made it already (ignored
