@@ -7,10 +7,12 @@ Files written:
   resnet50.onnx          ResNet-50 v1 topology (stride in the first 1x1 conv of a block, as in the
                          original paper), BatchNormalization not folded, opset 13
   mobilenetv2.onnx       MobileNetV2 width 1.0, ReLU6 as Clip, BatchNormalization not folded, opset 13
-  <model>.input.npy      a fixed input, float32 [8,3,224,224] (benchmarks take the first B images)
+  resnet110_cifar.onnx   ResNet-110 for 32x32 images (CIFAR), BatchNormalization not folded, opset 13
+  <model>.input.npy      a fixed input, float32 [8,3,224,224] ([8,3,32,32] for resnet110_cifar;
+                         benchmarks take the first B images)
 
-Both models take "data" float32 [N,3,224,224] (N symbolic) and give "prob" float32 [N,1000]
-(Softmax). Weights are He-scaled so that activations stay finite; the classifier is scaled so
+The ImageNet models take "data" float32 [N,3,224,224] (N symbolic) and give "prob" float32
+[N,1000] (Softmax); resnet110_cifar takes [N,3,32,32] and gives [N,10]. Weights are He-scaled so that activations stay finite; the classifier is scaled so
 that the softmax is neither uniform nor one-hot, which makes the output comparison meaningful.
 Deterministic: same bytes on every run (numpy's PCG64 with fixed seeds).
 """
@@ -93,8 +95,8 @@ class Builder:
                                            alpha=1.0, beta=1.0, transB=1))
         self.nodes.append(helper.make_node("Softmax", ["fc.out"], ["prob"], name="softmax", axis=1))
 
-    def model(self, graph_name, classes):
-        data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 224, 224])
+    def model(self, graph_name, classes, size=224):
+        data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, size, size])
         prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", classes])
         g = helper.make_graph(self.nodes, graph_name, [data], [prob], initializer=self.inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="qscope bench/gen_models.py")
@@ -153,11 +155,38 @@ def mobilenetv2(classes=1000):
     return b.model("mobilenetv2_random", classes)
 
 
+def resnet110_cifar(classes=10, n=18):
+    """ResNet-110 for 32x32 images (He et al. 2016, section 4.2): 3 stages of 18 basic blocks,
+    16/32/64 channels, 1x1 projection shortcuts where the shape changes. 110 weight layers but
+    cheap ones: the model that shows a sweep's per-step planning cost."""
+    b = Builder(seed=110)
+    x = b.relu(b.bn(b.conv("data", 3, 16, 3), 16))
+    cin = 16
+    for stage, width in enumerate([16, 32, 64]):
+        for i in range(n):
+            stride = 2 if (i == 0 and stage > 0) else 1
+            y = b.relu(b.bn(b.conv(x, cin, width, 3, stride=stride), width))
+            y = b.bn(b.conv(y, width, width, 3), width, gamma_range=(0.2, 0.5))
+            if stride == 1 and cin == width:
+                sc = x
+            else:
+                sc = b.bn(b.conv(x, cin, width, 1, stride=stride, gain=1.0), width)
+            x = b.relu(b.add(y, sc))
+            cin = width
+    # The residual sum grows over the 54 blocks (pooled features about 70): a small classifier
+    # keeps the softmax neither flat nor one-hot.
+    b.head(x, 64, classes, logit_std=0.003)
+    return b.model("resnet110_cifar_random", classes, size=32)
+
+
+MODELS = [("resnet50", resnet50, 224), ("mobilenetv2", mobilenetv2, 224), ("resnet110_cifar", resnet110_cifar, 32)]
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "models")
     os.makedirs(out, exist_ok=True)
-    for seed, (name, make) in enumerate([("resnet50", resnet50), ("mobilenetv2", mobilenetv2)]):
+    for seed, (name, make, size) in enumerate(MODELS):
         m = make()
         path = os.path.join(out, name + ".onnx")
         tmp = path + ".tmp"
@@ -166,7 +195,7 @@ def main():
         os.replace(tmp, path)
         onnx.checker.check_model(path)
         rng = np.random.Generator(np.random.PCG64(1000 + seed))
-        x = rng.standard_normal((INPUT_BATCH, 3, 224, 224)).astype(np.float32)
+        x = rng.standard_normal((INPUT_BATCH, 3, size, size)).astype(np.float32)
         np.save(os.path.join(out, name + ".input.npy"), x)
         counts = {}
         for node in m.graph.node:
