@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace qs::passes {
 
@@ -20,8 +22,8 @@ std::string FusionGroup::describe() const {
 namespace {
 
 struct Consumers {
-  std::map<std::string, std::vector<const ir::Node*>> of;  // value -> layers reading it
-  std::set<std::string> graph_outputs;
+  std::unordered_map<std::string, std::vector<const ir::Node*>> of;  // value -> layers reading it
+  std::unordered_set<std::string> graph_outputs;
 };
 
 Consumers find_consumers(const GraphView& view) {
@@ -133,7 +135,7 @@ bool has_constant_weights(const GraphView& view, const ir::Node& n) {
 std::vector<FusionGroup> form_fusion_groups(const GraphView& view, const std::map<std::string, Precision>& prec) {
   const Consumers c = find_consumers(view);
   std::vector<FusionGroup> groups;
-  std::set<const ir::Node*> taken;
+  std::unordered_set<const ir::Node*> taken;
   for (const ir::Node* head : view.layers) {
     if (taken.count(head) || !has_constant_weights(view, *head)) continue;
     const Precision p = prec.at(head->name);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "passes/int8_capability.h"
 
@@ -208,15 +210,14 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
   r.graph = std::make_shared<ir::Graph>();
   r.graph->name = view.graph->name;
   r.graph->opset = view.graph->opset;
-  r.graph->initializers = view.graph->initializers;
   r.graph->inputs = view.graph->inputs;
   r.graph->outputs = view.graph->outputs;
   r.graph->nodes.reserve(view.graph->nodes.size());
-  std::map<const ir::Node*, int> group_of;
+  std::unordered_map<const ir::Node*, int> group_of;
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (const ir::Node* m : groups[gi].members) group_of[m] = static_cast<int>(gi);
   std::map<int, int> kept_group;  // index in `groups` -> index in r.groups
-  std::set<std::string> layer_set(layer_names);
+  const std::unordered_set<std::string> layer_set(layer_names.begin(), layer_names.end());
   for (const ir::Node& node : view.graph->nodes) {
     const bool is_layer = layer_set.count(node.name) != 0;
     auto gi = group_of.find(&node);
@@ -249,6 +250,17 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       for (const auto& [i, tensor] : int8_reads(view, node)) ex.input_scales[i] = resolver.of(tensor);
     r.exec[node.name] = ex;
   }
+  // Only the initializers the lowered graph reads, besides the folded weights the blocks
+  // added: folded BatchNormalization parameters and the weights they replaced are left out, so
+  // the plan does not copy them (a step of a sweep plans this graph afresh).
+  const auto& model_initializers = view.graph->initializers;
+  auto keep_initializer = [&](const std::string& v) {
+    if (v.empty() || r.graph->initializers.count(v)) return;
+    if (auto it = model_initializers.find(v); it != model_initializers.end()) r.graph->initializers.emplace(*it);
+  };
+  for (const ir::Node& n : r.graph->nodes)
+    for (const std::string& in : n.inputs) keep_initializer(in);
+  for (const auto& o : r.graph->outputs) keep_initializer(o.name);
   for (const ir::Node* n : view.layers) {
     LayerPrecision lp{n->name, n->op_type, plan.of(n->name), actual[n->name], "", -1};
     if (auto it = reason.find(n->name); it != reason.end() && lp.actual != lp.requested) lp.reason = it->second;
