@@ -1,4 +1,4 @@
-// Normalization ops: BatchNormalization (inference), InstanceNormalization, LayerNormalization,
+// Normalization ops: BatchNormalization (inference), GroupNormalization, InstanceNormalization, LayerNormalization,
 // LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
 #include <memory>
 #include <string>
@@ -102,6 +102,39 @@ Expected<std::unique_ptr<Kernel>> prepare_instance_norm(PrepareContext& ctx) {
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref::instance_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(),
                            out[0]->data<float>());
+  });
+}
+
+// GroupNormalization (opset 18): scale and bias are one value per group before opset 21 and one
+// per channel from it; statistics are computed in double, at least as precise as stash_type asks.
+Expected<std::unique_ptr<Kernel>> prepare_group_norm(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
+  for (size_t i = 0; i < 3; ++i) QS_RETURN_IF_ERROR(ctx.expect_dtype(i, {DType::kFloat32}));
+  QS_ASSIGN_OR_RETURN(float eps, read_epsilon(ctx));
+  QS_ASSIGN_OR_RETURN(int64_t groups, ctx.node.attr_int("num_groups", 0));
+  const Shape& xs = ctx.in(0).shape;
+  if (xs.size() < 2) return ctx.error("input X has shape {}, expected rank >= 2 (N, C, ...)", shape_str(xs));
+  if (groups <= 0) return ctx.error("'num_groups' is {}, expected a positive count", groups);
+  if (xs[1] % groups != 0)
+    return ctx.error("'num_groups' {} does not divide the {} channels of X {}", groups, xs[1], shape_str(xs));
+  ref::GroupNormParams p;
+  p.batch = xs[0];
+  p.channels = xs[1];
+  p.groups = groups;
+  p.spatial = numel(Shape(xs.begin() + 2, xs.end()));
+  p.epsilon = eps;
+  p.per_group_affine = ctx.opset < 21;
+  const int64_t affine = p.per_group_affine ? groups : xs[1];
+  for (size_t i = 1; i < 3; ++i) {
+    const Shape& s = ctx.in(i).shape;
+    if (s.size() != 1 || s[0] != affine)
+      return ctx.error("input {} ({}) has shape {}, expected [{}] (one value per {} at opset {})", i,
+                       i == 1 ? "scale" : "bias", shape_str(s), affine, p.per_group_affine ? "group" : "channel",
+                       ctx.opset);
+  }
+  ctx.set_output(0, DType::kFloat32, xs);
+  return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    ref::group_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(), out[0]->data<float>());
   });
 }
 
@@ -274,6 +307,7 @@ Expected<std::unique_ptr<Kernel>> prepare_mean_variance_norm(PrepareContext& ctx
 
 const OpSchema kOps[] = {
     {"BatchNormalization", prepare_batch_norm},
+    {"GroupNormalization", prepare_group_norm},
     {"Hardmax", prepare_hardmax},
     {"InstanceNormalization", prepare_instance_norm},
     {"LRN", prepare_lrn},

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/op_case.h"
+#include "random_values.h"
 
 namespace qs::ops {
 namespace {
@@ -112,6 +113,62 @@ TEST(LrnAndMvn, ValidationAndValues) {
   EXPECT_NEAR(mvn[0].values<float>()[0], -1.5f / d, 1e-6f);
   EXPECT_NEAR(mvn[0].values<float>()[3], 1.5f / d, 1e-6f);
   for (int i = 4; i < 8; ++i) EXPECT_EQ(mvn[0].values<float>()[i], 0.f);
+}
+
+TEST(GroupNormalization, GroupsOfOneChannelAreInstanceNormAndPerGroupAffineBeforeOpset21) {
+  const Shape xs{2, 6, 3, 5};
+  const Tensor x = Tensor::FromVector<float>(xs, random_values(numel(xs), 41));
+  const Tensor scale6 = Tensor::FromVector<float>({6}, std::vector<float>{0.5f, 1.f, 1.5f, -2.f, 0.25f, 3.f});
+  const Tensor bias6 = Tensor::FromVector<float>({6}, std::vector<float>{0.f, 0.1f, -0.2f, 0.3f, 1.f, -1.f});
+  // One channel a group (opset 21: per-channel scale and bias) is InstanceNormalization.
+  auto gn = OpCase("GroupNormalization", 21).int_attr("num_groups", 6).input(DType::kFloat32, xs)
+                .input(DType::kFloat32, {6}).input(DType::kFloat32, {6}).run({x, scale6, bias6});
+  auto in = OpCase("InstanceNormalization", 6).input(DType::kFloat32, xs).input(DType::kFloat32, {6})
+                .input(DType::kFloat32, {6}).run({x, scale6, bias6});
+  ASSERT_EQ(gn.size(), 1u);
+  ASSERT_EQ(in.size(), 1u);
+  for (int64_t i = 0; i < numel(xs); ++i) EXPECT_NEAR(gn[0].values<float>()[i], in[0].values<float>()[i], 1e-5f) << i;
+  // Two groups of three channels at opset 18: one scale and bias per group, statistics over the
+  // group's 3 x 15 values; the same as opset 21 with each group's values repeated per channel.
+  const Tensor scale2 = Tensor::FromVector<float>({2}, std::vector<float>{2.f, -0.5f});
+  const Tensor bias2 = Tensor::FromVector<float>({2}, std::vector<float>{0.5f, 0.f});
+  auto g18 = OpCase("GroupNormalization", 18).int_attr("num_groups", 2).input(DType::kFloat32, xs)
+                 .input(DType::kFloat32, {2}).input(DType::kFloat32, {2}).run({x, scale2, bias2});
+  const Tensor scale_rep = Tensor::FromVector<float>({6}, std::vector<float>{2.f, 2.f, 2.f, -0.5f, -0.5f, -0.5f});
+  const Tensor bias_rep = Tensor::FromVector<float>({6}, std::vector<float>{0.5f, 0.5f, 0.5f, 0.f, 0.f, 0.f});
+  auto g21 = OpCase("GroupNormalization", 21).int_attr("num_groups", 2).input(DType::kFloat32, xs)
+                 .input(DType::kFloat32, {6}).input(DType::kFloat32, {6}).run({x, scale_rep, bias_rep});
+  ASSERT_EQ(g18.size(), 1u);
+  ASSERT_EQ(g21.size(), 1u);
+  for (int64_t i = 0; i < numel(xs); ++i) EXPECT_EQ(g18[0].values<float>()[i], g21[0].values<float>()[i]) << i;
+  // Each group of the first sample, after undoing its affine, has mean 0 and variance 1 / (1 + eps / var).
+  for (int g = 0; g < 2; ++g) {
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < 45; ++i) {
+      const double v = (g18[0].values<float>()[g * 45 + i] - bias2.values<float>()[g]) / scale2.values<float>()[g];
+      sum += v;
+      sq += v * v;
+    }
+    EXPECT_NEAR(sum / 45, 0.0, 1e-5) << g;
+    EXPECT_NEAR(sq / 45, 1.0, 1e-3) << g;
+  }
+  // By hand: one group over both channels of [[1, 2], [3, 4]]: mean 2.5, variance 1.25.
+  auto one = OpCase("GroupNormalization", 18).int_attr("num_groups", 1).float_attr("epsilon", 0.f)
+                 .input(DType::kFloat32, {1, 2, 2}).input(DType::kFloat32, {1}).input(DType::kFloat32, {1})
+                 .run({Tensor::FromVector<float>({1, 2, 2}, std::vector<float>{1.f, 2.f, 3.f, 4.f}),
+                       Tensor::FromVector<float>({1}, std::vector<float>{1.f}),
+                       Tensor::FromVector<float>({1}, std::vector<float>{0.f})});
+  ASSERT_EQ(one.size(), 1u);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(one[0].values<float>()[i], (static_cast<float>(i + 1) - 2.5f) / std::sqrt(1.25f), 1e-6f) << i;
+  EXPECT_THAT(OpCase("GroupNormalization", 18).int_attr("num_groups", 4).input(DType::kFloat32, xs)
+                  .constant(scale2).constant(bias2).error(),
+              HasSubstr("'num_groups' 4 does not divide the 6 channels"));
+  EXPECT_THAT(OpCase("GroupNormalization", 21).int_attr("num_groups", 2).input(DType::kFloat32, xs)
+                  .constant(scale2).constant(bias2).error(),
+              HasSubstr("expected [6] (one value per channel at opset 21)"));
+  EXPECT_THAT(OpCase("GroupNormalization", 18).input(DType::kFloat32, xs).constant(scale2).constant(bias2).error(),
+              HasSubstr("'num_groups' is 0"));
 }
 
 TEST(GatherNdScatter, RuntimeIndicesOutsideAreZeroOrSkippedAndErrors) {

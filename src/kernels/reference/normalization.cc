@@ -49,6 +49,23 @@ void instance_norm_f32(const InstanceNormParams& p, const float* x, const float*
   }
 }
 
+void group_norm_f32(const GroupNormParams& p, const float* x, const float* scale, const float* bias, float* y) {
+  const int64_t per_group = p.channels / p.groups;
+  for (int64_t n = 0; n < p.batch; ++n)
+    for (int64_t g = 0; g < p.groups; ++g) {
+      const int64_t off = (n * p.channels + g * per_group) * p.spatial;
+      float mean = 0.f, inv_std = 0.f;
+      moments(x + off, per_group * p.spatial, p.epsilon, &mean, &inv_std);
+      for (int64_t k = 0; k < per_group; ++k) {
+        const int64_t c = g * per_group + k, affine = p.per_group_affine ? g : c;
+        const float a = scale[affine] * inv_std;
+        const float b = bias[affine] - mean * a;
+        const int64_t row = off + k * p.spatial;
+        for (int64_t i = 0; i < p.spatial; ++i) y[row + i] = x[row + i] * a + b;
+      }
+    }
+}
+
 void lrn_f32(const LrnParams& p, const float* x, float* y) {
   const int64_t before = (p.size - 1) / 2, after = p.size - 1 - before;  // floor and ceil of (size - 1) / 2
   const float k = p.alpha / static_cast<float>(p.size);

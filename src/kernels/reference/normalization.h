@@ -24,6 +24,16 @@ struct InstanceNormParams {
 };
 void instance_norm_f32(const InstanceNormParams& p, const float* x, const float* scale, const float* bias, float* y);
 
+// Normalizes each (n, group) block over its channels/groups channels x spatial elements (the
+// block is contiguous); scale and bias are [channels], or [groups] with per_group_affine (as
+// GroupNormalization before opset 21 has them).
+struct GroupNormParams {
+  int64_t batch = 1, channels = 1, groups = 1, spatial = 1;
+  float epsilon = 1e-5f;
+  bool per_group_affine = false;
+};
+void group_norm_f32(const GroupNormParams& p, const float* x, const float* scale, const float* bias, float* y);
+
 // x is [rows, cols]: each row is normalized over its cols. scale is [cols]; bias is [cols]
 // or nullptr; mean and inv_std_dev are [rows] or nullptr.
 struct LayerNormParams {
