@@ -1,10 +1,11 @@
 // Normalization ops: BatchNormalization (inference), GroupNormalization, InstanceNormalization, LayerNormalization,
-// LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
+// LpNormalization, LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kernels/fast/normalization_fast.h"
+#include "kernels/reference/data.h"
 #include "kernels/reference/normalization.h"
 #include "ops/families.h"
 
@@ -106,11 +107,13 @@ Expected<std::unique_ptr<Kernel>> prepare_instance_norm(PrepareContext& ctx) {
 }
 
 // GroupNormalization (opset 18): scale and bias are one value per group before opset 21 and one
-// per channel from it; statistics are computed in double, at least as precise as stash_type asks.
+// per channel from it.
 Expected<std::unique_ptr<Kernel>> prepare_group_norm(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
   for (size_t i = 0; i < 3; ++i) QS_RETURN_IF_ERROR(ctx.expect_dtype(i, {DType::kFloat32}));
   QS_ASSIGN_OR_RETURN(float eps, read_epsilon(ctx));
+  QS_ASSIGN_OR_RETURN(int64_t stash, ctx.node.attr_int("stash_type", 1));
+  if (stash != 1) return ctx.unsupported("stash_type={} is not supported (only 1, float32 statistics)", stash);
   QS_ASSIGN_OR_RETURN(int64_t groups, ctx.node.attr_int("num_groups", 0));
   const Shape& xs = ctx.in(0).shape;
   if (xs.size() < 2) return ctx.error("input X has shape {}, expected rank >= 2 (N, C, ...)", shape_str(xs));
@@ -267,6 +270,23 @@ Expected<std::unique_ptr<Kernel>> prepare_hardmax(PrepareContext& ctx) {
   return prepare_softmax_like(ctx, ref::hardmax_f32);
 }
 
+// LpNormalization: x / ||x||_p along one axis, p 1 or 2 (a zero vector gives NaN, as x / 0 does).
+Expected<std::unique_ptr<Kernel>> prepare_lp_norm(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const Shape& xs = ctx.in(0).shape;
+  QS_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node.attr_int("axis", -1));
+  auto axis_or = normalize_axis(axis_attr, static_cast<int64_t>(xs.size()));
+  if (!axis_or.ok()) return ctx.error("{} (input shape {})", axis_or.status().message(), shape_str(xs));
+  QS_ASSIGN_OR_RETURN(int64_t p, ctx.node.attr_int("p", 2));
+  if (p != 1 && p != 2) return ctx.error("'p' is {}, expected 1 or 2", p);
+  const ref::AxisView v = ref::axis_view(xs, *axis_or);
+  ctx.set_output(0, DType::kFloat32, xs);
+  return make_kernel([v, p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    ref::lp_norm_f32(v.outer, v.axis, v.inner, static_cast<int>(p), in[0]->data<float>(), out[0]->data<float>());
+  });
+}
+
 Expected<std::unique_ptr<Kernel>> prepare_lrn(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
@@ -311,6 +331,7 @@ const OpSchema kOps[] = {
     {"Hardmax", prepare_hardmax},
     {"InstanceNormalization", prepare_instance_norm},
     {"LRN", prepare_lrn},
+    {"LpNormalization", prepare_lp_norm},
     {"LayerNormalization", prepare_layer_norm},
     {"LogSoftmax", prepare_log_softmax},
     {"MeanVarianceNormalization", prepare_mean_variance_norm},

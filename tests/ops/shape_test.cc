@@ -171,6 +171,29 @@ TEST(GroupNormalization, GroupsOfOneChannelAreInstanceNormAndPerGroupAffineBefor
               HasSubstr("'num_groups' is 0"));
 }
 
+TEST(LpNormalization, DividesEachVectorAlongTheAxisByItsNorm) {
+  // [2, 2, 2] along axis 1: the vectors (x[o, 0, i], x[o, 1, i]).
+  const Tensor x = Tensor::FromVector<float>({2, 2, 2}, std::vector<float>{3.f, 1.f, 4.f, -2.f, 0.f, 5.f, 0.f, -12.f});
+  auto l2 = OpCase("LpNormalization", 1).int_attr("axis", 1).input(DType::kFloat32, {2, 2, 2}).run({x});
+  ASSERT_EQ(l2.size(), 1u);
+  const auto y = l2[0].values<float>();
+  EXPECT_FLOAT_EQ(y[0], 3.f / 5.f);  // (3, 4)
+  EXPECT_FLOAT_EQ(y[2], 4.f / 5.f);
+  EXPECT_FLOAT_EQ(y[1], 1.f / std::sqrt(5.f));  // (1, -2)
+  EXPECT_FLOAT_EQ(y[3], -2.f / std::sqrt(5.f));
+  EXPECT_TRUE(std::isnan(y[4]) && std::isnan(y[6]));  // (0, 0): 0 / 0
+  EXPECT_FLOAT_EQ(y[5], 5.f / 13.f);  // (5, -12)
+  EXPECT_FLOAT_EQ(y[7], -12.f / 13.f);
+  auto l1 = OpCase("LpNormalization", 1).int_attr("p", 1).input(DType::kFloat32, {2, 2, 2}).run({x});  // axis -1
+  ASSERT_EQ(l1.size(), 1u);
+  EXPECT_FLOAT_EQ(l1[0].values<float>()[0], 3.f / 4.f);  // (3, 1)
+  EXPECT_FLOAT_EQ(l1[0].values<float>()[3], -2.f / 6.f);  // (4, -2)
+  EXPECT_THAT(OpCase("LpNormalization", 1).int_attr("p", 3).input(DType::kFloat32, {2, 2}).error(),
+              HasSubstr("'p' is 3, expected 1 or 2"));
+  EXPECT_THAT(OpCase("LpNormalization", 1).int_attr("axis", 2).input(DType::kFloat32, {2, 2}).error(),
+              HasSubstr("input shape [2,2]"));
+}
+
 TEST(GatherNdScatter, RuntimeIndicesOutsideAreZeroOrSkippedAndErrors) {
   const Tensor data = Tensor::FromVector<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
   // Index tuples computed at run time: (1, -1) -> 6, (2, 0) is outside -> 0.

@@ -49,6 +49,20 @@ void instance_norm_f32(const InstanceNormParams& p, const float* x, const float*
   }
 }
 
+void lp_norm_f32(int64_t outer, int64_t n, int64_t inner, int p, const float* x, float* y) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * n * inner + i;
+      double sum = 0.0;
+      for (int64_t k = 0; k < n; ++k) {
+        const double v = x[base + k * inner];
+        sum += p == 1 ? std::fabs(v) : v * v;
+      }
+      const float norm = static_cast<float>(p == 1 ? sum : std::sqrt(sum));
+      for (int64_t k = 0; k < n; ++k) y[base + k * inner] = x[base + k * inner] / norm;
+    }
+}
+
 void group_norm_f32(const GroupNormParams& p, const float* x, const float* scale, const float* bias, float* y) {
   const int64_t per_group = p.channels / p.groups;
   for (int64_t n = 0; n < p.batch; ++n)

@@ -27,6 +27,10 @@ void instance_norm_f32(const InstanceNormParams& p, const float* x, const float*
 // Normalizes each (n, group) block over its channels/groups channels x spatial elements (the
 // block is contiguous); scale and bias are [channels], or [groups] with per_group_affine (as
 // GroupNormalization before opset 21 has them).
+// x viewed as [outer, n, inner]: each of the outer * inner vectors of n values (stride inner) is
+// divided by its L1 (p = 1) or L2 (p = 2) norm, summed in double.
+void lp_norm_f32(int64_t outer, int64_t n, int64_t inner, int p, const float* x, float* y);
+
 struct GroupNormParams {
   int64_t batch = 1, channels = 1, groups = 1, spatial = 1;
   float epsilon = 1e-5f;
