@@ -261,7 +261,7 @@ Expected<std::unique_ptr<Kernel>> prepare_softmax_like(PrepareContext& ctx, Soft
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_softmax(PrepareContext& ctx) {
-  return prepare_softmax_like(ctx, ref::softmax_f32);
+  return prepare_softmax_like(ctx, ctx.options.use_fast ? kernels::fast::softmax_f32 : ref::softmax_f32);
 }
 Expected<std::unique_ptr<Kernel>> prepare_log_softmax(PrepareContext& ctx) {
   return prepare_softmax_like(ctx, ref::log_softmax_f32);

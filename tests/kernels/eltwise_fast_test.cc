@@ -256,5 +256,39 @@ TEST(ActivationFast, OnlySimpleKindsHaveAFastPath) {
   EXPECT_FALSE(fast::activation_supported(ref::Activation::kGelu));
 }
 
+// Distance in units in the last place between two finite floats of the same sign or zero.
+int64_t ulps(float a, float b) {
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, sizeof ia);
+  std::memcpy(&ib, &b, sizeof ib);
+  if (ia < 0) ia = INT32_MIN - ia;
+  if (ib < 0) ib = INT32_MIN - ib;
+  return std::llabs(static_cast<int64_t>(ia) - static_cast<int64_t>(ib));
+}
+
+// Erf: within 2 ulp of std::erf on values from 1e-30 to 10 of both signs, on lengths around the
+// vector widths; zeros, infinities and NaN as std::erf gives them.
+TEST(ErfFast, WithinTwoUlpOfStdErf) {
+  std::vector<float> x;
+  for (float v = 1e-30f; v < 10.f; v *= 1.01f) {
+    x.push_back(v);
+    x.push_back(-v);
+  }
+  for (float v : {0.f, -0.f, kInf, -kInf, kNaN, 3.9f, 4.f, 0.5f, 1e-3f}) x.push_back(v);
+  for (int64_t n : {int64_t{1}, int64_t{3}, int64_t{7}, int64_t{9}, static_cast<int64_t>(x.size())}) {
+    std::vector<float> got(static_cast<size_t>(n), 7.f);
+    fast::erf_f32(x.data() + x.size() - static_cast<size_t>(n), got.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[x.size() - static_cast<size_t>(n) + static_cast<size_t>(i)], want = std::erf(v);
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got[static_cast<size_t>(i)])) << v;
+        continue;
+      }
+      EXPECT_LE(ulps(got[static_cast<size_t>(i)], want), 2) << "erf(" << v << ") = " << got[static_cast<size_t>(i)]
+                                                           << ", std::erf " << want;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qs::kernels

@@ -1,10 +1,11 @@
-// Fast BatchNormalization / InstanceNormalization against the reference on channel counts and
+// Fast BatchNormalization / InstanceNormalization / Softmax against the reference on channel counts and
 // plane sizes that straddle the vector widths; the failing case prints its parameters.
 #include "kernels/fast/normalization_fast.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -94,6 +95,37 @@ TEST(InstanceNormFast, MatchesReference) {
           ASSERT_TRUE(close(got[i], want[i], 2e-6f, 2e-6f))
               << "instance_norm batch=" << batch << " channels=" << c << " spatial=" << spatial << " element " << i;
       }
+}
+
+// Softmax: rows of every length around the vector width and longer ones, logits of a few units
+// and of hundreds (exponents that underflow); a row with an -inf mask or a NaN is the
+// reference's exactly, the others within a few float roundings.
+TEST(SoftmaxFast, MatchesReference) {
+  uint32_t seed = 900;
+  for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 33, 65, 1000})
+    for (float spread : {1.f, 3.f, 60.f}) {
+      ref::SoftmaxParams p;
+      p.outer = 5;
+      p.n = n;
+      std::vector<float> x = normal(static_cast<size_t>(p.outer * n), seed++, 0.f, spread);
+      if (n > 2) {
+        x[static_cast<size_t>(1 * n + 1)] = -INFINITY;  // a masked position
+        x[static_cast<size_t>(2 * n + 2)] = NAN;
+        x[static_cast<size_t>(3 * n)] = INFINITY;
+      }
+      std::vector<float> want(x.size()), got(x.size(), -1.f);
+      ref::softmax_f32(p, x.data(), want.data());
+      fast::softmax_f32(p, x.data(), got.data());
+      for (size_t i = 0; i < x.size(); ++i) {
+        const bool special_row = n > 2 && i / static_cast<size_t>(n) >= 1 && i / static_cast<size_t>(n) <= 3;
+        if (special_row || std::isnan(want[i])) {
+          EXPECT_TRUE(std::memcmp(&got[i], &want[i], sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want[i])))
+              << "n=" << n << " spread=" << spread << " element " << i << ": " << got[i] << " vs " << want[i];
+        } else {
+          EXPECT_TRUE(close(got[i], want[i], 4e-6f, 1e-37f)) << "n=" << n << " spread=" << spread << " element " << i;
+        }
+      }
+    }
 }
 
 }  // namespace

@@ -3,12 +3,17 @@
 #pragma GCC optimize("fp-contract=off")
 
 #include "kernels/fast/eltwise_fast.h"
+#include "kernels/fast/vec_math.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -212,35 +217,14 @@ QS_VEC_CLONES void hard_swish_run(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * clamp01(x[i] / 6.f + 0.5f);
 }
 
-// Sigmoid of 8 floats with GCC vector types (the plain loop does not if-convert, so it would not
-// vectorize): the reference's two branches, both exponentiating -|v| <= 0, with exp by Cephes'
-// expf (range reduction by ln 2 in two parts, degree-5 polynomial, about 1 ulp; arguments below
-// -87.3 are raised to it, giving ~1e-38 instead of a denormal). NaN stays NaN.
-typedef float V8f __attribute__((vector_size(32)));
-typedef int32_t V8i __attribute__((vector_size(32)));
-
+// Sigmoid of 8 floats: the reference's two branches, both exponentiating -|v| <= 0
+// (vec::exp_nonpositive). NaN stays NaN.
 QS_ALWAYS_INLINE inline void sigmoid8(const float* x, float* y) {
+  using vec::V8f;
   V8f v;
   __builtin_memcpy(&v, x, sizeof v);
-  V8f a = v >= 0.f ? -v : v;
-  a = a >= -87.3f ? a : -87.3f;
-  // floor(a * log2(e) + 0.5) by truncation (the argument is <= 0.5, truncation rounds negatives up).
-  const V8f t = a * 1.44269504088896341f + 0.5f;
-  const V8f tt = __builtin_convertvector(__builtin_convertvector(t, V8i), V8f);
-  const V8f fx = tt > t ? tt - 1.f : tt;
-  V8f r = a - fx * 0.693359375f;
-  r = r + fx * 2.12194440e-4f;
-  const V8f r2 = r * r;
-  V8f poly = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  poly = poly * r + 8.3334519073e-3f;
-  poly = poly * r + 4.1665795894e-2f;
-  poly = poly * r + 1.6666665459e-1f;
-  poly = poly * r + 5.0000001201e-1f;
-  const V8f m = poly * r2 + r + 1.f;
-  const V8i bits = (__builtin_convertvector(fx, V8i) + 127) << 23;  // 2^fx, fx in [-126, 0]
-  V8f scale;
-  __builtin_memcpy(&scale, &bits, sizeof scale);
-  const V8f e = m * scale;
+  V8f e;
+  vec::exp_nonpositive(v >= 0.f ? -v : v, &e);
   const V8f q = 1.f / (1.f + e);
   V8f s = v >= 0.f ? q : e * q;
   s = v != v ? v : s;
@@ -259,6 +243,46 @@ QS_VEC_CLONES void sigmoid_run(const float* x, float* y, int64_t n) {
 }
 
 }  // namespace
+
+// Erf by glibc's vector math library (libmvec, glibc 2.35+): its AVX2 form where the CPU has
+// AVX2, its SSE form otherwise; elsewhere std::erf.
+#if defined(__x86_64__) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define QS_HAVE_LIBMVEC_ERF 1
+extern "C" __m256 _ZGVdN8v_erff(__m256);
+extern "C" __m128 _ZGVbN4v_erff(__m128);
+#endif
+
+namespace {
+
+#ifdef QS_HAVE_LIBMVEC_ERF
+__attribute__((target("avx2"))) void erf_run_avx2(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _ZGVdN8v_erff(_mm256_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+
+void erf_run_sse(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _ZGVbN4v_erff(_mm_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] = std::erf(x[i]);
+}
+#endif
+
+void erf_run(const float* x, float* y, int64_t n) {
+#ifdef QS_HAVE_LIBMVEC_ERF
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return erf_run_avx2(x, y, n);
+  return erf_run_sse(x, y, n);
+#else
+  for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]);
+#endif
+}
+
+}  // namespace
+
+void erf_f32(const float* x, float* y, int64_t n) {
+  parallel_chunks(n, kMinPerThread / 4, [&](int64_t b, int64_t e) { erf_run(x + b, y + b, e - b); });
+}
 
 bool all_finite_f32(const float* x, int64_t n) {
   std::atomic<bool> finite{true};

@@ -54,6 +54,10 @@ class SingleThreaded {
 // ref::binary<float>. y may alias a or b when that input is not broadcast.
 void binary_f32(ref::BinaryOp op, const ref::BroadcastParams& p, const float* a, const float* b, float* y);
 
+// Erf of float32 values by glibc's vector math library (libmvec; within 2 ulp of std::erf, as the
+// test checks) where it has it, std::erf elsewhere.
+void erf_f32(const float* x, float* y, int64_t n);
+
 // True when no element of x[0, n) is NaN or infinite.
 bool all_finite_f32(const float* x, int64_t n);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/fast/eltwise_fast.h"  // parallel_chunks, QS_VEC_CLONES
+#include "kernels/fast/vec_math.h"
 
 namespace qs::kernels::fast {
 namespace {
@@ -99,6 +100,77 @@ void instance_norm_f32(const ref::InstanceNormParams& p, const float* x, const f
       const float b = bias[c] - m * a;
       scale_shift(xp, y + plane * s, s, a, b);
     }
+  });
+}
+
+namespace {
+
+// Softmax of rows of n contiguous values; false for a row with NaN or an infinity (left to the
+// reference, whose NaN and -inf masking behaviour it keeps).
+QS_VEC_CLONES bool softmax_row(const float* x, float* y, int64_t n) {
+  using vec::V8f;
+  using vec::V8i;
+  const float inf = __builtin_inff();
+  V8f vmax = V8f{} - inf;
+  V8i vbad = V8i{};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    V8f v;
+    __builtin_memcpy(&v, x + k, sizeof v);
+    V8i bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    vbad |= (bits & 0x7fffffff) >= 0x7f800000;
+    vmax = v > vmax ? v : vmax;
+  }
+  float mx = -inf;
+  bool bad = false;
+  for (int l = 0; l < 8; ++l) {
+    mx = vmax[l] > mx ? vmax[l] : mx;
+    bad = bad || vbad[l] != 0;
+  }
+  for (; k < n; ++k) {
+    bad = bad || !std::isfinite(x[k]);
+    mx = x[k] > mx ? x[k] : mx;
+  }
+  if (bad) return false;
+  // exp(x - max) with the reference's expression, flushed to 0 below -87.3 (the reference's
+  // denormals are below 1.2e-38 there); the tail padded with values that give 0.
+  V8f vsum = V8f{};
+  auto exp8 = [&](const V8f& v, V8f* e) {
+    const V8f a = v - mx;
+    vec::exp_nonpositive(a, e);
+    *e = a < -87.3f ? V8f{} : *e;
+    vsum += *e;
+  };
+  for (k = 0; k + 8 <= n; k += 8) {
+    V8f v, e;
+    __builtin_memcpy(&v, x + k, sizeof v);
+    exp8(v, &e);
+    __builtin_memcpy(y + k, &e, sizeof e);
+  }
+  if (k < n) {
+    float in[8], out[8];
+    for (int l = 0; l < 8; ++l) in[l] = k + l < n ? x[k + l] : -inf;
+    V8f v, e;
+    __builtin_memcpy(&v, in, sizeof v);
+    exp8(v, &e);
+    __builtin_memcpy(out, &e, sizeof e);
+    for (int64_t l = 0; k + l < n; ++l) y[k + l] = out[l];
+  }
+  float sum = 0.f;
+  for (int l = 0; l < 8; ++l) sum += vsum[l];
+  const float inv = 1.f / sum;
+  for (k = 0; k < n; ++k) y[k] *= inv;
+  return true;
+}
+
+}  // namespace
+
+void softmax_f32(const ref::SoftmaxParams& p, const float* x, float* y) {
+  if (p.inner != 1 || p.n < 8) return ref::softmax_f32(p, x, y);
+  parallel_chunks(p.outer, std::max<int64_t>(1, 16384 / p.n), [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o)
+      if (!softmax_row(x + o * p.n, y + o * p.n, p.n)) ref::softmax_f32({1, p.n, 1}, x + o * p.n, y + o * p.n);
   });
 }
 
