@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "kernels/fast/layout.h"
 #include "kernels/reference/shape.h"
 #include "ops/families.h"
 
@@ -144,6 +145,10 @@ Expected<std::unique_ptr<Kernel>> prepare_transpose(PrepareContext& ctx) {
   }
   ctx.set_output(0, x.dtype, out);
   const size_t es = dtype_size(x.dtype);
+  if (ctx.options.use_fast)
+    return make_kernel([perm, es](TensorIn in, TensorOut o) {
+      kernels::fast::transpose(in[0]->raw(), o[0]->raw(), in[0]->shape(), perm, es);
+    });
   return make_kernel([perm, es](TensorIn in, TensorOut o) {
     kernels::ref::transpose(in[0]->raw(), o[0]->raw(), in[0]->shape(), perm, es);
   });

@@ -154,4 +154,69 @@ void nhwc_to_nchw_f32(int64_t n, int64_t c, int64_t hw, const float* x, float* y
   transpose_batched(n, hw, c, x, y);
 }
 
+namespace {
+
+template <typename T>
+void strided_row(const std::byte* src, std::byte* dst, int64_t n, int64_t stride) {
+  const T* x = reinterpret_cast<const T*>(src);
+  T* y = reinterpret_cast<T*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i * stride];
+}
+
+}  // namespace
+
+void transpose(const void* x, void* y, const Shape& in_shape, const std::vector<int64_t>& perm, size_t elem_size) {
+  const int64_t total = numel(in_shape);
+  if (total == 0) return;
+  const std::vector<int64_t> in_strides = dense_strides(in_shape);
+  // Output axes (size, input stride), without axes of size 1, neighbours merged where the
+  // input has them next to each other in the same order.
+  std::vector<int64_t> size, stride;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    const int64_t d = in_shape[static_cast<size_t>(perm[i])], st = in_strides[static_cast<size_t>(perm[i])];
+    if (d == 1) continue;
+    if (!size.empty() && stride.back() == st * d) {
+      size.back() *= d;
+      stride.back() = st;
+    } else {
+      size.push_back(d);
+      stride.push_back(st);
+    }
+  }
+  const auto* src = static_cast<const std::byte*>(x);
+  auto* dst = static_cast<std::byte*>(y);
+  const int64_t es = static_cast<int64_t>(elem_size);
+  if (size.size() <= 1) {  // the identity order
+    std::memcpy(dst, src, static_cast<size_t>(total * es));
+    return;
+  }
+  const size_t rank = size.size();
+  const int64_t row = size.back(), row_stride = stride.back(), rows = total / row;
+  std::vector<int64_t> idx(rank - 1, 0);
+  int64_t off = 0;  // input element offset of the current row
+  for (int64_t r = 0; r < rows; ++r) {
+    std::byte* out = dst + r * row * es;
+    const std::byte* in = src + off * es;
+    if (row_stride == 1) {
+      std::memcpy(out, in, static_cast<size_t>(row * es));
+    } else {
+      switch (elem_size) {
+        case 1: strided_row<uint8_t>(in, out, row, row_stride); break;
+        case 2: strided_row<uint16_t>(in, out, row, row_stride); break;
+        case 4: strided_row<uint32_t>(in, out, row, row_stride); break;
+        case 8: strided_row<uint64_t>(in, out, row, row_stride); break;
+        default:
+          for (int64_t i = 0; i < row; ++i) std::memcpy(out + i * es, in + i * row_stride * es, elem_size);
+      }
+    }
+    // Odometer over the output axes before the last, tracking the input offset.
+    for (size_t a = rank - 1; a-- > 0;) {
+      off += stride[a];
+      if (++idx[a] < size[a]) break;
+      off -= stride[a] * size[a];
+      idx[a] = 0;
+    }
+  }
+}
+
 }  // namespace qs::kernels::fast

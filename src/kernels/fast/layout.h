@@ -9,8 +9,17 @@
 // x and y must not overlap.
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "core/shape.h"
 
 namespace qs::kernels::fast {
+
+// Any transpose, with ref::transpose's arguments and result (values are only moved): axes of
+// size 1 dropped and axes that stay neighbours merged, then contiguous runs copied whole when
+// the last output axis is also the input's, else strided loops typed by the element size.
+// x and y must not overlap.
+void transpose(const void* x, void* y, const Shape& in_shape, const std::vector<int64_t>& perm, size_t elem_size);
 
 // y[b, p, ch] = x[b, ch, p] for b < n, ch < c, p < hw.
 void nchw_to_nhwc_f32(int64_t n, int64_t c, int64_t hw, const float* x, float* y);
