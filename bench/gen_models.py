@@ -179,7 +179,72 @@ def resnet110_cifar(classes=10, n=18):
     return b.model("resnet110_cifar_random", classes, size=32)
 
 
-MODELS = [("resnet50", resnet50, 224), ("mobilenetv2", mobilenetv2, 224), ("resnet110_cifar", resnet110_cifar, 32)]
+def vit_tiny(classes=10, dim=64, heads=4, depth=12):
+    """A ViT-style encoder for 32x32 images (opset 17): 4x4 patch convolution to 64 tokens,
+    position embedding, 12 pre-norm blocks of multi-head attention (MatMul, Softmax, Reshape and
+    Transpose for the heads) and an MLP with GELU written out as Erf, LayerNormalization, the
+    tokens' mean, logits, Softmax: the transformer ops that audio and vision encoders share.
+    Reshapes copy the batch dimension (0), so the batch is free."""
+    b = Builder(seed=17)
+    tokens = 64
+    names = {}
+
+    def node(op, inputs, **attrs):
+        n = b.name(op.lower())
+        b.nodes.append(helper.make_node(op, inputs, [n + ".out"], name=n, **attrs))
+        return n + ".out"
+
+    def const(prefix, arr):
+        return b.init(b.name(prefix), np.asarray(arr))
+
+    def linear(x, din, dout):
+        w = const("w", (b.rng.standard_normal((din, dout)) * np.sqrt(1.0 / din)).astype(np.float32))
+        bias = const("b", (b.rng.standard_normal(dout) * 0.02).astype(np.float32))
+        return node("Add", [node("MatMul", [x, w]), bias])
+
+    def layer_norm(x):
+        return node("LayerNormalization", [x, const("ln_g", np.ones(dim, np.float32)),
+                                           const("ln_b", np.zeros(dim, np.float32))], axis=-1, epsilon=1e-6)
+
+    def scalar(prefix, v):
+        if prefix not in names:
+            names[prefix] = const(prefix, np.array(v, dtype=np.float32))
+        return names[prefix]
+
+    def gelu(x):
+        e = node("Erf", [node("Div", [x, scalar("sqrt2", np.sqrt(2.0))])])
+        return node("Mul", [node("Mul", [x, node("Add", [e, scalar("one", 1.0)])]), scalar("half", 0.5)])
+
+    heads_shape = const("heads_shape", np.array([0, tokens, heads, dim // heads], np.int64))
+    tokens_shape = const("tokens_shape", np.array([0, tokens, dim], np.int64))
+    w = const("patch_w", (b.rng.standard_normal((dim, 3, 4, 4)) * 0.1).astype(np.float32))
+    x = node("Conv", ["data", w, const("patch_b", np.zeros(dim, np.float32))], kernel_shape=[4, 4], strides=[4, 4])
+    x = node("Transpose", [node("Reshape", [x, const("patch_shape", np.array([0, dim, tokens], np.int64))])],
+             perm=[0, 2, 1])
+    x = node("Add", [x, const("pos", (b.rng.standard_normal((1, tokens, dim)) * 0.02).astype(np.float32))])
+    for _ in range(depth):
+        h = layer_norm(x)
+        q = node("Transpose", [node("Reshape", [linear(h, dim, dim), heads_shape])], perm=[0, 2, 1, 3])
+        k = node("Transpose", [node("Reshape", [linear(h, dim, dim), heads_shape])], perm=[0, 2, 3, 1])
+        v = node("Transpose", [node("Reshape", [linear(h, dim, dim), heads_shape])], perm=[0, 2, 1, 3])
+        att = node("Softmax", [node("Div", [node("MatMul", [q, k]), scalar("sqrt_dh", np.sqrt(dim // heads))])], axis=-1)
+        o = node("Reshape", [node("Transpose", [node("MatMul", [att, v])], perm=[0, 2, 1, 3]), tokens_shape])
+        x = node("Add", [x, linear(o, dim, dim)])
+        x = node("Add", [x, linear(gelu(linear(layer_norm(x), dim, 4 * dim)), 4 * dim, dim)])
+    pooled = node("ReduceMean", [layer_norm(x)], axes=[1], keepdims=0)
+    logits = linear(pooled, dim, classes)
+    b.nodes.append(helper.make_node("Softmax", [logits], ["prob"], name="softmax", axis=-1))
+    data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 32, 32])
+    prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", classes])
+    g = helper.make_graph(b.nodes, "vit_tiny_random", [data], [prob], initializer=b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="qscope bench/gen_models.py")
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+MODELS = [("resnet50", resnet50, 224), ("mobilenetv2", mobilenetv2, 224), ("resnet110_cifar", resnet110_cifar, 32),
+          ("vit_tiny", vit_tiny, 32)]
 
 
 def main():
