@@ -1,5 +1,6 @@
 // Normalization ops: BatchNormalization (inference), GroupNormalization, InstanceNormalization, LayerNormalization,
 // LpNormalization, LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -118,6 +119,8 @@ Expected<std::unique_ptr<Kernel>> prepare_group_norm(PrepareContext& ctx) {
   const Shape& xs = ctx.in(0).shape;
   if (xs.size() < 2) return ctx.error("input X has shape {}, expected rank >= 2 (N, C, ...)", shape_str(xs));
   if (groups <= 0) return ctx.error("'num_groups' is {}, expected a positive count", groups);
+  if (groups > std::max<int64_t>(xs[1], 1))  // also keeps the group loop of an empty X short
+    return ctx.error("'num_groups' {} is more than the {} channels of X {}", groups, xs[1], shape_str(xs));
   if (xs[1] % groups != 0)
     return ctx.error("'num_groups' {} does not divide the {} channels of X {}", groups, xs[1], shape_str(xs));
   ref::GroupNormParams p;

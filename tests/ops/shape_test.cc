@@ -169,6 +169,10 @@ TEST(GroupNormalization, GroupsOfOneChannelAreInstanceNormAndPerGroupAffineBefor
               HasSubstr("expected [6] (one value per channel at opset 21)"));
   EXPECT_THAT(OpCase("GroupNormalization", 18).input(DType::kFloat32, xs).constant(scale2).constant(bias2).error(),
               HasSubstr("'num_groups' is 0"));
+  // An empty X with a huge group count is refused, not looped over.
+  EXPECT_THAT(OpCase("GroupNormalization", 18).int_attr("num_groups", int64_t{1} << 60)
+                  .input(DType::kFloat32, {1, 0, 5}).constant(scale2).constant(bias2).error(),
+              HasSubstr("is more than the 0 channels"));
 }
 
 TEST(LpNormalization, DividesEachVectorAlongTheAxisByItsNorm) {
