@@ -216,10 +216,13 @@ Expected<std::unique_ptr<Kernel>> prepare_unary(PrepareContext& ctx) {
   visit_numeric(dt, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float> && kOp == ref::UnaryOp::kErf) {
-      if (ctx.options.use_fast)
-        kernel = make_kernel([](In in, Out o) { kernels::fast::erf_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); });
-      else
-        kernel = make_kernel([](In in, Out o) { ref::unary<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); });
+      kernel = ctx.options.use_fast
+                   ? make_kernel([](In in, Out o) {
+                       kernels::fast::erf_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel());
+                     })
+                   : make_kernel([](In in, Out o) {
+                       ref::unary<float>(kOp, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel());
+                     });
     } else if constexpr (std::is_floating_point_v<T>) {
       kernel = make_kernel([](In in, Out o) { ref::unary<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); });
     } else if constexpr (kIntegers && std::is_signed_v<T>) {
