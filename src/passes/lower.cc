@@ -142,7 +142,7 @@ void FoldCache::Put(const std::string& head, const Tensor& w, const Tensor& b) {
 Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& plan,
                                   const std::map<std::string, float>& scales, const LowerOptions& options) {
   Lowered r;
-  std::set<std::string> layer_names;
+  std::unordered_set<std::string> layer_names;
   for (const ir::Node* n : view.layers) layer_names.insert(n->name);
   for (const auto& [name, p] : plan.layers)
     if (!layer_names.count(name)) {
@@ -217,9 +217,8 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (const ir::Node* m : groups[gi].members) group_of[m] = static_cast<int>(gi);
   std::map<int, int> kept_group;  // index in `groups` -> index in r.groups
-  const std::unordered_set<std::string> layer_set(layer_names.begin(), layer_names.end());
   for (const ir::Node& node : view.graph->nodes) {
-    const bool is_layer = layer_set.count(node.name) != 0;
+    const bool is_layer = layer_names.count(node.name) != 0;
     auto gi = group_of.find(&node);
     if (is_layer && gi != group_of.end()) {
       const FusionGroup& g = groups[static_cast<size_t>(gi->second)];

@@ -1,9 +1,9 @@
-// Fast float32 element-wise kernels: broadcast binary arithmetic (Add Sub Mul Div Max Min) and
-// simple activations (Relu LeakyRelu Clip HardSigmoid HardSwish Sigmoid). Same parameter
+// Fast float32 element-wise kernels: broadcast binary arithmetic (Add Sub Mul Div Max Min),
+// simple activations (Relu LeakyRelu Clip HardSigmoid HardSwish Sigmoid) and Erf. Same parameter
 // structs as the reference kernels (kernels/reference/elementwise.h, activation.h).
 //
 // Results are bit-identical to the reference for every op here except Sigmoid (a vectorizable
-// exp, within a few ulp). Inner loops are compiled for AVX-512 / AVX2 / baseline and picked
+// exp, within a few ulp) and Erf (glibc's libmvec, within 2 ulp). Inner loops are compiled for AVX-512 / AVX2 / baseline and picked
 // at load time; large tensors are split over OpenMP threads when the library is built with
 // -fopenmp (otherwise they run on the calling thread).
 #pragma once

@@ -1,9 +1,10 @@
 #include "kernels/reference/pool.h"
 
 #include <algorithm>
-
 #include <cmath>
 #include <limits>
+
+#include "core/shape.h"
 
 namespace qs::kernels::ref {
 
@@ -175,10 +176,8 @@ void global_lp_pool_f32(int64_t planes, int64_t spatial, int64_t p, const float*
 
 void max_unpool_f32(const float* x, const int64_t* indices, int64_t n_x, const std::vector<int64_t>& pooled_shape,
                     const std::vector<int64_t>& y_shape, float* y) {
-  int64_t n_pooled = 1, n_y = 1;
-  for (int64_t d : pooled_shape) n_pooled *= d;
-  for (int64_t d : y_shape) n_y *= d;
-  std::fill_n(y, n_y, 0.f);
+  const int64_t n_pooled = numel(pooled_shape);
+  std::fill_n(y, numel(y_shape), 0.f);
   for (int64_t k = 0; k < n_x; ++k) {
     int64_t rest = indices[k];
     if (rest < 0 || rest >= n_pooled) continue;
