@@ -11,7 +11,7 @@
 // OpenMP). Prints one line:
 //   qscope <model> batch=B threads=T iters=N median_ms=M min_ms=M
 // writes the first graph output of the timed input to OUTPUT.npy when given, and with --ops prints
-// the median time per op type and of the 10 slowest nodes over the timed runs (measured between step-observer calls, so it
+// the median time per op type and of the 10 slowest nodes (INFER_BENCH_TOP=N for N) over the timed runs (measured between step-observer calls, so it
 // includes a little overhead).
 #include <algorithm>
 #include <chrono>
@@ -184,8 +184,10 @@ int main(int argc, char** argv) {
     std::vector<std::pair<double, size_t>> steps;
     for (auto& [step, v] : step_ms) steps.emplace_back(median(v), step);
     std::sort(steps.rbegin(), steps.rend());
+    const char* top_env = std::getenv("INFER_BENCH_TOP");  // how many nodes to list (10)
+    const size_t top = top_env ? std::strtoul(top_env, nullptr, 10) : 10;
     std::printf("  slowest nodes (median ms/run):\n");
-    for (size_t k = 0; k < steps.size() && k < 10; ++k)
+    for (size_t k = 0; k < steps.size() && k < top; ++k)
       std::printf("  %10.3f  %s\n", steps[k].first, step_name[steps[k].second].c_str());
   }
 

@@ -20,10 +20,12 @@ std::unique_ptr<Kernel> activation_kernel(PrepareContext& ctx, const ref::Activa
   const DType dt = ctx.in(0).dtype;
   ctx.set_output(0, dt, ctx.in(0).shape);
   if (ctx.options.use_fast && dt == DType::kFloat32 && kernels::fast::activation_supported(p.kind))
-    return make_kernel([p](In in, Out o) { kernels::fast::activation_f32(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast");
+    return make_kernel([p](In in, Out o) { kernels::fast::activation_f32(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast", true);
   if (dt == DType::kFloat64)
-    return make_kernel([p](In in, Out o) { ref::activation<double>(p, in[0]->data<double>(), o[0]->data<double>(), in[0]->numel()); });
-  return make_kernel([p](In in, Out o) { ref::activation<float>(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); });
+    return make_kernel([p](In in, Out o) { ref::activation<double>(p, in[0]->data<double>(), o[0]->data<double>(), in[0]->numel()); },
+                       "reference", true);
+  return make_kernel([p](In in, Out o) { ref::activation<float>(p, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); },
+                     "reference", true);
 }
 
 Status expect_float_input(const PrepareContext& ctx) {
@@ -41,8 +43,9 @@ Expected<std::unique_ptr<Kernel>> prepare_relu(PrepareContext& ctx) {
   if (ctx.in(0).dtype == DType::kFloat32) {
     ctx.set_output(0, DType::kFloat32, ctx.in(0).shape);
     if (ctx.options.use_fast)
-      return make_kernel([](In in, Out o) { kernels::fast::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast");
-    return make_kernel([](In in, Out o) { ref::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); });
+      return make_kernel([](In in, Out o) { kernels::fast::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); }, "fast", true);
+    return make_kernel([](In in, Out o) { ref::relu_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel()); },
+                       "reference", true);
   }
   return activation_kernel(ctx, {A::kRelu});
 }
@@ -155,8 +158,9 @@ std::unique_ptr<Kernel> clip_kernel(const Tensor* min, const Tensor* max, bool u
   const T hi = max ? max->data<T>()[0] : kFloat ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
   if constexpr (std::is_same_v<T, float>)
     if (use_fast)
-      return make_kernel([lo, hi](In in, Out o) { kernels::fast::clip_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel(), lo, hi); }, "fast");
-  return make_kernel([lo, hi](In in, Out o) { ref::clip<T>(in[0]->data<T>(), o[0]->data<T>(), in[0]->numel(), lo, hi); });
+      return make_kernel([lo, hi](In in, Out o) { kernels::fast::clip_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel(), lo, hi); }, "fast", true);
+  return make_kernel([lo, hi](In in, Out o) { ref::clip<T>(in[0]->data<T>(), o[0]->data<T>(), in[0]->numel(), lo, hi); },
+                     "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_clip(PrepareContext& ctx) {

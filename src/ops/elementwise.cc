@@ -90,7 +90,7 @@ Expected<std::unique_ptr<Kernel>> fold_kernel(PrepareContext& ctx, ref::BinaryOp
       for (size_t i = 2; i < in.size(); ++i)
         kernels::fast::binary_f32(plan.op, plan.steps[i - 1], py, in[i]->data<float>(), py);
       if (plan.scale != 1.0) ref::scale<float>(py, plan.numel, plan.scale);
-    }, "fast");
+    }, "fast", true);
   return make_kernel([plan](In in, Out o) {
     Tensor& y = *o[0];
     if (in.size() == 1) {
@@ -112,7 +112,7 @@ Expected<std::unique_ptr<Kernel>> fold_kernel(PrepareContext& ctx, ref::BinaryOp
       if constexpr (std::is_floating_point_v<T>)
         if (plan.scale != 1.0) ref::scale<T>(py, plan.numel, plan.scale);
     });
-  });
+  }, "reference", true);
 }
 
 template <ref::BinaryOp kOp>
@@ -219,14 +219,16 @@ Expected<std::unique_ptr<Kernel>> prepare_unary(PrepareContext& ctx) {
       kernel = ctx.options.use_fast
                    ? make_kernel([](In in, Out o) {
                        kernels::fast::erf_f32(in[0]->data<float>(), o[0]->data<float>(), in[0]->numel());
-                     })
+                     }, "fast", true)
                    : make_kernel([](In in, Out o) {
                        ref::unary<float>(kOp, in[0]->data<float>(), o[0]->data<float>(), in[0]->numel());
-                     });
+                     }, "reference", true);
     } else if constexpr (std::is_floating_point_v<T>) {
-      kernel = make_kernel([](In in, Out o) { ref::unary<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); });
+      kernel = make_kernel([](In in, Out o) { ref::unary<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); },
+                           "reference", true);
     } else if constexpr (kIntegers && std::is_signed_v<T>) {
-      kernel = make_kernel([](In in, Out o) { ref::unary_int<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); });
+      kernel = make_kernel([](In in, Out o) { ref::unary_int<T>(kOp, in[0]->data<T>(), o[0]->data<T>(), in[0]->numel()); },
+                           "reference", true);
     }
   });
   return kernel;
@@ -346,12 +348,15 @@ Expected<std::unique_ptr<Kernel>> copy_kernel(PrepareContext& ctx) {
   ctx.set_output(0, dt, ctx.in(0).shape);
   return make_kernel([](In in, Out o) {
     if (in[0]->nbytes()) std::memcpy(o[0]->raw(), in[0]->raw(), in[0]->nbytes());
-  });
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_identity(PrepareContext& ctx) {
   QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
-  return copy_kernel(ctx);
+  const DType dt = ctx.in(0).dtype;
+  if (dtype_size(dt) == 0) return ctx.unsupported("input 0 has element type {}", dtype_name(dt));
+  ctx.set_output(0, dt, ctx.in(0).shape);
+  return std::unique_ptr<Kernel>(std::make_unique<ViewKernel>(ctx.in(0).shape));
 }
 
 // Inference only: the output is the input and the optional mask is all ones.

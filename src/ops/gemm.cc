@@ -75,19 +75,19 @@ Expected<std::unique_ptr<Kernel>> prepare_gemm(PrepareContext& ctx) {
             fast->run(in[0]->data<float>(), in[1]->data<float>(),
                       in.size() > 2 && in[2] ? in[2]->data<float>() : nullptr, out[0]->data<float>());
           },
-          "onednn");
+          "onednn", true);
   }
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     kernels::ref::gemm_f32(p, in[0]->data<float>(), in[1]->data<float>(),
                            in.size() > 2 && in[2] ? in[2]->data<float>() : nullptr, out[0]->data<float>());
-  });
+  }, "reference", true);
 }
 
 template <typename T, void (*Fn)(const MatMulParams&, const T*, const T*, T*)>
 std::unique_ptr<Kernel> matmul_ref_kernel(const MatMulParams& p) {
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     Fn(p, in[0]->data<T>(), in[1]->data<T>(), out[0]->data<T>());
-  });
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_matmul(PrepareContext& ctx) {
@@ -131,7 +131,7 @@ Expected<std::unique_ptr<Kernel>> prepare_matmul(PrepareContext& ctx) {
           [fast](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
             fast->run(in[0]->data<float>(), in[1]->data<float>(), out[0]->data<float>());
           },
-          "onednn");
+          "onednn", true);
   }
   return matmul_ref_kernel<float, kernels::ref::matmul_f32>(p);
 }

@@ -69,17 +69,17 @@ Expected<std::unique_ptr<Kernel>> prepare_batch_norm(PrepareContext& ctx) {
                               ctx.in(3).value->data<float>(), ctx.in(4).value->data<float>(), a, b);
       return make_kernel([p, ab, a, b](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
         fast::batch_norm_apply_f32(p, in[0]->data<float>(), a, b, out[0]->data<float>());
-      }, "fast");
+      }, "fast", true);
     }
     return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
       fast::batch_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(), in[3]->data<float>(),
                            in[4]->data<float>(), out[0]->data<float>());
-    }, "fast");
+    }, "fast", true);
   }
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref::batch_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(), in[3]->data<float>(),
                         in[4]->data<float>(), out[0]->data<float>());
-  });
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_instance_norm(PrepareContext& ctx) {
@@ -100,11 +100,11 @@ Expected<std::unique_ptr<Kernel>> prepare_instance_norm(PrepareContext& ctx) {
     return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
       kernels::fast::instance_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(),
                                        out[0]->data<float>());
-    }, "fast");
+    }, "fast", true);
   return make_kernel([p](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     ref::instance_norm_f32(p, in[0]->data<float>(), in[1]->data<float>(), in[2]->data<float>(),
                            out[0]->data<float>());
-  });
+  }, "reference", true);
 }
 
 // GroupNormalization (opset 18): scale and bias are one value per group before opset 21 and one
@@ -232,7 +232,7 @@ Expected<std::unique_ptr<Kernel>> prepare_layer_norm(PrepareContext& ctx) {
     float* mean = out.size() > 1 && out[1] ? out[1]->data<float>() : nullptr;
     float* inv_std = out.size() > 2 && out[2] ? out[2]->data<float>() : nullptr;
     ref::layer_norm_f32(p, in[0]->data<float>(), scale, bias, out[0]->data<float>(), mean, inv_std);
-  });
+  }, "reference", true);
 }
 
 using SoftmaxFn = void (*)(const ref::SoftmaxParams&, const float*, float*);
@@ -260,7 +260,7 @@ Expected<std::unique_ptr<Kernel>> prepare_softmax_like(PrepareContext& ctx, Soft
   const bool empty = numel(xs) == 0;  // nothing to compute, and no first element to start a max from
   return make_kernel([p, fn, empty](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     if (!empty) fn(p, in[0]->data<float>(), out[0]->data<float>());
-  });
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_softmax(PrepareContext& ctx) {

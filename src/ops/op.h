@@ -50,6 +50,10 @@ class Kernel {
   virtual std::string_view impl() const { return "reference"; }
   // True when run() writes every element of every output, so the planner need not zero them.
   virtual bool writes_all_outputs() const { return false; }
+  // True when run() sets each output Tensor itself (a view that shares an input's buffer), so
+  // the planner hands it empty tensors instead of allocating them. Inputs are never written,
+  // so a view stays valid for as long as anyone holds it.
+  virtual bool makes_outputs() const { return false; }
 };
 
 using KernelFn = std::function<void(std::span<const Tensor* const>, std::span<Tensor* const>)>;
@@ -66,6 +70,22 @@ class FnKernel final : public Kernel {
   KernelFn fn_;
   std::string_view impl_;
   bool writes_all_;
+};
+
+// A kernel whose one output is its input 0 with another shape, sharing the buffer (Reshape,
+// Flatten, Squeeze, Unsqueeze, Identity): no copy.
+class ViewKernel final : public Kernel {
+ public:
+  explicit ViewKernel(Shape shape) : shape_(std::move(shape)) {}
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override {
+    *out[0] = in[0]->Reshaped(shape_);
+  }
+  std::string_view impl() const override { return "view"; }
+  bool writes_all_outputs() const override { return true; }
+  bool makes_outputs() const override { return true; }
+
+ private:
+  Shape shape_;
 };
 
 // writes_all: fn writes every element of every output (see Kernel::writes_all_outputs).

@@ -18,12 +18,6 @@ namespace {
 using TensorIn = std::span<const Tensor* const>;
 using TensorOut = std::span<Tensor* const>;
 
-std::unique_ptr<Kernel> copy_kernel() {
-  return make_kernel([](TensorIn in, TensorOut out) {
-    if (out[0]->nbytes()) std::memcpy(out[0]->raw(), in[0]->raw(), out[0]->nbytes());
-  });
-}
-
 // A kernel that writes a value fixed at plan time.
 std::unique_ptr<Kernel> constant_kernel(Tensor value) {
   return make_kernel([value](TensorIn, TensorOut out) {
@@ -108,7 +102,7 @@ Expected<std::unique_ptr<Kernel>> prepare_reshape(PrepareContext& ctx) {
                      *known);
   }
   ctx.set_output(0, x.dtype, out);
-  return copy_kernel();
+  return std::unique_ptr<Kernel>(std::make_unique<ViewKernel>(out));
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_flatten(PrepareContext& ctx) {
@@ -120,7 +114,7 @@ Expected<std::unique_ptr<Kernel>> prepare_flatten(PrepareContext& ctx) {
   int64_t a = 1, b = 1;
   for (int64_t i = 0; i < x.rank(); ++i) (i < axis ? a : b) *= x.shape[static_cast<size_t>(i)];
   ctx.set_output(0, x.dtype, {a, b});
-  return copy_kernel();
+  return std::unique_ptr<Kernel>(std::make_unique<ViewKernel>(Shape{a, b}));
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_transpose(PrepareContext& ctx) {
@@ -148,10 +142,10 @@ Expected<std::unique_ptr<Kernel>> prepare_transpose(PrepareContext& ctx) {
   if (ctx.options.use_fast)
     return make_kernel([perm, es](TensorIn in, TensorOut o) {
       kernels::fast::transpose(in[0]->raw(), o[0]->raw(), in[0]->shape(), perm, es);
-    });
+    }, "fast", true);
   return make_kernel([perm, es](TensorIn in, TensorOut o) {
     kernels::ref::transpose(in[0]->raw(), o[0]->raw(), in[0]->shape(), perm, es);
-  });
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_squeeze(PrepareContext& ctx) {
@@ -173,7 +167,7 @@ Expected<std::unique_ptr<Kernel>> prepare_squeeze(PrepareContext& ctx) {
   for (size_t i = 0; i < drop.size(); ++i)
     if (!drop[i]) out.push_back(x.shape[i]);
   ctx.set_output(0, x.dtype, out);
-  return copy_kernel();
+  return std::unique_ptr<Kernel>(std::make_unique<ViewKernel>(out));
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_unsqueeze(PrepareContext& ctx) {
@@ -189,7 +183,7 @@ Expected<std::unique_ptr<Kernel>> prepare_unsqueeze(PrepareContext& ctx) {
   size_t k = 0;
   for (int64_t i = 0; i < rank; ++i) out.push_back(inserted[static_cast<size_t>(i)] ? 1 : x.shape[k++]);
   ctx.set_output(0, x.dtype, out);
-  return copy_kernel();
+  return std::unique_ptr<Kernel>(std::make_unique<ViewKernel>(out));
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_shape(PrepareContext& ctx) {

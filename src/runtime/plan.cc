@@ -332,8 +332,9 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
         continue;
       }
       const ops::TensorInfo& info = infos_.at(s.node->outputs[k]);
-      slots[static_cast<size_t>(slot)] = s.kernel->writes_all_outputs() ? Tensor::Uninitialized(info.dtype, info.shape)
-                                                                         : Tensor(info.dtype, info.shape);
+      slots[static_cast<size_t>(slot)] = s.kernel->makes_outputs()        ? Tensor()
+                                         : s.kernel->writes_all_outputs() ? Tensor::Uninitialized(info.dtype, info.shape)
+                                                                          : Tensor(info.dtype, info.shape);
       out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
     }
     {

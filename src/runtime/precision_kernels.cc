@@ -29,6 +29,7 @@ class FakeQuantKernel final : public ops::Kernel {
   }
   std::string_view impl() const override { return impl_; }
   bool writes_all_outputs() const override { return inner_->writes_all_outputs(); }
+  bool makes_outputs() const override { return inner_->makes_outputs(); }
 
  private:
   std::unique_ptr<ops::Kernel> inner_;
@@ -68,6 +69,7 @@ class Fp16Kernel final : public ops::Kernel {
   }
   std::string_view impl() const override { return impl_; }
   bool writes_all_outputs() const override { return inner_->writes_all_outputs(); }
+  bool makes_outputs() const override { return inner_->makes_outputs(); }
 
  private:
   std::unique_ptr<ops::Kernel> inner_;

@@ -1,0 +1,52 @@
+// Transformer-shaped kernels against their baselines in the same run: Softmax over attention rows
+// and LayerNormalization over token rows (the fast kernels against the reference), on the shapes
+// of a small ViT at batch 8 (4 heads of 64 tokens; 64 tokens of 64 features).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "kernels/fast/normalization_fast.h"
+#include "kernels/reference/normalization.h"
+
+namespace {
+
+using namespace qs::kernels;
+
+std::vector<float> random_floats(int64_t n, float stddev = 1.f) {
+  std::mt19937 gen(7);
+  std::normal_distribution<float> dist(0.f, stddev);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& f : v) f = dist(gen);
+  return v;
+}
+
+// args: rows, row length
+void BM_SoftmaxReference(benchmark::State& s) {
+  const ref::SoftmaxParams p{s.range(0), s.range(1), 1};
+  const auto x = random_floats(p.outer * p.n, 3.f);
+  std::vector<float> y(x.size());
+  for (auto _ : s) {
+    ref::softmax_f32(p, x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
+}
+
+void BM_SoftmaxFast(benchmark::State& s) {
+  const ref::SoftmaxParams p{s.range(0), s.range(1), 1};
+  const auto x = random_floats(p.outer * p.n, 3.f);
+  std::vector<float> y(x.size());
+  for (auto _ : s) {
+    fast::softmax_f32(p, x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
+}
+
+BENCHMARK(BM_SoftmaxReference)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
+BENCHMARK(BM_SoftmaxFast)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
+
+}  // namespace
+
+BENCHMARK_MAIN();
