@@ -44,6 +44,25 @@ void BM_SoftmaxFast(benchmark::State& s) {
   s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
 }
 
+// args: rows, row length
+template <bool kFast>
+void BM_LayerNorm(benchmark::State& s) {
+  const ref::LayerNormParams p{s.range(0), s.range(1), 1e-6f};
+  const auto x = random_floats(p.rows * p.cols, 2.f);
+  const auto scale = random_floats(p.cols), bias = random_floats(p.cols);
+  std::vector<float> y(x.size());
+  for (auto _ : s) {
+    if (kFast) fast::layer_norm_f32(p, x.data(), scale.data(), bias.data(), y.data(), nullptr, nullptr);
+    else ref::layer_norm_f32(p, x.data(), scale.data(), bias.data(), y.data(), nullptr, nullptr);
+    benchmark::DoNotOptimize(y.data());
+  }
+  s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
+}
+void BM_LayerNormReference(benchmark::State& s) { BM_LayerNorm<false>(s); }
+void BM_LayerNormFast(benchmark::State& s) { BM_LayerNorm<true>(s); }
+
+BENCHMARK(BM_LayerNormReference)->Args({512, 64})->Args({197, 768});
+BENCHMARK(BM_LayerNormFast)->Args({512, 64})->Args({197, 768});
 BENCHMARK(BM_SoftmaxReference)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
 BENCHMARK(BM_SoftmaxFast)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
 

@@ -215,6 +215,7 @@ Expected<std::unique_ptr<Kernel>> prepare_layer_norm(PrepareContext& ctx) {
   if (ctx.outputs.size() > 2) ctx.set_output(2, DType::kFloat32, stat_shape);
   const Shape scale_shape = ctx.in(1).shape;
   const Shape bias_shape = has_bias ? ctx.in(2).shape : Shape{};
+  const auto norm_fn = ctx.options.use_fast ? kernels::fast::layer_norm_f32 : ref::layer_norm_f32;
   return make_kernel([=](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
     std::vector<float> scale_buf, bias_buf;
     const float* scale = in[1]->data<float>();
@@ -231,8 +232,8 @@ Expected<std::unique_ptr<Kernel>> prepare_layer_norm(PrepareContext& ctx) {
     }
     float* mean = out.size() > 1 && out[1] ? out[1]->data<float>() : nullptr;
     float* inv_std = out.size() > 2 && out[2] ? out[2]->data<float>() : nullptr;
-    ref::layer_norm_f32(p, in[0]->data<float>(), scale, bias, out[0]->data<float>(), mean, inv_std);
-  }, "reference", true);
+    norm_fn(p, in[0]->data<float>(), scale, bias, out[0]->data<float>(), mean, inv_std);
+  }, ctx.options.use_fast ? "fast" : "reference", true);
 }
 
 using SoftmaxFn = void (*)(const ref::SoftmaxParams&, const float*, float*);

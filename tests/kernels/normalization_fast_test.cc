@@ -1,4 +1,4 @@
-// Fast BatchNormalization / InstanceNormalization / Softmax against the reference on channel counts and
+// Fast BatchNormalization / InstanceNormalization / LayerNormalization / Softmax against the reference on channel counts and
 // plane sizes that straddle the vector widths; the failing case prints its parameters.
 #include "kernels/fast/normalization_fast.h"
 
@@ -97,6 +97,35 @@ TEST(InstanceNormFast, MatchesReference) {
       }
 }
 
+// LayerNormalization: row lengths around the vector widths and a transformer's, with and without
+// a bias, rows offset from zero (the mean matters), the statistics outputs too. The statistics
+// sum in another order than the reference's (double lanes), so values within a few roundings.
+TEST(LayerNormFast, MatchesReference) {
+  uint32_t seed = 300;
+  for (int64_t cols : {1, 7, 8, 9, 16, 17, 33, 64, 768})
+    for (bool with_bias : {false, true}) {
+      ref::LayerNormParams p;
+      p.rows = 37;
+      p.cols = cols;
+      p.epsilon = 1e-6f;
+      const std::vector<float> x = normal(static_cast<size_t>(p.rows * cols), seed++, 2.5f, 3.f);
+      const std::vector<float> scale = normal(static_cast<size_t>(cols), seed++, 1.f, 0.5f);
+      const std::vector<float> bias = normal(static_cast<size_t>(cols), seed++, 0.f, 0.5f);
+      const float* b = with_bias ? bias.data() : nullptr;
+      std::vector<float> want(x.size()), got(x.size(), -1.f);
+      std::vector<float> want_mean(static_cast<size_t>(p.rows)), got_mean(want_mean.size(), -1.f);
+      std::vector<float> want_inv(want_mean.size()), got_inv(want_mean.size(), -1.f);
+      ref::layer_norm_f32(p, x.data(), scale.data(), b, want.data(), want_mean.data(), want_inv.data());
+      fast::layer_norm_f32(p, x.data(), scale.data(), b, got.data(), got_mean.data(), got_inv.data());
+      for (size_t i = 0; i < x.size(); ++i)
+        ASSERT_TRUE(close(got[i], want[i], 4e-6f, 4e-6f)) << "cols=" << cols << " bias=" << with_bias << " element " << i;
+      for (size_t r = 0; r < want_mean.size(); ++r) {
+        ASSERT_TRUE(close(got_mean[r], want_mean[r], 2e-7f, 1e-7f)) << "cols=" << cols << " mean of row " << r;
+        ASSERT_TRUE(close(got_inv[r], want_inv[r], 2e-7f, 0.f)) << "cols=" << cols << " inv_std of row " << r;
+      }
+    }
+}
+
 // Softmax: rows of every length around the vector width and longer ones, logits of a few units
 // and of hundreds (exponents that underflow); a row with an -inf mask or a NaN is the
 // reference's exactly, the others within a few float roundings.
@@ -126,6 +155,22 @@ TEST(SoftmaxFast, MatchesReference) {
         }
       }
     }
+}
+
+// Rows run four at a time where they can; a row's values must not depend on which rows share
+// its group (or on whether it runs alone), including groups with a masked row in them.
+TEST(SoftmaxFast, RowsDoNotDependOnTheirGroup) {
+  for (int64_t n : {8, 13, 64, 200}) {
+    ref::SoftmaxParams p;
+    p.outer = 11;
+    p.n = n;
+    std::vector<float> x = normal(static_cast<size_t>(p.outer * n), 77 + static_cast<uint32_t>(n), 0.f, 4.f);
+    x[static_cast<size_t>(5 * n + 3)] = -INFINITY;
+    std::vector<float> all(x.size()), one(x.size());
+    fast::softmax_f32(p, x.data(), all.data());
+    for (int64_t o = 0; o < p.outer; ++o) fast::softmax_f32({1, n, 1}, x.data() + o * n, one.data() + o * n);
+    EXPECT_EQ(std::memcmp(all.data(), one.data(), all.size() * sizeof(float)), 0) << "n=" << n;
+  }
 }
 
 }  // namespace

@@ -50,7 +50,34 @@ QS_VEC_CLONES double plane_sq_dev(const float* x, int64_t n, double mean) {
 // Per-plane work below this many elements per thread stays on one thread.
 constexpr int64_t kMinPerThread = 128 * 1024;
 
+// The reference's expression, ((x - m) * inv_std) * scale + bias, in float without contraction.
+QS_VEC_CLONES void layer_norm_row(const float* x, float* y, int64_t n, float m, float inv_std, const float* scale,
+                                  const float* bias) {
+  if (bias) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * inv_std * scale[i] + bias[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * inv_std * scale[i];
+  }
+}
+
 }  // namespace
+
+void layer_norm_f32(const ref::LayerNormParams& p, const float* x, const float* scale, const float* bias, float* y,
+                    float* mean, float* inv_std_dev) {
+  if (p.cols <= 0) return ref::layer_norm_f32(p, x, scale, bias, y, mean, inv_std_dev);
+  parallel_chunks(p.rows, std::max<int64_t>(1, kMinPerThread / p.cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const float* xr = x + r * p.cols;
+      const double mu = plane_sum(xr, p.cols) / static_cast<double>(p.cols);
+      const double var = plane_sq_dev(xr, p.cols, mu) / static_cast<double>(p.cols);
+      const float m = static_cast<float>(mu);
+      const float inv_std = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(p.epsilon)));
+      layer_norm_row(xr, y + r * p.cols, p.cols, m, inv_std, scale, bias);
+      if (mean) mean[r] = m;
+      if (inv_std_dev) inv_std_dev[r] = inv_std;
+    }
+  });
+}
 
 void batch_norm_coeffs(const ref::BatchNormParams& p, const float* scale, const float* bias, const float* mean,
                        const float* var, float* a, float* b) {
@@ -105,72 +132,108 @@ void instance_norm_f32(const ref::InstanceNormParams& p, const float* x, const f
 
 namespace {
 
-// Softmax of rows of n contiguous values; false for a row with NaN or an infinity (left to the
-// reference, whose NaN and -inf masking behaviour it keeps).
-QS_VEC_CLONES bool softmax_row(const float* x, float* y, int64_t n) {
-  using vec::V8f;
-  using vec::V8i;
+// Softmax of R rows of n contiguous values each (row r at x + r * n), in lockstep: a row of
+// attention (64 values) is too short for the out-of-order core to overlap its dependent steps
+// (max, then exp, then the sum, then the scale), so R independent rows give it that work. Each
+// row's arithmetic is the same for every R (R = 1 included), so results do not depend on how
+// rows are grouped. Returns a bit mask of the rows with NaN or an infinity, left untouched for
+// the reference (whose NaN and -inf masking behaviour they keep).
+template <int R>
+QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t n) {
+  using VF = vec::V16f;
+  using VI = vec::V16i;
+  constexpr int W = 16;
   const float inf = __builtin_inff();
-  V8f vmax = V8f{} - inf;
-  V8i vbad = V8i{};
+  VF vmax[R];
+  VI vbad[R];
+  for (int r = 0; r < R; ++r) {
+    vmax[r] = VF{} - inf;
+    vbad[r] = VI{};
+  }
   int64_t k = 0;
-  for (; k + 8 <= n; k += 8) {
-    V8f v;
-    __builtin_memcpy(&v, x + k, sizeof v);
-    V8i bits;
-    __builtin_memcpy(&bits, &v, sizeof bits);
-    vbad |= (bits & 0x7fffffff) >= 0x7f800000;
-    vmax = v > vmax ? v : vmax;
+  for (; k + W <= n; k += W)
+    for (int r = 0; r < R; ++r) {
+      VF v;
+      __builtin_memcpy(&v, x + r * n + k, sizeof v);
+      VI bits;
+      __builtin_memcpy(&bits, &v, sizeof bits);
+      vbad[r] |= (bits & 0x7fffffff) >= 0x7f800000;
+      vmax[r] = v > vmax[r] ? v : vmax[r];
+    }
+  float mx[R];
+  unsigned bad_rows = 0;
+  for (int r = 0; r < R; ++r) {
+    float m = -inf;
+    bool bad = false;
+    for (int l = 0; l < W; ++l) {
+      m = vmax[r][l] > m ? vmax[r][l] : m;
+      bad = bad || vbad[r][l] != 0;
+    }
+    for (int64_t t = k; t < n; ++t) {
+      const float v = x[r * n + t];
+      bad = bad || !std::isfinite(v);
+      m = v > m ? v : m;
+    }
+    mx[r] = m;
+    if (bad) bad_rows |= 1u << r;
   }
-  float mx = -inf;
-  bool bad = false;
-  for (int l = 0; l < 8; ++l) {
-    mx = vmax[l] > mx ? vmax[l] : mx;
-    bad = bad || vbad[l] != 0;
-  }
-  for (; k < n; ++k) {
-    bad = bad || !std::isfinite(x[k]);
-    mx = x[k] > mx ? x[k] : mx;
-  }
-  if (bad) return false;
+  if (bad_rows == (1u << R) - 1) return bad_rows;
   // exp(x - max) with the reference's expression, flushed to 0 below -87.3 (the reference's
   // denormals are below 1.2e-38 there); the tail padded with values that give 0.
-  V8f vsum = V8f{};
-  auto exp8 = [&](const V8f& v, V8f* e) {
-    const V8f a = v - mx;
+  VF vsum[R];
+  for (int r = 0; r < R; ++r) vsum[r] = VF{};
+  auto exp8 = [&](int r, const VF& v, VF* e) {
+    const VF a = v - mx[r];
     vec::exp_nonpositive(a, e);
-    *e = a < -87.3f ? V8f{} : *e;
-    vsum += *e;
+    *e = a < -87.3f ? VF{} : *e;
+    vsum[r] += *e;
   };
-  for (k = 0; k + 8 <= n; k += 8) {
-    V8f v, e;
-    __builtin_memcpy(&v, x + k, sizeof v);
-    exp8(v, &e);
-    __builtin_memcpy(y + k, &e, sizeof e);
+  for (k = 0; k + W <= n; k += W)
+    for (int r = 0; r < R; ++r) {
+      VF v, e;
+      __builtin_memcpy(&v, x + r * n + k, sizeof v);
+      exp8(r, v, &e);
+      if (!(bad_rows >> r & 1u)) __builtin_memcpy(y + r * n + k, &e, sizeof e);
+    }
+  if (k < n)
+    for (int r = 0; r < R; ++r) {
+      float in[W], out[W];
+      for (int l = 0; l < W; ++l) in[l] = k + l < n ? x[r * n + k + l] : -inf;
+      VF v, e;
+      __builtin_memcpy(&v, in, sizeof v);
+      exp8(r, v, &e);
+      __builtin_memcpy(out, &e, sizeof e);
+      if (!(bad_rows >> r & 1u))
+        for (int64_t l = 0; k + l < n; ++l) y[r * n + k + l] = out[l];
+    }
+  for (int r = 0; r < R; ++r) {
+    if (bad_rows >> r & 1u) continue;
+    float sum = 0.f;
+    for (int l = 0; l < W; ++l) sum += vsum[r][l];
+    const float inv = 1.f / sum;
+    float* yr = y + r * n;
+    for (int64_t t = 0; t < n; ++t) yr[t] *= inv;
   }
-  if (k < n) {
-    float in[8], out[8];
-    for (int l = 0; l < 8; ++l) in[l] = k + l < n ? x[k + l] : -inf;
-    V8f v, e;
-    __builtin_memcpy(&v, in, sizeof v);
-    exp8(v, &e);
-    __builtin_memcpy(out, &e, sizeof e);
-    for (int64_t l = 0; k + l < n; ++l) y[k + l] = out[l];
-  }
-  float sum = 0.f;
-  for (int l = 0; l < 8; ++l) sum += vsum[l];
-  const float inv = 1.f / sum;
-  for (k = 0; k < n; ++k) y[k] *= inv;
-  return true;
+  return bad_rows;
 }
+
+QS_VEC_CLONES unsigned softmax_rows4(const float* x, float* y, int64_t n) { return softmax_rows<4>(x, y, n); }
+QS_VEC_CLONES unsigned softmax_rows1(const float* x, float* y, int64_t n) { return softmax_rows<1>(x, y, n); }
 
 }  // namespace
 
 void softmax_f32(const ref::SoftmaxParams& p, const float* x, float* y) {
   if (p.inner != 1 || p.n < 8) return ref::softmax_f32(p, x, y);
-  parallel_chunks(p.outer, std::max<int64_t>(1, 16384 / p.n), [&](int64_t lo, int64_t hi) {
-    for (int64_t o = lo; o < hi; ++o)
-      if (!softmax_row(x + o * p.n, y + o * p.n, p.n)) ref::softmax_f32({1, p.n, 1}, x + o * p.n, y + o * p.n);
+  const int64_t n = p.n;
+  parallel_chunks(p.outer, std::max<int64_t>(1, 16384 / n), [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi;) {
+      // Four rows at a time while they are short enough to stay in the L1 cache between passes.
+      const int rows = hi - o >= 4 && n <= 1024 ? 4 : 1;
+      const unsigned bad = rows == 4 ? softmax_rows4(x + o * n, y + o * n, n) : softmax_rows1(x + o * n, y + o * n, n);
+      for (int r = 0; r < rows; ++r)
+        if (bad >> r & 1u) ref::softmax_f32({1, n, 1}, x + (o + r) * n, y + (o + r) * n);
+      o += rows;
+    }
   });
 }
 

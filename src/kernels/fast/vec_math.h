@@ -1,4 +1,4 @@
-// Vector math on 8 floats with GCC vector types, inlined into loops that are compiled for
+// Vector math on 8 or 16 floats with GCC vector types, inlined into loops that are compiled for
 // several ISAs (QS_VEC_CLONES): the plain loops do not if-convert, so they would not vectorize.
 #pragma once
 #include <cstdint>
@@ -9,29 +9,46 @@ namespace qs::kernels::fast::vec {
 
 typedef float V8f __attribute__((vector_size(32)));
 typedef int32_t V8i __attribute__((vector_size(32)));
+// 16 lanes: one AVX-512 register, two AVX2 ones, four SSE ones; the same numbers on each.
+typedef float V16f __attribute__((vector_size(64)));
+typedef int32_t V16i __attribute__((vector_size(64)));
+
+// The integer vector type of a float vector type's width.
+template <typename VF>
+struct IntOf;
+template <>
+struct IntOf<V8f> {
+  using type = V8i;
+};
+template <>
+struct IntOf<V16f> {
+  using type = V16i;
+};
 
 // exp(a) for a <= 0 by Cephes' expf: range reduction by ln 2 in two parts, degree-5 polynomial,
 // about 1 ulp. Arguments below -87.3 are raised to it (about 1.2e-38 instead of a denormal or 0);
 // NaN is not handled (callers test for it).
 // (Operands by reference: GCC warns about vector arguments and results passed by value in code
 // not compiled for AVX, even when always inlined.)
-QS_ALWAYS_INLINE inline void exp_nonpositive(const V8f& a_in, V8f* out) {
-  const V8f a = a_in >= -87.3f ? a_in : -87.3f;
+template <typename VF>
+QS_ALWAYS_INLINE inline void exp_nonpositive(const VF& a_in, VF* out) {
+  using VI = typename IntOf<VF>::type;
+  const VF a = a_in >= -87.3f ? a_in : -87.3f;
   // floor(a * log2(e) + 0.5) by truncation (the argument is <= 0.5, truncation rounds negatives up).
-  const V8f t = a * 1.44269504088896341f + 0.5f;
-  const V8f tt = __builtin_convertvector(__builtin_convertvector(t, V8i), V8f);
-  const V8f fx = tt > t ? tt - 1.f : tt;
-  V8f r = a - fx * 0.693359375f;
+  const VF t = a * 1.44269504088896341f + 0.5f;
+  const VF tt = __builtin_convertvector(__builtin_convertvector(t, VI), VF);
+  const VF fx = tt > t ? tt - 1.f : tt;
+  VF r = a - fx * 0.693359375f;
   r = r + fx * 2.12194440e-4f;
-  const V8f r2 = r * r;
-  V8f poly = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  const VF r2 = r * r;
+  VF poly = r * 1.9875691500e-4f + 1.3981999507e-3f;
   poly = poly * r + 8.3334519073e-3f;
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  const V8f m = poly * r2 + r + 1.f;
-  const V8i bits = (__builtin_convertvector(fx, V8i) + 127) << 23;  // 2^fx, fx in [-126, 0]
-  V8f scale;
+  const VF m = poly * r2 + r + 1.f;
+  const VI bits = (__builtin_convertvector(fx, VI) + 127) << 23;  // 2^fx, fx in [-126, 0]
+  VF scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   *out = m * scale;
 }
