@@ -68,17 +68,27 @@ int64_t estimated_macs(const ir::Node& node, const std::vector<ops::TensorInfo>&
     return channels > 0 ? numel(x) / channels * numel(in[1].shape) : -1;
   }
   if (op == "Gemm" || op == "FusedGemm" || op == "MatMul") {
+    // rows of A (its batch included) x N x K; a batched B ([..., K, N]) read by a 2-D A repeats A.
+    const Shape& b = in[1].shape;
     const int64_t k = x.back();
-    return k > 0 ? numel(x) / k * numel(in[1].shape) : -1;
+    if (k <= 0) return -1;
+    const int64_t n = b.size() == 1 ? 1 : b.back();
+    int64_t rows = numel(x) / k;
+    if (b.size() >= 3 && x.size() == 2 && b[b.size() - 2] > 0 && n > 0) rows *= numel(b) / (b[b.size() - 2] * n);
+    return rows * n * k;
   }
   return -1;
 }
+
+bool is_matrix_product(const std::string& op) { return op == "Gemm" || op == "FusedGemm" || op == "MatMul"; }
 
 // Below this many (FP32) multiply-adds a convolution or product runs on one thread: waking a
 // second one costs tens of microseconds (more on a busy machine), about what it would save.
 // Kept low: each switch between one and several threads leaves the other threads asleep for
 // the next layer, and at 4M MobileNetV2 at batch 1 ran 20-30% slower on 2 threads than with
-// every layer threaded.
+// every layer threaded. Matrix products need four times as much: oneDNN splits them by rows, and
+// a transformer's 64-token linear layers (64 x 64 x 64, 256K) ran 6-30% slower on two threads
+// than on one, the 1M ones (64 x 64 x 256) 0-25% faster (bench/transformer_bench).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 
 }  // namespace
@@ -162,7 +172,8 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
                              : 0;
     // int8 products run about four times as fast, so they need four times the work.
     const int64_t macs = estimated_macs(node, ctx.inputs);
-    const bool single_thread = macs >= 0 && macs < (precision == Precision::kInt8 ? 4 : 1) * kMinParallelMacs;
+    const bool single_thread = macs >= 0 && macs < (precision == Precision::kInt8 ? 4 : 1) *
+                                                       (is_matrix_product(node.op_type) ? 4 : 1) * kMinParallelMacs;
     std::optional<kernels::fast::SingleThreaded> one_thread;  // oneDNN sizes its work split at creation
     if (single_thread) one_thread.emplace();
     KernelCache::Entry cached;
@@ -230,6 +241,8 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     s.precision = precision;
     s.single_thread = single_thread;
     s.kernel = std::move(kernel);
+    for (const auto& o : node.outputs)
+      s.output_infos.push_back(o.empty() ? ops::TensorInfo{} : p.infos_.at(o));
     {
       std::vector<uint64_t> in_sigs;
       for (const auto& in : node.inputs) in_sigs.push_back(in.empty() ? 0 : value_sig(in));
@@ -331,7 +344,7 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
         out_ptrs.push_back(nullptr);
         continue;
       }
-      const ops::TensorInfo& info = infos_.at(s.node->outputs[k]);
+      const ops::TensorInfo& info = s.output_infos[k];
       slots[static_cast<size_t>(slot)] = s.kernel->makes_outputs()        ? Tensor()
                                          : s.kernel->writes_all_outputs() ? Tensor::Uninitialized(info.dtype, info.shape)
                                                                           : Tensor(info.dtype, info.shape);

@@ -71,6 +71,7 @@ class Plan {
     std::shared_ptr<ops::Kernel> kernel;
     std::vector<int> inputs;   // slot per node input, -1 when absent
     std::vector<int> outputs;  // slot per node output, -1 when absent
+    std::vector<ops::TensorInfo> output_infos;  // per node output: planned dtype and shape
     std::vector<int> release;  // slots whose last reader is this step
     Precision precision = Precision::kFp32;
     std::vector<uint64_t> output_signatures;  // per output: what computes it (activation_cache.h)
