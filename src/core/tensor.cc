@@ -98,6 +98,16 @@ Tensor Tensor::Reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::Part(int64_t offset, Shape shape) const {
+  Tensor t;
+  t.dtype_ = dtype_;
+  t.shape_ = std::move(shape);
+  t.numel_ = qs::numel(t.shape_);
+  t.buf_ = std::shared_ptr<std::byte[]>(buf_, buf_.get() + static_cast<size_t>(offset) * dtype_size(dtype_));
+  t.known_finite_ = known_finite_;
+  return t;
+}
+
 Tensor Tensor::Clone() const {
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());

@@ -60,6 +60,9 @@ class Tensor {
 
   // Same buffer, another shape with the same element count.
   Tensor Reshaped(Shape shape) const;
+  // Elements [offset, offset + numel(shape)) as a tensor of `shape`, sharing (and keeping
+  // alive) this tensor's buffer. The range must lie within this tensor.
+  Tensor Part(int64_t offset, Shape shape) const;
   // A deep copy.
   Tensor Clone() const;
   // Reads element i as double / int64 whatever the dtype (for small shape tensors and tests).

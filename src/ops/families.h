@@ -19,4 +19,7 @@ std::span<const OpSchema> rnn_ops();            // RNN GRU LSTM
 std::span<const OpSchema> signal_ops();         // DFT STFT HannWindow HammingWindow BlackmanWindow MelWeightMatrix
 std::span<const OpSchema> quantize_ops();       // QuantizeLinear DequantizeLinear
 
+// qscope's element-wise chain (ops/eltwise_chain.cc), listed with the fused blocks in fused.cc.
+Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx);
+
 }  // namespace qs::ops

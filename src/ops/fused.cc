@@ -592,6 +592,7 @@ const OpSchema kOps[] = {
     {"FusedConv", prepare_fused_conv, false, true},
     {"FusedGemm", prepare_fused_gemm, false, true},
     {"ToNCHW", prepare_to_nchw, false, false},
+    {"EltwiseChain", prepare_eltwise_chain, false, false},
 };
 
 }  // namespace

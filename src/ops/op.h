@@ -167,6 +167,9 @@ inline Shape channels_first_shape(const Shape& s) {
   return r;
 }
 std::span<const OpSchema> internal_ops();
+// Element-wise ops that a qscope EltwiseChain may hold (passes/eltwise_chain.h): one float
+// output, each element computed from the same element of the inputs.
+bool chainable_elementwise(std::string_view op_type);
 // Looks an op up by domain: "" for ONNX's ops, kInternalDomain for qscope's.
 const OpSchema* find_op(std::string_view domain, std::string_view op_type);
 

@@ -76,7 +76,9 @@ Status to_channels_last(ir::Graph& g, const GraphView& model, const std::map<std
       set_int(n, "x_channels_last", x_cl);
       set_int(n, "y_channels_last", y_cl);
       handled = true;
-    } else if (n.domain.empty() && kElementwise.count(n.op_type) && n.outputs.size() == 1) {
+    } else if (((n.domain.empty() && kElementwise.count(n.op_type)) ||
+                (n.domain == ops::kInternalDomain && n.op_type == "EltwiseChain")) &&
+               n.outputs.size() == 1) {
       // Every variable input channels-last and of the output's shape; constants scalar.
       const Shape* first = nullptr;
       bool ok = true, any_var = false;

@@ -4,8 +4,9 @@
 // convolution to the next:
 //   - a 2-D FusedConv (FP32 or INT8) writes Y channels-last (and reads R that way) when its
 //     residual, if any, is channels-last; it reads X in whatever layout X has;
-//   - element-wise ops whose variable inputs are all channels-last (and of one shape; other
-//     inputs scalar constants) stay channels-last: the same numbers in another order;
+//   - element-wise ops (and qscope.EltwiseChain nodes, passes/eltwise_chain.h) whose variable
+//     inputs are all channels-last (and of one shape; other inputs scalar constants) stay
+//     channels-last: the same numbers in another order;
 //   - MaxPool / AveragePool (2-D) and GlobalAveragePool / GlobalMaxPool read channels-last
 //     (the global pools' [N, C, 1, 1] output is the same memory in either layout);
 //   - any other reader, and a graph output, gets the plain tensor from a qscope.ToNCHW node

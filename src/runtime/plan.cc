@@ -8,6 +8,7 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/eltwise_fast.h"
+#include "passes/eltwise_chain.h"
 #include "passes/int8_handoff.h"
 #include "passes/layout.h"
 #include "runtime/precision_kernels.h"
@@ -27,7 +28,7 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   // Attributes the passes set: fused blocks differ in their activation, layouts and int8 hand-off.
   static constexpr std::string_view kPassAttrs[] = {"activation",      "act_alpha",     "act_beta",
                                                     "x_channels_last", "y_channels_last", "channels_last",
-                                                    "x_int8",          "y_int8_scale"};
+                                                    "x_int8",          "y_int8_scale",  "chain"};
   for (const auto& [name, attr] : node.attrs) {
     if (std::find(std::begin(kPassAttrs), std::end(kPassAttrs), name) == std::end(kPassAttrs)) continue;
     h = hash_string(name + "=" + attr.s, h);
@@ -422,7 +423,8 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
   if (!owned) {
     QS_ASSIGN_OR_RETURN(owned, lower_for(view, config, options));
   }
-  // The lowering is this plan's own, so the layout and hand-off passes rewrite its graph in place.
+  // The lowering is this plan's own, so the chain, layout and hand-off passes rewrite its graph in place.
+  if (options.optimize && options.kernel.use_fast) passes::fuse_elementwise_chains(*owned->graph, view, owned->exec);
   if (options.optimize && options.kernel.use_fast && kernels::fast::channels_last_preferred())
     QS_RETURN_IF_ERROR(passes::to_channels_last(*owned->graph, view, &owned->exec));
   if (options.optimize && config) passes::hand_off_int8(*owned->graph, owned->exec);

@@ -1,0 +1,150 @@
+// qscope.EltwiseChain: a chain of element-wise ops run block by block (passes/eltwise_chain.h).
+//
+// Node layout (made by the pass):
+//   inputs  [X, C1, C2, ...]: X the chain's variable input, Ck scalar constants;
+//   members (strings)       : the members' op types, in order;
+//   arity   (ints)          : per member, its number of inputs;
+//   args    (ints)          : per member input, -1 for the value of the member before, -2 for an
+//                             absent input, k >= 0 for the chain's input k;
+//   "m<i>:<name>"           : member i's attribute <name>;
+//   chain   (string)        : the members' names (what the chain computes, for the plan's caches).
+// Each member runs the kernel its op prepares on its own, on blocks of X, so the chain computes
+// what the members would (the same kernels on the same values), without writing the values
+// between them to memory.
+#include <algorithm>
+#include <array>
+#include <string>
+
+#include "kernels/fast/eltwise_fast.h"  // parallel_chunks
+#include "ops/families.h"
+
+namespace qs::ops {
+
+namespace {
+
+// Elements per block: a block of X and one of Y (16 KiB each) stay in the L1 cache while every
+// member passes over them. A multiple of every vector width, so kernels split vector and scalar
+// work at the same positions as over the whole tensor (except in the last block).
+constexpr int64_t kBlock = 4096;
+// Chains do several ops per element; below this many elements per thread one thread does it.
+constexpr int64_t kMinPerThread = 64 * 1024;
+
+constexpr std::array<std::string_view, 33> kChainable = {
+    "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow",
+    "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
+    "Softplus", "Softsign", "Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Erf", "Gelu", "Mish",
+    "Floor", "Ceil", "Round", "Sin", "Cos"};
+
+struct Member {
+  std::shared_ptr<Kernel> full;  // for kBlock elements
+  std::shared_ptr<Kernel> last;  // for the last block, when it is shorter
+  std::vector<int> args;
+};
+
+struct Chain {
+  std::vector<Member> members;
+  std::vector<Tensor> scalars;  // per chain input: its constant as a scalar (input 0: unused)
+  int64_t n = 0;
+};
+
+}  // namespace
+
+bool chainable_elementwise(std::string_view op_type) {
+  return std::find(kChainable.begin(), kChainable.end(), op_type) != kChainable.end();
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
+  if (!ctx.has_input(0)) return ctx.error("input 0 (X) is missing");
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const ir::Node& node = ctx.node;
+  auto members = node.attrs.find("members");
+  if (members == node.attrs.end() || members->second.strings.empty()) return ctx.error("no 'members'");
+  QS_ASSIGN_OR_RETURN(std::vector<int64_t> arity, node.attr_ints("arity"));
+  QS_ASSIGN_OR_RETURN(std::vector<int64_t> args, node.attr_ints("args"));
+  const std::vector<std::string>& ops = members->second.strings;
+  if (arity.size() != ops.size()) return ctx.error("'arity' has {} entries for {} members", arity.size(), ops.size());
+  int64_t total = 0;
+  for (int64_t a : arity) {
+    if (a < 1 || a > 8) return ctx.error("a member has {} inputs", a);
+    total += a;
+  }
+  if (total != static_cast<int64_t>(args.size())) return ctx.error("'args' has {} entries, 'arity' sums to {}", args.size(), total);
+
+  auto chain = std::make_shared<Chain>();
+  chain->n = numel(ctx.in(0).shape);
+  chain->scalars.resize(ctx.inputs.size());
+  for (size_t k = 1; k < ctx.inputs.size(); ++k) {
+    const Tensor* c = ctx.in(k).value;
+    if (!c || c->numel() != 1) return ctx.error("input {} is not a scalar constant", k);
+    chain->scalars[k] = c->Reshaped({});
+  }
+  const int64_t full = std::min(chain->n, kBlock);
+  const int64_t last = chain->n % kBlock;
+  size_t next_arg = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!chainable_elementwise(ops[i])) return ctx.error("member {} ({}) is not a chainable element-wise op", i, ops[i]);
+    const OpSchema* schema = find_op("", ops[i]);
+    if (!schema) return ctx.error("member {}: unknown op {}", i, ops[i]);
+    ir::Node m;
+    m.name = node.name + "/" + std::to_string(i);
+    m.op_type = ops[i];
+    m.outputs = {"y"};
+    const std::string prefix = "m" + std::to_string(i) + ":";
+    for (const auto& [name, attr] : node.attrs)
+      if (name.starts_with(prefix)) m.attrs[name.substr(prefix.size())] = attr;
+    Member mem;
+    for (int64_t a = 0; a < arity[i]; ++a) {
+      const int64_t code = args[next_arg++];
+      if (code < -2 || code >= static_cast<int64_t>(ctx.inputs.size()))
+        return ctx.error("member {} reads input {} of {}", i, code, ctx.inputs.size());
+      if (code == -1 && i == 0) return ctx.error("the first member reads a value before it");
+      mem.args.push_back(static_cast<int>(code));
+      m.inputs.push_back(code == -2 ? "" : code == -1 ? "prev" : node.inputs[static_cast<size_t>(code)]);
+    }
+    // Prepares the member's own kernel for blocks of `len` elements.
+    auto prepare = [&](int64_t len) -> Expected<std::shared_ptr<Kernel>> {
+      PrepareContext mc{m, ctx.opset, {}, {}, ctx.options, Precision::kFp32, {}};
+      mc.outputs.resize(1);
+      for (int code : mem.args) {
+        if (code == -2) mc.inputs.emplace_back();
+        else if (code <= 0) mc.inputs.push_back(TensorInfo{DType::kFloat32, {len}, nullptr});
+        else mc.inputs.push_back(TensorInfo{chain->scalars[static_cast<size_t>(code)].dtype(), {},
+                                            &chain->scalars[static_cast<size_t>(code)]});
+      }
+      auto k = schema->prepare(mc);
+      if (!k.ok()) return k.status().WithPrefix(fmt::format("{}member {} ({}): ", node.where(), i, ops[i]));
+      if (mc.outputs[0].dtype != DType::kFloat32 || mc.outputs[0].shape != Shape{len} || (*k)->makes_outputs())
+        return ctx.error("member {} ({}) does not map {} floats to {} floats", i, ops[i], len, len);
+      return std::shared_ptr<Kernel>(std::move(k).value());
+    };
+    QS_ASSIGN_OR_RETURN(mem.full, prepare(full));
+    if (last != 0 && chain->n > kBlock) {
+      QS_ASSIGN_OR_RETURN(mem.last, prepare(last));
+    }
+    chain->members.push_back(std::move(mem));
+  }
+  ctx.set_output(0, DType::kFloat32, ctx.in(0).shape);
+  return make_kernel([chain](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    const Tensor& x = *in[0];
+    Tensor& y = *out[0];
+    const int64_t n = chain->n;
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    kernels::fast::parallel_chunks(blocks, std::max<int64_t>(1, kMinPerThread / kBlock), [&](int64_t lo, int64_t hi) {
+      std::vector<const Tensor*> ins;
+      for (int64_t b = lo; b < hi; ++b) {
+        const int64_t off = b * kBlock, len = std::min(kBlock, n - off);
+        const Tensor xb = x.Part(off, {len});
+        Tensor yb = y.Part(off, {len});
+        Tensor* outs[1] = {&yb};
+        for (const Member& mem : chain->members) {
+          ins.clear();
+          for (int code : mem.args)
+            ins.push_back(code == -2 ? nullptr : code == -1 ? &yb : code == 0 ? &xb : &chain->scalars[static_cast<size_t>(code)]);
+          (len == kBlock || !mem.last ? mem.full : mem.last)->run(ins, outs);
+        }
+      }
+    });
+  }, ctx.options.use_fast ? "fast" : "reference", true);
+}
+
+}  // namespace qs::ops
