@@ -102,6 +102,7 @@ struct ConvS8OneDnn::Impl {
   int scales_arg = 0, bias_arg = 0;
   dnnl::memory::desc residual_md;  // f32 in y's layout
   std::string impl_info;
+  uint64_t exec_id = new_exec_id();  // execute_reusing_args
 };
 
 namespace {
@@ -306,8 +307,8 @@ void ConvS8OneDnn::run_s8(const int8_t* x, const float* residual, int8_t* y) con
 
 void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) const {
   auto& eng = cpu_engine();
-  // Memory objects only wrap buffers; building them per call keeps the shared primitive free
-  // of per-call state. The blocked buffers are the thread's own (onednn_common).
+  // The convolution's memory objects are kept per thread (execute_reusing_args), so the shared
+  // primitive holds no per-call state; the blocked buffers are the thread's own (onednn_common).
   dnnl::memory src(impl_->src_md, eng, const_cast<int8_t*>(x));
   dnnl::memory dst(impl_->dst_md, eng, acc);
   dnnl::memory inner_src = src, inner_dst = dst;
@@ -319,15 +320,16 @@ void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) co
   if (impl_->reorder_dst)
     inner_dst = dnnl::memory(impl_->inner_dst_md, eng,
                              thread_buffer(ThreadBuffer::kBlockedOutput, impl_->inner_dst_md.get_size()));
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, inner_src},
-                                             {DNNL_ARG_WEIGHTS, impl_->wei},
-                                             {DNNL_ARG_DST, inner_dst},
-                                             {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
-  if (impl_->scales) args[impl_->scales_arg] = impl_->scales;
-  if (impl_->bias) args[impl_->bias_arg] = impl_->bias;
-  if (impl_->residual) args[impl_->residual_arg] = dnnl::memory(impl_->residual_md, eng, const_cast<float*>(residual));
-  if (impl_->out_scale) args[impl_->out_scale_arg] = impl_->out_scale;
-  impl_->prim.execute(cpu_stream(), args);
+  ExecArg args[7];
+  size_t n = 0;
+  args[n++] = {DNNL_ARG_SRC, impl_->reorder_src ? &impl_->inner_src_md : &impl_->src_md, inner_src.get_data_handle()};
+  args[n++] = {DNNL_ARG_WEIGHTS, nullptr, nullptr, &impl_->wei};
+  args[n++] = {DNNL_ARG_DST, impl_->reorder_dst ? &impl_->inner_dst_md : &impl_->dst_md, inner_dst.get_data_handle()};
+  if (impl_->scales) args[n++] = {impl_->scales_arg, nullptr, nullptr, &impl_->scales};
+  if (impl_->bias) args[n++] = {impl_->bias_arg, nullptr, nullptr, &impl_->bias};
+  if (impl_->residual) args[n++] = {impl_->residual_arg, &impl_->residual_md, const_cast<float*>(residual)};
+  if (impl_->out_scale) args[n++] = {impl_->out_scale_arg, nullptr, nullptr, &impl_->out_scale};
+  execute_reusing_args(impl_->exec_id, impl_->prim, std::span<const ExecArg>(args, n), impl_->scratch_md);
   if (impl_->reorder_dst) impl_->dst_out.run(inner_dst, dst);
   cpu_stream().wait();
 }

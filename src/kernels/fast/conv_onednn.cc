@@ -89,6 +89,7 @@ struct ConvOneDnn::Impl {
   dnnl::primitive prim;
   dnnl::memory::desc src_md, wei_md, bias_md, dst_md;  // src/dst: plain, as the op sees them
   dnnl::memory wei_const, bias_const;                 // owned copies of constant weights / bias
+  uint64_t exec_id = new_exec_id();                   // execute_reusing_args
   bool has_bias = false;
   // Where oneDNN runs faster on its blocked activation layout (nChw16c...), x is reordered
   // into it before and y back out after, so that the op boundary stays plain.
@@ -311,8 +312,8 @@ bool winograd_candidate(const ref::ConvParams& p) {
 
 void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, const float* residual) const {
   auto& eng = cpu_engine();
-  // Memory objects only wrap the caller's buffers (no data allocation); building them per
-  // call keeps the shared primitive free of per-call state.
+  // The convolution's memory objects are kept per thread (execute_reusing_args), so the shared
+  // primitive holds no per-call state; the reorders' are built per call.
   dnnl::memory src(impl_->src_md, eng, const_cast<float*>(x));
   dnnl::memory dst(impl_->dst_md, eng, y);
   dnnl::memory inner_src = src, inner_dst = dst;
@@ -323,19 +324,16 @@ void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, c
                                          {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->src_in_scratch_md)}});
   }
   if (impl_->reorder_dst) inner_dst = dnnl::memory(impl_->inner_dst_md, eng, thread_buffer(ThreadBuffer::kBlockedOutput, impl_->inner_dst_md.get_size()));
-  dnnl::memory wei = impl_->wei_const ? impl_->wei_const : dnnl::memory(impl_->wei_md, eng, const_cast<float*>(w));
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, inner_src},
-      {DNNL_ARG_WEIGHTS, wei},
-      {DNNL_ARG_DST, inner_dst},
-      {DNNL_ARG_SCRATCHPAD, scratchpad(impl_->scratch_md)}};
+  ExecArg args[5];
+  size_t n = 0;
+  args[n++] = {DNNL_ARG_SRC, impl_->reorder_src ? &impl_->inner_src_md : &impl_->src_md, inner_src.get_data_handle()};
+  args[n++] = {DNNL_ARG_WEIGHTS, &impl_->wei_md, const_cast<float*>(w), impl_->wei_const ? &impl_->wei_const : nullptr};
+  args[n++] = {DNNL_ARG_DST, impl_->reorder_dst ? &impl_->inner_dst_md : &impl_->dst_md, inner_dst.get_data_handle()};
   if (impl_->has_bias)
-    args[DNNL_ARG_BIAS] =
-        impl_->bias_const ? impl_->bias_const : dnnl::memory(impl_->bias_md, eng, const_cast<float*>(b));
+    args[n++] = {DNNL_ARG_BIAS, &impl_->bias_md, const_cast<float*>(b), impl_->bias_const ? &impl_->bias_const : nullptr};
   if (impl_->residual)
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
-        dnnl::memory(impl_->dst_md, eng, const_cast<float*>(residual));
-  impl_->prim.execute(cpu_stream(), args);
+    args[n++] = {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, &impl_->dst_md, const_cast<float*>(residual)};
+  execute_reusing_args(impl_->exec_id, impl_->prim, std::span<const ExecArg>(args, n), impl_->scratch_md);
   if (impl_->reorder_dst)
     impl_->dst_out.execute(cpu_stream(), {{DNNL_ARG_FROM, inner_dst},
                                           {DNNL_ARG_TO, dst},

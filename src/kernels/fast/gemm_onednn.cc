@@ -26,6 +26,7 @@ struct MatmulCore {
   dnnl::primitive prim;
   dnnl::memory::desc src_md, wei_md, dst_md, scratch_md;
   dnnl::memory wei_const;
+  uint64_t exec_id = new_exec_id();
 
   void init(const dnnl::memory::desc& src, const dnnl::memory::desc& user_wei, const dnnl::memory::desc& dst,
             const dnnl::primitive_attr& attr, const float* const_w) {
@@ -54,14 +55,11 @@ struct MatmulCore {
   }
 
   void run(const float* a, const float* b, float* y) const {
-    auto& eng = cpu_engine();
-    dnnl::memory src(src_md, eng, const_cast<float*>(a));
-    dnnl::memory dst(dst_md, eng, y);
-    dnnl::memory wei = wei_const ? wei_const : dnnl::memory(wei_md, eng, const_cast<float*>(b));
-    prim.execute(cpu_stream(), {{DNNL_ARG_SRC, src},
-                                {DNNL_ARG_WEIGHTS, wei},
-                                {DNNL_ARG_DST, dst},
-                                {DNNL_ARG_SCRATCHPAD, scratchpad(scratch_md)}});
+    void* w = wei_const ? wei_const.get_data_handle() : const_cast<float*>(b);
+    const ExecArg args[] = {{DNNL_ARG_SRC, &src_md, const_cast<float*>(a)},
+                            {DNNL_ARG_WEIGHTS, &wei_md, w},
+                            {DNNL_ARG_DST, &dst_md, y}};
+    execute_reusing_args(exec_id, prim, args, scratch_md);
   }
 };
 

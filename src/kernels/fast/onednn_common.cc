@@ -1,8 +1,10 @@
 #include "kernels/fast/onednn_common.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 
 namespace qs::kernels::fast {
 
@@ -34,6 +36,38 @@ void* thread_buffer(ThreadBuffer which, size_t bytes) {
 
 dnnl::memory scratchpad(const dnnl::memory::desc& md) {
   return dnnl::memory(md, cpu_engine(), thread_buffer(ThreadBuffer::kScratchpad, std::max<size_t>(md.get_size(), 1)));
+}
+
+uint64_t new_exec_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<const ExecArg> args,
+                          const dnnl::memory::desc& scratch_md) {
+  // Per thread: the argument map of each primitive run on it. Kernels come and go (a sweep
+  // builds thousands), so the table is emptied when it grows large rather than tracked.
+  thread_local std::unordered_map<uint64_t, std::unordered_map<int, dnnl::memory>> table;
+  auto it = table.find(id);
+  if (it == table.end()) {
+    if (table.size() >= 512) table.clear();
+    it = table.emplace(id, std::unordered_map<int, dnnl::memory>{}).first;
+  }
+  std::unordered_map<int, dnnl::memory>& map = it->second;
+  auto bind = [&](int arg, const dnnl::memory::desc& md, void* data) {
+    auto m = map.find(arg);
+    if (m == map.end()) {
+      map.emplace(arg, dnnl::memory(md, cpu_engine(), data));
+    } else if (m->second.get_data_handle() != data) {
+      m->second.set_data_handle(data);
+    }
+  };
+  for (const ExecArg& a : args) {
+    if (!a.fixed) bind(a.arg, *a.md, a.data);
+    else if (!map.count(a.arg)) map.emplace(a.arg, *a.fixed);
+  }
+  bind(DNNL_ARG_SCRATCHPAD, scratch_md, thread_buffer(ThreadBuffer::kScratchpad, std::max<size_t>(scratch_md.get_size(), 1)));
+  prim.execute(cpu_stream(), map);
 }
 
 dnnl::memory::format_tag plain_tag(size_t rank) {

@@ -2,6 +2,8 @@
 // buffers. Internal to src/kernels/fast: other modules never see oneDNN types.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/reference/gemm.h"
@@ -22,6 +24,20 @@ void* thread_buffer(ThreadBuffer which, size_t bytes);
 // takes a user scratchpad (dnnl::scratchpad_mode::user). The primitives of one run execute one
 // after another on the thread's in-order stream, so they can share it.
 dnnl::memory scratchpad(const dnnl::memory::desc& md);
+
+// Runs prim on the thread's stream with its arguments (and the thread's scratchpad of
+// scratch_md), keeping the dnnl::memory objects and the argument map per thread and `id` between
+// runs: a run only points them at this run's buffers. Creating them each run cost about as much
+// as a 64 x 64 x 64 product. id: unique to the primitive and its descriptors (new_exec_id()).
+struct ExecArg {
+  int arg;                               // DNNL_ARG_*
+  const dnnl::memory::desc* md;          // must stay the same for an id
+  void* data;                            // this run's buffer
+  const dnnl::memory* fixed = nullptr;   // or a memory object that stays the same (constants)
+};
+void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<const ExecArg> args,
+                          const dnnl::memory::desc& scratch_md);
+uint64_t new_exec_id();
 
 // The plain row-major (abc...) format of a tensor of this rank.
 dnnl::memory::format_tag plain_tag(size_t rank);
