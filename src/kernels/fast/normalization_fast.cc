@@ -163,12 +163,8 @@ QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t 
   float mx[R];
   unsigned bad_rows = 0;
   for (int r = 0; r < R; ++r) {
-    float m = -inf;
-    bool bad = false;
-    for (int l = 0; l < W; ++l) {
-      m = vmax[r][l] > m ? vmax[r][l] : m;
-      bad = bad || vbad[r][l] != 0;
-    }
+    float m = vec::max_lanes(vmax[r]);
+    bool bad = vec::any_lane(vbad[r]);
     for (int64_t t = k; t < n; ++t) {
       const float v = x[r * n + t];
       bad = bad || !std::isfinite(v);
@@ -208,9 +204,7 @@ QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t 
     }
   for (int r = 0; r < R; ++r) {
     if (bad_rows >> r & 1u) continue;
-    float sum = 0.f;
-    for (int l = 0; l < W; ++l) sum += vsum[r][l];
-    const float inv = 1.f / sum;
+    const float inv = 1.f / vec::sum_lanes(vsum[r]);
     float* yr = y + r * n;
     for (int64_t t = 0; t < n; ++t) yr[t] *= inv;
   }
