@@ -26,27 +26,20 @@ std::vector<float> random_floats(int64_t n, float stddev = 1.f) {
 }
 
 // args: rows, row length
-void BM_SoftmaxReference(benchmark::State& s) {
+template <bool kFast>
+void BM_Softmax(benchmark::State& s) {
   const ref::SoftmaxParams p{s.range(0), s.range(1), 1};
   const auto x = random_floats(p.outer * p.n, 3.f);
   std::vector<float> y(x.size());
   for (auto _ : s) {
-    ref::softmax_f32(p, x.data(), y.data());
+    if (kFast) fast::softmax_f32(p, x.data(), y.data());
+    else ref::softmax_f32(p, x.data(), y.data());
     benchmark::DoNotOptimize(y.data());
   }
   s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
 }
-
-void BM_SoftmaxFast(benchmark::State& s) {
-  const ref::SoftmaxParams p{s.range(0), s.range(1), 1};
-  const auto x = random_floats(p.outer * p.n, 3.f);
-  std::vector<float> y(x.size());
-  for (auto _ : s) {
-    fast::softmax_f32(p, x.data(), y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
-}
+void BM_SoftmaxReference(benchmark::State& s) { BM_Softmax<false>(s); }
+void BM_SoftmaxFast(benchmark::State& s) { BM_Softmax<true>(s); }
 
 // args: rows, row length
 template <bool kFast>
