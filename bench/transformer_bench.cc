@@ -1,16 +1,25 @@
-// Transformer-shaped kernels against their baselines in the same run: Softmax over attention rows,
-// LayerNormalization over token rows and Erf (GELU) (the fast kernels against the reference), on the shapes
-// of a small ViT at batch 8 (4 heads of 64 tokens; 64 tokens of 64 features).
+// Transformer-shaped kernels against their baselines in the same run, on the shapes of a small
+// ViT (4 heads of 64 tokens, 64 features, an MLP of 256) at batch 1 and 8:
+//   - Softmax over attention rows, LayerNormalization over token rows and Erf (GELU): the fast
+//     kernels against the reference;
+//   - oneDNN's linear layers ([rows, k] x constant [k, n]) on the threads OMP_NUM_THREADS gives
+//     against the same product on one thread: where a second thread pays (runtime/plan.cc's
+//     threshold for matrix products).
+// At the end it prints each pair's ratio.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <map>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/fast/eltwise_fast.h"
 #include "kernels/fast/gemm_onednn.h"
-#include "kernels/reference/gemm.h"
 #include "kernels/fast/normalization_fast.h"
 #include "kernels/reference/elementwise.h"
+#include "kernels/reference/gemm.h"
 #include "kernels/reference/normalization.h"
 
 namespace {
@@ -38,8 +47,6 @@ void BM_Softmax(benchmark::State& s) {
   }
   s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
 }
-void BM_SoftmaxReference(benchmark::State& s) { BM_Softmax<false>(s); }
-void BM_SoftmaxFast(benchmark::State& s) { BM_Softmax<true>(s); }
 
 // args: rows, row length
 template <bool kFast>
@@ -55,8 +62,6 @@ void BM_LayerNorm(benchmark::State& s) {
   }
   s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
 }
-void BM_LayerNormReference(benchmark::State& s) { BM_LayerNorm<false>(s); }
-void BM_LayerNormFast(benchmark::State& s) { BM_LayerNorm<true>(s); }
 
 // args: values
 template <bool kFast>
@@ -70,10 +75,13 @@ void BM_Erf(benchmark::State& s) {
   }
   s.SetItemsProcessed(s.iterations() * static_cast<int64_t>(x.size()));
 }
-void BM_ErfReference(benchmark::State& s) { BM_Erf<false>(s); }
-void BM_ErfFast(benchmark::State& s) { BM_Erf<true>(s); }
-// A linear layer: [rows, k] x constant [k, n] (oneDNN; the reference is far slower and not run).
-void BM_LinearOneDnn(benchmark::State& s) {
+
+// args: rows, k, n. kOneThread: the whole benchmark (oneDNN's work split included, which it fixes
+// when the primitive is made) on one thread.
+template <bool kOneThread>
+void BM_Linear(benchmark::State& s) {
+  std::optional<fast::SingleThreaded> one;
+  if (kOneThread) one.emplace();
   const int64_t rows = s.range(0), k = s.range(1), n = s.range(2);
   const auto a = random_floats(rows * k), w = random_floats(k * n);
   std::vector<float> y(static_cast<size_t>(rows * n));
@@ -85,16 +93,59 @@ void BM_LinearOneDnn(benchmark::State& s) {
   }
   s.SetItemsProcessed(s.iterations() * rows * k * n);
 }
-BENCHMARK(BM_LinearOneDnn)->Args({64, 64, 64})->Args({64, 64, 256})->Args({64, 256, 64})->Args({512, 64, 64})->Args({512, 64, 256})->Args({512, 256, 64});
 
-BENCHMARK(BM_ErfReference)->Arg(131072);
-BENCHMARK(BM_ErfFast)->Arg(131072);
+BENCHMARK(BM_Softmax<false>)->Name("BM_SoftmaxReference")->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
+BENCHMARK(BM_Softmax<true>)->Name("BM_SoftmaxFast")->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
+BENCHMARK(BM_LayerNorm<false>)->Name("BM_LayerNormReference")->Args({512, 64})->Args({197, 768});
+BENCHMARK(BM_LayerNorm<true>)->Name("BM_LayerNormFast")->Args({512, 64})->Args({197, 768});
+BENCHMARK(BM_Erf<false>)->Name("BM_ErfReference")->Arg(131072);
+BENCHMARK(BM_Erf<true>)->Name("BM_ErfFast")->Arg(131072);
+#define QS_LINEAR_SHAPES ->Args({64, 64, 64})->Args({64, 64, 256})->Args({512, 64, 64})->Args({512, 64, 256})
+BENCHMARK(BM_Linear<true>)->Name("BM_LinearOneThread") QS_LINEAR_SHAPES;
+BENCHMARK(BM_Linear<false>)->Name("BM_LinearThreads") QS_LINEAR_SHAPES;
 
-BENCHMARK(BM_LayerNormReference)->Args({512, 64})->Args({197, 768});
-BENCHMARK(BM_LayerNormFast)->Args({512, 64})->Args({197, 768});
-BENCHMARK(BM_SoftmaxReference)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
-BENCHMARK(BM_SoftmaxFast)->Args({2048, 64})->Args({512, 256})->Args({8, 1000});
+// Keeps each run's time per iteration so that main can print the ratios.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs)
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred) times[r.benchmark_name()] = r.GetAdjustedRealTime();
+    ConsoleReporter::ReportRuns(runs);
+  }
+  std::map<std::string, double> times;
+};
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  struct Pair {
+    const char* what;
+    const char* base;
+    const char* other;
+    const char* args;
+  };
+  const Pair pairs[] = {
+      {"Softmax 2048 rows of 64", "BM_SoftmaxReference", "BM_SoftmaxFast", "2048/64"},
+      {"Softmax 512 rows of 256", "BM_SoftmaxReference", "BM_SoftmaxFast", "512/256"},
+      {"Softmax 8 rows of 1000", "BM_SoftmaxReference", "BM_SoftmaxFast", "8/1000"},
+      {"LayerNormalization 512 rows of 64", "BM_LayerNormReference", "BM_LayerNormFast", "512/64"},
+      {"LayerNormalization 197 rows of 768", "BM_LayerNormReference", "BM_LayerNormFast", "197/768"},
+      {"Erf 131072 values", "BM_ErfReference", "BM_ErfFast", "131072"},
+      {"linear 64x64x64", "BM_LinearOneThread", "BM_LinearThreads", "64/64/64"},
+      {"linear 64x64x256", "BM_LinearOneThread", "BM_LinearThreads", "64/64/256"},
+      {"linear 512x64x64", "BM_LinearOneThread", "BM_LinearThreads", "512/64/64"},
+      {"linear 512x64x256", "BM_LinearOneThread", "BM_LinearThreads", "512/64/256"},
+  };
+  for (const Pair& p : pairs) {
+    auto b = reporter.times.find(std::string(p.base) + "/" + p.args), o = reporter.times.find(std::string(p.other) + "/" + p.args);
+    if (b == reporter.times.end() || o == reporter.times.end() || o->second <= 0) continue;
+    std::printf("%s: %s %.1f us, %s %.1f us, ratio %.2f\n", p.what, p.base + 3, b->second / 1e3, p.other + 3,
+                o->second / 1e3, b->second / o->second);
+  }
+  benchmark::Shutdown();
+  return 0;
+}

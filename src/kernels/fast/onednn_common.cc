@@ -64,7 +64,9 @@ void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<co
   };
   for (const ExecArg& a : args) {
     if (!a.fixed) bind(a.arg, *a.md, a.data);
-    else if (!map.count(a.arg)) map.emplace(a.arg, *a.fixed);
+    // A view of the fixed object's buffer, not a copy of the handle: the table must not keep a
+    // kernel's constants (its weights) alive after the kernel is gone.
+    else if (!map.count(a.arg)) map.emplace(a.arg, dnnl::memory(a.fixed->get_desc(), cpu_engine(), a.fixed->get_data_handle()));
   }
   bind(DNNL_ARG_SCRATCHPAD, scratch_md, thread_buffer(ThreadBuffer::kScratchpad, std::max<size_t>(scratch_md.get_size(), 1)));
   prim.execute(cpu_stream(), map);

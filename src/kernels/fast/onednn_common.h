@@ -33,7 +33,7 @@ struct ExecArg {
   int arg;                               // DNNL_ARG_*
   const dnnl::memory::desc* md;          // must stay the same for an id
   void* data;                            // this run's buffer
-  const dnnl::memory* fixed = nullptr;   // or a memory object that stays the same (constants)
+  const dnnl::memory* fixed = nullptr;   // or a memory object that stays the same (constants; not kept alive)
 };
 void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<const ExecArg> args,
                           const dnnl::memory::desc& scratch_md);
