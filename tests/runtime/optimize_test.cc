@@ -408,6 +408,39 @@ TEST(Optimize, WinogradBlocksGiveTheReferenceNanAndInfinity) {
   }
 }
 
+// Element-wise chains written out between convolutions (gen_chain.py): HardSwish, part of a
+// GELU, and tanh * 2 - 0.5 become qscope.EltwiseChain steps that stay channels-last, and the
+// plan's outputs are those of the plan without them: within float rounding in FP32 (BatchNorm
+// folding and fusion), bit for bit in INT8 (the chains hold only FP32 layers, which run the same
+// kernels either way; here Div, Erf and Sub, between INT8 layers).
+TEST(Optimize, ElementwiseChainsBetweenConvolutions) {
+  auto g = model("layout/chain_mix.onnx");
+  ASSERT_NE(g, nullptr);
+  const Tensor x = input_for(*g, "layout/chain_mix.input.npy");
+  const Outcome plain = run(g, x, false), fast = run(g, x, true);
+  expect_same_outputs(fast, plain, 1e-5, "chain_mix");
+  ASSERT_TRUE(fast.ops.count("EltwiseChain"));
+  EXPECT_EQ(fast.ops.at("EltwiseChain"), 3);
+  runtime::PlanOptions o;
+  o.optimize = true;
+  auto mp = runtime::build_mixed_plan(g, {{"x", x.shape()}}, nullptr, o);
+  ASSERT_TRUE(mp.ok()) << mp.status().message();
+  std::set<std::string> chain_outputs;
+  for (const auto& s : mp->plan->steps())
+    if (s.node->op_type == "EltwiseChain") chain_outputs.insert(s.node->outputs[0]);
+  EXPECT_EQ(chain_outputs, (std::set<std::string>{"H::nhwc", "gelu_add::nhwc", "T::nhwc"}));
+
+  runtime::PrecisionConfig config;
+  config.plan.default_precision = Precision::kInt8;
+  config.scales = minmax_scales(g, x);
+  const Outcome plain8 = run(g, x, false, &config), fast8 = run(g, x, true, &config);
+  // T, after the chains: the same bits. (Not `out`: the plain plan's fast GlobalAveragePool sums
+  // in lanes, the channels-last one in the reference's order, and the FC's INT8 input can then
+  // round to a neighbouring step.)
+  ASSERT_TRUE(fast8.out.count("T") && plain8.out.count("T"));
+  EXPECT_EQ(rel_diff(fast8.out.at("T"), plain8.out.at("T")), 0.0);
+}
+
 // Calibration observes the model's own tensors: its plans are never optimized, whatever the
 // caller's options say (the sweep passes its optimized options on to it).
 TEST(Optimize, CalibrationSeesEveryTensorOfTheModel) {
