@@ -191,6 +191,14 @@ void transpose(const void* x, void* y, const Shape& in_shape, const std::vector<
     return;
   }
   const size_t rank = size.size();
+  // A (batched) matrix transpose of 4-byte values, y[n][i][j] = x[n][j][i] (attention's K heads:
+  // [N, T, H, D] -> [N, H, D, T] merges to that): 16 x 16 register tiles.
+  if (elem_size == 4 && rank <= 3 && stride[rank - 2] == 1 && stride[rank - 1] == size[rank - 2] &&
+      (rank == 2 || stride[0] == size[1] * size[2])) {
+    transpose_batched(rank == 3 ? size[0] : 1, size[rank - 1], size[rank - 2], static_cast<const float*>(x),
+                      static_cast<float*>(y));
+    return;
+  }
   const int64_t row = size.back(), row_stride = stride.back(), rows = total / row;
   std::vector<int64_t> idx(rank - 1, 0);
   int64_t off = 0;  // input element offset of the current row

@@ -16,7 +16,8 @@
 namespace qs::kernels::fast {
 
 // Any transpose, with ref::transpose's arguments and result (values are only moved): axes of
-// size 1 dropped and axes that stay neighbours merged, then contiguous runs copied whole when
+// size 1 dropped and axes that stay neighbours merged, then a (batched) matrix transpose of
+// 4-byte values in 16 x 16 tiles where that is what is left, contiguous runs copied whole when
 // the last output axis is also the input's, else strided loops typed by the element size.
 // x and y must not overlap.
 void transpose(const void* x, void* y, const Shape& in_shape, const std::vector<int64_t>& perm, size_t elem_size);
