@@ -93,7 +93,7 @@ bool take_activation(const GraphView& view, const ir::Node& n, FusionGroup& g) {
 
 // x -> Sigmoid -> Mul(x, sigmoid(x)): both read x, the Mul reads the Sigmoid's only output.
 bool take_silu(const GraphView& view, const Consumers& c, const std::string& x, FusionGroup& g,
-               const std::map<std::string, Precision>& prec, Precision p) {
+               const LayerPrecisions& prec, Precision p) {
   if (c.graph_outputs.count(x)) return false;
   auto it = c.of.find(x);
   if (it == c.of.end() || it->second.size() != 2) return false;
@@ -132,7 +132,7 @@ bool has_constant_weights(const GraphView& view, const ir::Node& n) {
   return false;
 }
 
-std::vector<FusionGroup> form_fusion_groups(const GraphView& view, const std::map<std::string, Precision>& prec) {
+std::vector<FusionGroup> form_fusion_groups(const GraphView& view, const LayerPrecisions& prec) {
   const Consumers c = find_consumers(view);
   std::vector<FusionGroup> groups;
   std::unordered_set<const ir::Node*> taken;

@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/precision.h"
@@ -33,6 +34,9 @@ struct FusionGroup {
 // 2-D B and an A of rank 2 or more: the heads that have INT8 blocks.
 bool has_constant_weights(const GraphView& view, const ir::Node& n);
 
-std::vector<FusionGroup> form_fusion_groups(const GraphView& view, const std::map<std::string, Precision>& precision_of);
+// Each layer's precision, by layer name.
+using LayerPrecisions = std::unordered_map<std::string, Precision>;
+
+std::vector<FusionGroup> form_fusion_groups(const GraphView& view, const LayerPrecisions& precision_of);
 
 }  // namespace qs::passes

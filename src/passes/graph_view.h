@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/tensor.h"
@@ -15,8 +16,8 @@ namespace qs::passes {
 struct GraphView {
   const ir::Graph* graph = nullptr;
   std::vector<const ir::Node*> layers;  // nodes that run (not folded), in order
-  const std::map<std::string, Tensor>* constants = nullptr;
-  const std::map<std::string, ops::TensorInfo>* infos = nullptr;
+  const std::unordered_map<std::string, Tensor>* constants = nullptr;
+  const std::unordered_map<std::string, ops::TensorInfo>* infos = nullptr;
 
   bool is_constant(const std::string& value) const { return !value.empty() && constants->count(value) != 0; }
   const Tensor* constant(const std::string& value) const {

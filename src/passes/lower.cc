@@ -18,8 +18,8 @@ bool is_pooling(const std::string& op) {
 // Scale lookup with INT8.md item 8: an INT8 pooling layer's output keeps its input's scale.
 struct ScaleResolver {
   const std::map<std::string, float>& scales;
-  std::map<std::string, const ir::Node*> producer;
-  const std::map<std::string, Precision>& actual;
+  std::unordered_map<std::string, const ir::Node*> producer;
+  const LayerPrecisions& actual;
 
   float of(const std::string& tensor, int depth = 0) const {
     auto p = producer.find(tensor);
@@ -151,8 +151,8 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       return InvalidInput("layer '{}' is not in the model", name);
     }
 
-  std::map<std::string, Precision> actual;
-  std::map<std::string, std::string> reason;
+  LayerPrecisions actual;
+  std::unordered_map<std::string, std::string> reason;
   for (const ir::Node* n : view.layers) {
     Precision p = plan.of(n->name);
     if (p == Precision::kInt8) {

@@ -135,7 +135,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     p.input_slots_.emplace_back(in.name, new_slot(in.name));
   }
 
-  std::map<std::string, uint64_t> sig_of;  // value -> signature of its computation
+  std::unordered_map<std::string, uint64_t> sig_of;  // value -> signature of its computation
   for (const auto& in : g.inputs) sig_of[in.name] = hash_string("input:" + in.name, 1);
   auto value_sig = [&sig_of](const std::string& v) {
     auto it = sig_of.find(v);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -90,18 +91,20 @@ class Plan {
   const ir::Graph& graph() const { return *graph_; }
   const std::vector<Step>& steps() const { return steps_; }
   // Planned dtype and shape of every value (inputs, constants, intermediates, outputs).
-  const std::map<std::string, ops::TensorInfo>& value_infos() const { return infos_; }
+  const std::unordered_map<std::string, ops::TensorInfo>& value_infos() const { return infos_; }
   const std::map<std::string, Shape>& input_shapes() const { return input_shapes_; }
   // Values known before running: initializers and the outputs of folded nodes.
-  const std::map<std::string, Tensor>& constants() const { return constants_; }
+  const std::unordered_map<std::string, Tensor>& constants() const { return constants_; }
 
  private:
   std::shared_ptr<const ir::Graph> graph_;
   std::map<std::string, Shape> input_shapes_;
   std::vector<Step> steps_;
-  std::map<std::string, Tensor> constants_;
-  std::map<std::string, ops::TensorInfo> infos_;  // value pointers are cleared; see constants_
-  std::map<std::string, int> slot_of_;
+  // Hashed: a sweep step plans the whole model, and ordered maps of names that share long
+  // prefixes ("layernormalization12") spent their time in string comparisons.
+  std::unordered_map<std::string, Tensor> constants_;
+  std::unordered_map<std::string, ops::TensorInfo> infos_;  // value pointers are cleared; see constants_
+  std::unordered_map<std::string, int> slot_of_;
   std::vector<Tensor> slot_init_;            // constants preloaded into their slots
   std::vector<std::pair<std::string, int>> input_slots_;
   std::vector<std::pair<std::string, int>> output_slots_;

@@ -175,9 +175,10 @@ inline std::string depthwise_model(const std::filesystem::path& dir) {
 // Every float tensor of the model gets a distinct scale: 0.01 * (k + 1) in name order.
 inline std::map<std::string, float> distinct_scales(const runtime::Plan& fp32) {
   std::map<std::string, float> s;
-  int k = 0;
   for (const auto& [name, info] : fp32.value_infos())
-    if (info.dtype == DType::kFloat32 && !fp32.constants().count(name)) s[name] = 0.01f * static_cast<float>(++k);
+    if (info.dtype == DType::kFloat32 && !fp32.constants().count(name)) s[name] = 0.f;
+  int k = 0;
+  for (auto& [name, scale] : s) scale = 0.01f * static_cast<float>(++k);
   return s;
 }
 
