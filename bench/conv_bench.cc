@@ -11,6 +11,7 @@
 
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
+#include "ratio_reporter.h"
 
 namespace {
 
@@ -93,24 +94,12 @@ BENCHMARK(BM_ConvReference)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kM
 BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvWinograd)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Keeps each run's time per iteration so that main can print the ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) times[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> times;
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  qs::bench::RatioReporter reporter;
+  if (!qs::bench::run_benchmarks(&argc, argv, reporter)) return 1;
   for (const char* args : {"64/56", "128/28"}) {
     const std::string suffix = std::string("/") + args + "/real_time";
     auto r = reporter.times.find("BM_ConvReference" + suffix), f = reporter.times.find("BM_ConvOneDnn" + suffix);

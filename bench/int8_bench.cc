@@ -16,6 +16,7 @@
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
+#include "ratio_reporter.h"
 
 namespace {
 
@@ -141,24 +142,12 @@ BENCHMARK(BM_Int8ConvOnly)->Apply(shapes);
 BENCHMARK(BM_Quantize)->Apply(shapes);
 BENCHMARK(BM_Epilogue)->Apply(shapes);
 
-// Keeps each run's time per iteration (ms) so that main can print the ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) times[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> times;
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  qs::bench::RatioReporter reporter;
+  if (!qs::bench::run_benchmarks(&argc, argv, reporter)) return 1;
   auto time = [&](const char* bench, const std::vector<int64_t>& s) {
     const std::string name = std::string(bench) + "/c:" + std::to_string(s[0]) + "/hw:" + std::to_string(s[1]) +
                              "/k:" + std::to_string(s[2]) + "/real_time";

@@ -21,6 +21,7 @@
 #include "kernels/reference/elementwise.h"
 #include "kernels/reference/gemm.h"
 #include "kernels/reference/normalization.h"
+#include "ratio_reporter.h"
 
 namespace {
 
@@ -104,24 +105,12 @@ BENCHMARK(BM_Erf<true>)->Name("BM_ErfFast")->Arg(131072);
 BENCHMARK(BM_Linear<true>)->Name("BM_LinearOneThread") QS_LINEAR_SHAPES;
 BENCHMARK(BM_Linear<false>)->Name("BM_LinearThreads") QS_LINEAR_SHAPES;
 
-// Keeps each run's time per iteration so that main can print the ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) times[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> times;
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  qs::bench::RatioReporter reporter;
+  if (!qs::bench::run_benchmarks(&argc, argv, reporter)) return 1;
   struct Pair {
     const char* what;
     const char* base;
