@@ -45,13 +45,14 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     const std::string& out = node.outputs[0];
     return !model.is_constant(out) && model.dtype(out) == DType::kFloat32;
   };
-  // Whether every input of node is empty, one of `allowed`, or a scalar constant of rank at
-  // most `rank` (a scalar of higher rank would broadcast X to more dimensions).
-  auto inputs_fit = [&](const ir::Node& node, const std::string& a, const std::string& b, size_t rank) {
+  // Whether every input of node is empty, a or b, or a scalar constant. (A scalar of higher rank
+  // than X broadcasts X to more dimensions; the callers' check that the output keeps X's shape
+  // leaves such a layer out.)
+  auto inputs_fit = [&](const ir::Node& node, const std::string& a, const std::string& b) {
     for (const std::string& in : node.inputs) {
       if (in.empty() || in == a || in == b) continue;
       const Tensor* c = constant(in);
-      if (!c || c->numel() != 1 || static_cast<size_t>(c->rank()) > rank) return false;
+      if (!c || c->numel() != 1) return false;
     }
     return true;
   };
@@ -71,7 +72,7 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     if (!one_var || x.empty() || model.dtype(x) != DType::kFloat32) continue;
     const Shape* xs = model.shape(x);
     const Shape* hs = model.shape(head.outputs[0]);
-    if (!xs || !hs || *xs != *hs || !inputs_fit(head, x, x, xs->size())) continue;
+    if (!xs || !hs || *xs != *hs || !inputs_fit(head, x, x)) continue;
     ChainPlan c{{i}, x};
     std::string cur = head.outputs[0];
     while (!outputs.count(cur) && readers[cur] == 1) {
@@ -79,7 +80,7 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
       const ir::Node& next = g.nodes[j];
       if (chain_of[j] >= 0 || !candidate(next)) break;
       const Shape* s = model.shape(next.outputs[0]);
-      if (!s || *s != *xs || !inputs_fit(next, cur, x, xs->size())) break;
+      if (!s || *s != *xs || !inputs_fit(next, cur, x)) break;
       c.members.push_back(j);
       cur = next.outputs[0];
     }

@@ -178,7 +178,7 @@ QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t 
   // denormals are below 1.2e-38 there); the tail padded with values that give 0.
   VF vsum[R];
   for (int r = 0; r < R; ++r) vsum[r] = VF{};
-  auto exp8 = [&](int r, const VF& v, VF* e) {
+  auto exp_lanes = [&](int r, const VF& v, VF* e) {
     const VF a = v - mx[r];
     vec::exp_nonpositive(a, e);
     *e = a < -87.3f ? VF{} : *e;
@@ -188,7 +188,7 @@ QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t 
     for (int r = 0; r < R; ++r) {
       VF v, e;
       __builtin_memcpy(&v, x + r * n + k, sizeof v);
-      exp8(r, v, &e);
+      exp_lanes(r, v, &e);
       if (!(bad_rows >> r & 1u)) __builtin_memcpy(y + r * n + k, &e, sizeof e);
     }
   if (k < n)
@@ -197,7 +197,7 @@ QS_ALWAYS_INLINE inline unsigned softmax_rows(const float* x, float* y, int64_t 
       for (int l = 0; l < W; ++l) in[l] = k + l < n ? x[r * n + k + l] : -inf;
       VF v, e;
       __builtin_memcpy(&v, in, sizeof v);
-      exp8(r, v, &e);
+      exp_lanes(r, v, &e);
       __builtin_memcpy(out, &e, sizeof e);
       if (!(bad_rows >> r & 1u))
         for (int64_t l = 0; k + l < n; ++l) y[r * n + k + l] = out[l];

@@ -12,6 +12,8 @@ typedef int32_t V8i __attribute__((vector_size(32)));
 // 16 lanes: one AVX-512 register, two AVX2 ones, four SSE ones; the same numbers on each.
 typedef float V16f __attribute__((vector_size(64)));
 typedef int32_t V16i __attribute__((vector_size(64)));
+typedef float V4f __attribute__((vector_size(16)));
+typedef int32_t V4i __attribute__((vector_size(16)));
 
 // The integer vector type of a float vector type's width.
 template <typename VF>
@@ -29,23 +31,19 @@ struct IntOf<V16f> {
 // dependent steps instead of fifteen. The order is fixed, so the result is the same on every ISA.
 QS_ALWAYS_INLINE inline float sum_lanes(const V16f& v) {
   const V8f a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  typedef float V4f __attribute__((vector_size(16)));
   const V4f b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
 QS_ALWAYS_INLINE inline float max_lanes(const V16f& v) {
   const V8f p = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), q = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
   const V8f a = p > q ? p : q;
-  typedef float V4f __attribute__((vector_size(16)));
   const V4f c = __builtin_shufflevector(a, a, 0, 1, 2, 3), d = __builtin_shufflevector(a, a, 4, 5, 6, 7);
   const V4f b = c > d ? c : d;
   const float e = b[0] > b[2] ? b[0] : b[2], f = b[1] > b[3] ? b[1] : b[3];
   return e > f ? e : f;
 }
 QS_ALWAYS_INLINE inline bool any_lane(const V16i& v) {
-  typedef int32_t V8i_ __attribute__((vector_size(32)));
-  const V8i_ a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) | __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  typedef int32_t V4i __attribute__((vector_size(16)));
+  const V8i a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) | __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
   const V4i b = __builtin_shufflevector(a, a, 0, 1, 2, 3) | __builtin_shufflevector(a, a, 4, 5, 6, 7);
   return ((b[0] | b[2]) | (b[1] | b[3])) != 0;
 }
