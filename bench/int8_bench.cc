@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
@@ -136,6 +137,68 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (const auto& s : kShapes) b->Args(s);
 }
 
+// Pointwise INT8 layers with int8 in and out, channels-last, bias and ReLU6 (MobileNetV2's
+// expansions and projections, ResNet-50's bottleneck 1x1s): oneDNN's kernel with its division
+// post-op against Conv1x1S8. range(0): in channels, range(1): out channels, range(2): spatial.
+struct Pointwise {
+  ref::ConvParams p;
+  std::vector<int8_t> x, w, y;
+  fast::ConvS8Epilogue epi;
+  explicit Pointwise(const benchmark::State& st)
+      : p{1, st.range(0), st.range(1), 1, {st.range(2), st.range(2)}, {st.range(2), st.range(2)}, {1, 1}, {1, 1},
+          {1, 1}, {0, 0}, {0, 0}} {
+    const std::vector<float> xf = random_values(p.in_channels * st.range(2) * st.range(2), 1);
+    const std::vector<float> wf = random_values(p.in_channels * p.out_channels, 2);
+    x.resize(xf.size());
+    w.resize(wf.size());
+    y.resize(static_cast<size_t>(p.out_channels * st.range(2) * st.range(2)));
+    std::vector<float> w_scales(static_cast<size_t>(p.out_channels));
+    ref::quantize_f32_s8(xf.data(), x.data(), static_cast<int64_t>(x.size()), 1.f / 127);
+    ref::quantize_weights_s8(wf.data(), {p.out_channels, p.in_channels, 1, 1}, 0, w.data(), w_scales.data());
+    for (float s : w_scales) epi.scales.push_back(s / 127);
+    epi.bias = random_values(p.out_channels, 3);
+    epi.act = {ref::Epilogue::Act::kClip, 0.f, 6.f};
+    epi.out_scale = 6.f / 127;
+  }
+};
+
+void BM_PointwiseOneDnn(benchmark::State& st) {
+  Pointwise l(st);
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {true, true}, &l.epi);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    conv->run_s8(l.x.data(), nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+void BM_PointwiseDirect(benchmark::State& st) {
+  Pointwise l(st);
+  std::string why;
+  auto conv = fast::Conv1x1S8::Create(l.p, l.w.data(), l.epi, &why);
+  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  for (auto _ : st) {
+    conv->run(l.x.data(), nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+const std::vector<std::vector<int64_t>> kPointwise{
+    {16, 96, 112}, {24, 144, 56}, {32, 192, 28},  {64, 384, 14},   {96, 576, 14},   {160, 960, 7},
+    {96, 24, 56},  {144, 24, 56}, {192, 32, 28},  {384, 64, 14},   {576, 96, 14},   {960, 160, 7},
+    {320, 1280, 7}, {64, 256, 56}, {256, 64, 56}, {128, 512, 28},  {512, 128, 28},  {256, 1024, 14},
+    {1024, 256, 14}, {512, 2048, 7}, {2048, 512, 7}};
+
+void pointwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"cin", "cout", "hw"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kPointwise) b->Args(s);
+}
+
+BENCHMARK(BM_PointwiseOneDnn)->Apply(pointwise_shapes);
+BENCHMARK(BM_PointwiseDirect)->Apply(pointwise_shapes);
+
 BENCHMARK(BM_F32)->Apply(shapes);
 BENCHMARK(BM_Int8)->Apply(shapes);
 BENCHMARK(BM_Int8ConvOnly)->Apply(shapes);
@@ -162,6 +225,19 @@ int main(int argc, char** argv) {
                 static_cast<long long>(s[0]), static_cast<long long>(s[1]), static_cast<long long>(s[1]),
                 static_cast<long long>(s[2]), static_cast<long long>(s[2]), f, i, time("BM_Quantize", s),
                 time("BM_Int8ConvOnly", s), time("BM_Epilogue", s), f / i);
+  }
+  std::printf("\npointwise int8 -> int8 (batch 1)  oneDNN ms  Conv1x1S8 ms  speed-up\n");
+  for (const auto& s : kPointwise) {
+    auto pw = [&](const char* bench) {
+      const std::string name = std::string(bench) + "/cin:" + std::to_string(s[0]) + "/cout:" + std::to_string(s[1]) +
+                               "/hw:" + std::to_string(s[2]) + "/real_time";
+      auto it = reporter.times.find(name);
+      return it == reporter.times.end() ? -1.0 : it->second;
+    };
+    const double o = pw("BM_PointwiseOneDnn"), d = pw("BM_PointwiseDirect");
+    if (o <= 0 || d <= 0) continue;
+    std::printf("%4lld -> %-4lld at %3lldx%-3lld          %7.3f  %7.3f       %.2fx\n", static_cast<long long>(s[0]),
+                static_cast<long long>(s[1]), static_cast<long long>(s[2]), static_cast<long long>(s[2]), o, d, o / d);
   }
   const char* omp = std::getenv("OMP_NUM_THREADS");
   std::printf("OMP_NUM_THREADS=%s%s\n", omp ? omp : "(unset)", omp ? "" : "  -- set it to 1 for the one-thread numbers");

@@ -1,0 +1,389 @@
+// Every multiply and add of the epilogue is rounded on its own, as in the reference (the
+// explicit-rounding intrinsics below cannot be contracted either); the only fused
+// multiply-adds are the quotient's corrections, which must be fused.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "fp-contract=off")
+#endif
+
+#include "kernels/fast/conv1x1_s8.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/fast/eltwise_fast.h"  // parallel_chunks
+#include "kernels/reference/int8.h"
+
+// AVX-512 VNNI code picked at run time; builds without target clones (the fuzz build) and
+// other compilers or CPUs decline, and the caller keeps oneDNN's kernel.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
+#define QS_CONV1X1_VNNI 1
+#include <immintrin.h>
+#define QS_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
+#define QS_VNNI_INLINE QS_VNNI_TARGET __attribute__((always_inline)) inline
+#else
+#define QS_CONV1X1_VNNI 0
+#endif
+
+namespace qs::kernels::fast {
+
+// Output channels go in blocks of 16 (one vector), input channels in groups of 4 (one VNNI
+// lane): the packed weights are [block][group][16 channels][4], zero beyond the tensor.
+struct Conv1x1S8::Impl {
+  int64_t batch = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0, stride_h = 1, stride_w = 1;
+  int64_t k = 0, n = 0;          // input and output channels
+  int64_t groups = 0;            // ceil(k / 4)
+  int64_t blocks = 0;            // ceil(n / 16)
+  std::vector<int8_t> w;         // packed weights
+  std::vector<int32_t> comp;     // -128 * sum_k w[c][k]: the source is fed to VNNI as x + 128
+  std::vector<float> scales, bias;  // per channel, zero-padded to whole blocks (no bias: +0)
+  ref::Epilogue act;
+  float out_scale = 0.f, inv = 0.f, limit = 0.f;
+  float lo = 0.f, hi = 0.f;  // None, Relu, Clip: the activation's clamp within [-limit, limit]
+};
+
+namespace {
+
+// 1 / scale and the bound on |x| below which the corrected quotient is used: false when the
+// scale has no finite normal reciprocal or the bound overflows.
+bool quotient_constants(float scale, float* inv, float* limit) {
+  if (!(scale > 0.f) || !std::isnormal(scale)) return false;
+  *inv = 1.f / scale;
+  *limit = 256.f * scale;
+  return std::isnormal(*inv) && std::isfinite(*limit);
+}
+
+bool have_vnni() {
+#if QS_CONV1X1_VNNI
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return yes;
+#else
+  return false;
+#endif
+}
+
+#if QS_CONV1X1_VNNI
+// GCC 12 warns about the _mm512_undefined_*() inside its own rounding intrinsics (a false
+// positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+constexpr int kRows = 6;       // pixels per tile
+constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile (24 accumulators)
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+struct QuotientConsts {
+  __m512 scale, inv, limit, neg_limit;
+};
+
+// round_half_even(x / scale) for |x| <= limit = 256 * scale, as int32 (|q| <= 256). The
+// quotient is the correctly rounded x / scale: the reciprocal's product and two corrections,
+// each remainder x - q * scale exact in one fused multiply-add.
+QS_VNNI_INLINE __m512i quotient(__m512 x, const QuotientConsts& c) {
+  __m512 q = _mm512_mul_round_ps(x, c.inv, kRound);
+  __m512 r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
+  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
+  r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
+  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
+  return _mm512_cvt_roundps_epi32(q, kRound);
+}
+
+// NaN -> 0, then into [-limit, limit]: values beyond the bound saturate either way, since
+// limit / scale = 256 exactly.
+QS_VNNI_INLINE __m512 bounded(__m512 x, const QuotientConsts& c) {
+  x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x, _CMP_ORD_Q), x);
+  return _mm512_min_ps(c.limit, _mm512_max_ps(c.neg_limit, x));
+}
+
+// The saturating narrowings to int8 are the reference's clamp to [-128, 127].
+QS_VNNI_INLINE void store16(int8_t* y, __mmask16 lanes, __m512i q) {
+  _mm_mask_storeu_epi8(y, lanes, _mm512_cvtsepi32_epi8(q));
+}
+
+// Four vectors of consecutive channels as 64 bytes: two packing steps (saturating, per
+// 128-bit lane) and one permutation that puts the lanes' 4-byte pieces back in order.
+QS_VNNI_INLINE void store64(int8_t* y, __mmask64 lanes, __m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i abcd = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_mask_storeu_epi8(y, lanes, _mm512_permutexvar_epi32(order, abcd));
+}
+
+// The activation, then the bound of the quotient. None, Relu and Clip are one clamp,
+// min(hi, max(lo, v)) with lo and hi moved into [-limit, limit] (Impl::lo, Impl::hi); for
+// Clip, max(alpha, v) and min(beta, t) are the reference's `v < alpha ? alpha : v` and
+// `beta < t ? beta : t`, NaN included; Relu and None differ from the reference only in the
+// sign of a zero, which quantizes to the same 0. v has no NaN there: Create bounds the scales
+// and bias, and the residual comes fake-quantized. LeakyRelu: v < 0 ? alpha * v : v (alpha *
+// inf can be NaN), then bounded().
+struct Activation {
+  __m512 lo, hi, slope;
+};
+
+template <bool kLeaky>
+QS_VNNI_INLINE __m512 activate(__m512 v, const Activation& a, const QuotientConsts& c) {
+  if constexpr (kLeaky) {
+    const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return bounded(_mm512_mask_mul_round_ps(v, neg, a.slope, v, kRound), c);
+  } else {
+    return _mm512_min_ps(a.hi, _mm512_max_ps(a.lo, v));
+  }
+}
+
+// The channels of [c0, c0 + 16) below n.
+QS_VNNI_INLINE __mmask16 lanes16(int64_t n, int64_t c0) {
+  return c0 + 16 <= n ? __mmask16(0xFFFF) : c0 >= n ? __mmask16(0) : __mmask16((1u << (n - c0)) - 1);
+}
+
+QS_VNNI_INLINE uint32_t load4(const int8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// What a tile reads of the kernel, copied out of Impl: the int8 stores may alias anything, so
+// fields read through a reference would be loaded again after every store.
+struct TileArgs {
+  const int8_t* w;
+  const int32_t* comp;
+  const float *scales, *bias;
+  int64_t k, n, groups;
+  Activation act;
+  QuotientConsts q;
+};
+
+// One tile: R pixels (rows of x and y given by pointer) times NB output blocks from block
+// b0, the accumulators in registers from the first product to the int8 store.
+template <int R, int NB, bool kLeaky>
+QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float* const* res, int8_t* const* y,
+                         int64_t b0) {
+  __m512i acc[R][NB];
+  const int8_t* wb[NB];
+  const int64_t groups = k.groups, n = k.n, whole = k.k / 4, tail = k.k - whole * 4;
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const __m512i c = _mm512_loadu_si512(k.comp + (b0 + j) * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r][j] = c;
+    wb[j] = k.w + (b0 + j) * groups * 64;
+  }
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // s8 -> u8 as x + 128
+  for (int64_t g = 0; g < whole; ++g) {
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(wb[j] + g * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512i xb = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int>(load4(x[r] + g * 4))), flip);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], xb, wv[j]);
+    }
+  }
+  if (tail > 0) {
+    // The last 1-3 channels; the bytes beyond them meet zero weights (x + 128 times 0).
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(wb[j] + whole * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      uint32_t v = 0;
+      std::memcpy(&v, x[r] + whole * 4, static_cast<size_t>(tail));
+      const __m512i xb = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int>(v)), flip);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], xb, wv[j]);
+    }
+  }
+  const Activation act = k.act;
+  const QuotientConsts qc = k.q;
+  __m512 scale[NB], bias[NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    scale[j] = _mm512_loadu_ps(k.scales + (b0 + j) * 16);
+    bias[j] = _mm512_loadu_ps(k.bias + (b0 + j) * 16);
+  }
+  const int64_t c0 = b0 * 16;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    __m512i q[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) {
+      // float(acc) * scale + bias (+ residual), rounded one operation at a time.
+      __m512 v = _mm512_cvt_roundepi32_ps(acc[r][j], kRound);
+      v = _mm512_mul_round_ps(v, scale[j], kRound);
+      v = _mm512_add_round_ps(v, bias[j], kRound);
+      if (res) v = _mm512_add_round_ps(v, _mm512_maskz_loadu_ps(lanes16(n, c0 + j * 16), res[r] + c0 + j * 16), kRound);
+      q[j] = quotient(activate<kLeaky>(v, act, qc), qc);
+    }
+    if constexpr (NB == 4) {
+      const __mmask64 lanes = c0 + 64 <= n ? ~__mmask64(0) : (__mmask64(1) << (n - c0)) - 1;
+      store64(y[r] + c0, lanes, q[0], q[1], q[2], q[3]);
+    } else {
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) store16(y[r] + c0 + j * 16, lanes16(n, c0 + j * 16), q[j]);
+    }
+  }
+}
+
+using TileFn = void (*)(const TileArgs&, const int8_t* const*, const float* const*, int8_t* const*, int64_t);
+
+template <int R, bool kLeaky>
+constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows() {
+  return {tile<R, 1, kLeaky>, tile<R, 2, kLeaky>, tile<R, 3, kLeaky>, tile<R, 4, kLeaky>};
+}
+
+template <bool kLeaky>
+constexpr std::array<std::array<TileFn, kMaxBlocks>, kRows> kTiles = {
+    tiles_of_rows<1, kLeaky>(), tiles_of_rows<2, kLeaky>(), tiles_of_rows<3, kLeaky>(),
+    tiles_of_rows<4, kLeaky>(), tiles_of_rows<5, kLeaky>(), tiles_of_rows<6, kLeaky>()};
+
+QS_VNNI_TARGET QuotientConsts quotient_consts(float scale, float inv, float limit) {
+  return {_mm512_set1_ps(scale), _mm512_set1_ps(inv), _mm512_set1_ps(limit), _mm512_set1_ps(-limit)};
+}
+
+// Pixels [p0, p1) of the output, every output channel, tile by tile.
+QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const float* residual, int8_t* y,
+                               int64_t p0, int64_t p1) {
+  const TileArgs args{k.w.data(), k.comp.data(), k.scales.data(), k.bias.data(), k.k, k.n, k.groups,
+                      {_mm512_set1_ps(k.lo), _mm512_set1_ps(k.hi), _mm512_set1_ps(k.act.alpha)},
+                      quotient_consts(k.out_scale, k.inv, k.limit)};
+  const auto& fns = k.act.act == ref::Epilogue::Act::kLeakyRelu ? kTiles<true> : kTiles<false>;
+  // The pixel's position, stepped along instead of divided out per pixel.
+  const int64_t plane = k.out_h * k.out_w;
+  int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
+  const int8_t* xr[kRows];
+  const float* rr[kRows];
+  int8_t* yr[kRows];
+  for (int64_t p = p0; p < p1; p += kRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kRows, p1 - p));
+    for (int r = 0; r < rows; ++r) {
+      xr[r] = x + ((b * k.in_h + oh * k.stride_h) * k.in_w + ow * k.stride_w) * k.k;
+      rr[r] = residual ? residual + (p + r) * k.n : nullptr;
+      yr[r] = y + (p + r) * k.n;
+      if (++ow == k.out_w) {
+        ow = 0;
+        if (++oh == k.out_h) oh = 0, ++b;
+      }
+    }
+    const auto& row_fns = fns[static_cast<size_t>(rows - 1)];
+    for (int64_t c = 0; c < k.blocks; c += kMaxBlocks)
+      row_fns[static_cast<size_t>(std::min<int64_t>(kMaxBlocks, k.blocks - c) - 1)](args, xr, residual ? rr : nullptr,
+                                                                                   yr, c);
+  }
+}
+
+QS_VNNI_TARGET void quantize_vnni(const float* x, int8_t* q, int64_t n, float scale, float inv, float limit) {
+  const QuotientConsts qc = quotient_consts(scale, inv, limit);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    store16(q + i, lanes, quotient(bounded(_mm512_maskz_loadu_ps(lanes, x + i), qc), qc));
+  }
+}
+#pragma GCC diagnostic pop
+#endif  // QS_CONV1X1_VNNI
+
+}  // namespace
+
+Conv1x1S8::Conv1x1S8(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Conv1x1S8::~Conv1x1S8() = default;
+
+std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int8_t* w, const ConvS8Epilogue& e,
+                                             std::string* why_not) {
+  auto decline = [&](const char* why) -> std::unique_ptr<Conv1x1S8> {
+    if (why_not) *why_not = why;
+    return nullptr;
+  };
+  if (!have_vnni()) return decline("the CPU has no AVX-512 VNNI");
+  if (p.in_size.size() != 2 || p.kernel != std::vector<int64_t>{1, 1}) return decline("not a 2-D 1x1 convolution");
+  if (p.group != 1) return decline("grouped");
+  for (size_t i = 0; i < 2; ++i)
+    if (p.pad_begin[i] != 0 || p.pad_end[i] != 0) return decline("padded");
+  if (p.batch <= 0 || p.in_channels <= 0 || p.out_channels <= 0) return decline("empty");
+  if (!ref::int8_reduction_fits(p.in_channels)) return decline("reduction could overflow the int32 accumulator");
+  using Act = ref::Epilogue::Act;
+  if (e.act.act == Act::kSilu) return decline("SiLU epilogue");
+  if (e.scales.size() != static_cast<size_t>(p.out_channels) ||
+      (!e.bias.empty() && e.bias.size() != static_cast<size_t>(p.out_channels)))
+    return decline("epilogue constants do not match the output channels");
+  // No NaN before the activation: float(acc) * scale stays finite (|acc| < 2^31), bias is finite.
+  for (float s : e.scales)
+    if (!(std::abs(s) <= 0x1p96f)) return decline("a scale beyond 2^96 or NaN");
+  for (float b : e.bias)
+    if (!std::isfinite(b)) return decline("a non-finite bias");
+  if ((e.act.act == Act::kClip && (std::isnan(e.act.alpha) || std::isnan(e.act.beta))) ||
+      (e.act.act == Act::kLeakyRelu && !std::isfinite(e.act.alpha)))
+    return decline("a NaN or infinite activation parameter");
+  auto impl = std::make_unique<Impl>();
+  if (!quotient_constants(e.out_scale, &impl->inv, &impl->limit)) return decline("no int8 output scale");
+  Impl& k = *impl;
+  const float inf = std::numeric_limits<float>::infinity();
+  k.lo = std::clamp(e.act.act == Act::kRelu ? 0.f : e.act.act == Act::kClip ? e.act.alpha : -inf, -k.limit, k.limit);
+  k.hi = std::clamp(e.act.act == Act::kClip ? e.act.beta : inf, -k.limit, k.limit);
+  k.batch = p.batch;
+  k.in_h = p.in_size[0];
+  k.in_w = p.in_size[1];
+  k.out_h = p.out_size[0];
+  k.out_w = p.out_size[1];
+  k.stride_h = p.stride[0];
+  k.stride_w = p.stride[1];
+  k.k = p.in_channels;
+  k.n = p.out_channels;
+  k.groups = (k.k + 3) / 4;
+  k.blocks = (k.n + 15) / 16;
+  k.act = e.act;
+  k.out_scale = e.out_scale;
+  const size_t padded = static_cast<size_t>(k.blocks * 16);
+  k.w.assign(padded * static_cast<size_t>(k.groups) * 4, 0);
+  k.comp.assign(padded, 0);
+  k.scales.assign(padded, 0.f);
+  k.bias.assign(padded, 0.f);
+  for (int64_t c = 0; c < k.n; ++c) {
+    int64_t sum = 0;
+    for (int64_t i = 0; i < k.k; ++i) {
+      const int8_t v = w[c * k.k + i];
+      sum += v;
+      k.w[static_cast<size_t>((((c / 16) * k.groups + i / 4) * 16 + c % 16) * 4 + i % 4)] = v;
+    }
+    k.comp[static_cast<size_t>(c)] = static_cast<int32_t>(-128 * sum);
+    k.scales[static_cast<size_t>(c)] = e.scales[static_cast<size_t>(c)];
+    if (!e.bias.empty()) k.bias[static_cast<size_t>(c)] = e.bias[static_cast<size_t>(c)];
+  }
+  return std::unique_ptr<Conv1x1S8>(new Conv1x1S8(std::move(impl)));
+}
+
+void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
+#if QS_CONV1X1_VNNI
+  const Impl& k = *impl_;
+  const int64_t pixels = k.batch * k.out_h * k.out_w;
+  const int64_t tiles = (pixels + kRows - 1) / kRows;
+  // About 50k cycles of work per thread before a second one is woken: per tile, kRows pixels
+  // times every block, each a product of `groups` steps and an epilogue of about 16.
+  const int64_t per_tile = kRows * k.blocks * (k.groups + 16);
+  parallel_chunks(tiles, std::max<int64_t>(1, 50000 / per_tile), [&](int64_t lo, int64_t hi) {
+    run_pixels(k, x, residual, y, lo * kRows, std::min(pixels, hi * kRows));
+  });
+#else
+  (void)x, (void)residual, (void)y;
+#endif
+}
+
+bool quantize_f32_s8_by_correction(const float* x, int8_t* q, int64_t n, float scale) {
+  float inv, limit;
+  if (!have_vnni() || !quotient_constants(scale, &inv, &limit)) return false;
+#if QS_CONV1X1_VNNI
+  quantize_vnni(x, q, n, scale, inv, limit);
+  return true;
+#else
+  (void)x, (void)q, (void)n;
+  return false;
+#endif
+}
+
+}  // namespace qs::kernels::fast

@@ -1,0 +1,65 @@
+// A pointwise (1x1) INT8 convolution written for the layers where oneDNN's int8 path loses
+// to FP32: MobileNet-style expansions, which read few channels and write many. The product is
+// small there and the epilogue is most of the work; oneDNN's exact quantization is a division
+// post-op (INT8.md item 2: x / scale), and a vector division costs as much per element as the
+// rest of such a layer.
+//
+// Conv1x1S8 computes the whole block in registers: s8 x s8 products summed in int32 (AVX-512
+// VNNI), then, per output, exactly ref::dequantize_epilogue and ref::quantize_f32_s8:
+//   q = clamp(round_half_even(act(float(acc) * scales[c] + bias[c] + residual) / out_scale))
+// each float operation rounded separately in the reference's order. The quotient is the
+// correctly rounded x / out_scale without a division: q0 = x * r with r = 1 / out_scale, then
+// two corrections q' = q + (x - q * out_scale) * r, the remainder taken exactly by a fused
+// multiply-add (Markstein's theorem: once q is within one unit in the last place of x / s, the
+// correction gives the correctly rounded quotient; the first correction brings q there). x is
+// first clamped to +-256 * out_scale, where the quotient is exactly +-256 and saturates as
+// any larger one would.
+//
+// x and y are channels-last ([N, H, W, C]) int8; residual is float in y's layout.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/fast/conv_int8_onednn.h"  // ConvS8Epilogue
+#include "kernels/reference/conv.h"
+
+namespace qs::kernels::fast {
+
+class Conv1x1S8 {
+ public:
+  // nullptr with the reason in *why_not unless: the CPU has AVX-512 (F, BW, VL, DQ) with
+  // VNNI; p is a 2-D convolution with a 1x1 kernel, no padding and one group (any stride);
+  // its reduction fits ref::kMaxInt8Reduction; the epilogue quantizes its result
+  // (out_scale > 0, finite, with a finite normal reciprocal) and its activation is not SiLU.
+  // w: [out_channels, in_channels] int8 (copied and packed).
+  static std::unique_ptr<Conv1x1S8> Create(const ref::ConvParams& p, const int8_t* w, const ConvS8Epilogue& e,
+                                           std::string* why_not);
+  ~Conv1x1S8();
+
+  // Whether this kernel beats oneDNN's int8 convolution (with its division post-op) on p:
+  // layers that read at most 64 channels. bench/int8_bench, one thread, Emerald Rapids:
+  // 16 -> 96 at 112x112 2.2-2.4x, 24 -> 144 at 56x56 2.2x, 32 -> 192 at 28x28 1.7-1.9x,
+  // 64 -> 384 at 14x14 1.3-1.5x, 64 -> 256 at 56x56 1.45x; from 96 input channels on, oneDNN's
+  // AMX and register-blocked kernels reuse each weight over more pixels and win (96 -> 576
+  // 1.1x, 160 -> 960 0.7-1.0x, 256 -> 64 0.5x).
+  static bool outruns_onednn(const ref::ConvParams& p) { return p.in_channels <= 64; }
+
+  // y = the block's int8 output. residual: float in y's layout, or nullptr when the epilogue
+  // has none. Thread-safe; splits the pixels over OpenMP threads when that pays.
+  void run(const int8_t* x, const float* residual, int8_t* y) const;
+
+  struct Impl;
+
+ private:
+  explicit Conv1x1S8(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The kernel's output quantization alone: q[i] = ref::quantize_f32_s8 of x[i] with scale,
+// through the same in-register quotient. False (q untouched) where the CPU lacks the ISA or
+// scale has no finite normal reciprocal. For tests and benchmarks.
+bool quantize_f32_s8_by_correction(const float* x, int8_t* q, int64_t n, float scale);
+
+}  // namespace qs::kernels::fast

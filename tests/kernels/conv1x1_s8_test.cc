@@ -1,0 +1,278 @@
+// The pointwise INT8 kernel (kernels/fast/conv1x1_s8.h) against the reference: its output
+// quantization against ref::quantize_f32_s8 on values next to every half-integer, and the
+// whole block against ref::conv_s8s8s32 + ref::dequantize_epilogue + ref::quantize_f32_s8,
+// byte for byte.
+#include "kernels/fast/conv1x1_s8.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/naive_layout.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/conv_int8.h"
+#include "kernels/reference/int8.h"
+
+namespace qs::kernels {
+namespace {
+
+using ref::ConvParams;
+using Act = ref::Epilogue::Act;
+
+bool have_kernel() {
+  int8_t q;
+  const float x = 1.f;
+  return fast::quantize_f32_s8_by_correction(&x, &q, 1, 1.f);
+}
+
+std::vector<int8_t> reference_quantize(const std::vector<float>& x, float scale) {
+  std::vector<int8_t> q(x.size());
+  ref::quantize_f32_s8(x.data(), q.data(), static_cast<int64_t>(x.size()), scale);
+  return q;
+}
+
+// Scales of many magnitudes and mantissas; around every half-integer m + 0.5 in the int8
+// range (and past it), the float nearest (m + 0.5) * scale and its 8 neighbours on each side:
+// the quotients that round one way or the other on the last bit.
+TEST(QuantizeByCorrection, MatchesDivisionNextToHalfIntegers) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> mantissa(1.f, 2.f);
+  std::uniform_int_distribution<int> exponent(-30, 20);
+  std::vector<float> scales = {1.f, 0.5f, 3.f, 1.f / 127, 6.f / 127, 0.1f, 1e-3f};
+  for (int i = 0; i < 300; ++i) scales.push_back(std::ldexp(mantissa(gen), exponent(gen)));
+  size_t checked = 0;
+  for (float s : scales) {
+    std::vector<float> x;
+    for (int m = -140; m <= 140; ++m) {
+      float v = static_cast<float>((m + 0.5) * static_cast<double>(s));
+      for (int step = 0; step < 8; ++step) v = std::nextafter(v, -INFINITY);
+      for (int step = 0; step < 17; ++step, v = std::nextafter(v, INFINITY)) x.push_back(v);
+    }
+    const std::vector<int8_t> want = reference_quantize(x, s);
+    std::vector<int8_t> got(x.size(), 99);
+    ASSERT_TRUE(fast::quantize_f32_s8_by_correction(x.data(), got.data(), static_cast<int64_t>(x.size()), s));
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "x=" << x[i] << " (" << std::hexfloat << x[i] << ") scale=" << s << std::defaultfloat;
+    checked += x.size();
+  }
+  EXPECT_GT(checked, 1'000'000u);
+}
+
+// Random values of every magnitude against random scales, and the special values: zeros,
+// subnormals, the saturation bound, infinities, NaN; any length (the masked tail).
+TEST(QuantizeByCorrection, MatchesDivisionOnRandomAndSpecialValues) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  std::mt19937 gen(12);
+  std::uniform_real_distribution<float> mantissa(-2.f, 2.f);
+  std::uniform_int_distribution<int> exponent(-140, 40);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (int trial = 0; trial < 200; ++trial) {
+    const float s = std::ldexp(std::abs(mantissa(gen)) + 0.01f, exponent(gen) / 4);
+    std::vector<float> x = {0.f, -0.f, inf, -inf, nan, std::numeric_limits<float>::denorm_min(), -1e-40f,
+                            127.5f * s, -128.5f * s, 256.f * s, std::nextafter(256.f * s, inf), -256.f * s,
+                            std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
+    for (int i = 0; i < 1000 + trial; ++i) x.push_back(std::ldexp(mantissa(gen), exponent(gen)));
+    for (int i = 0; i < 1000; ++i) x.push_back(mantissa(gen) * 100.f * s);
+    std::shuffle(x.begin(), x.end(), gen);
+    const std::vector<int8_t> want = reference_quantize(x, s);
+    std::vector<int8_t> got(x.size(), 99);
+    ASSERT_TRUE(fast::quantize_f32_s8_by_correction(x.data(), got.data(), static_cast<int64_t>(x.size()), s));
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(got[i], want[i]) << "x=" << x[i] << " scale=" << s;
+  }
+}
+
+TEST(QuantizeByCorrection, DeclinesScalesWithoutANormalReciprocal) {
+  float x = 1.f;
+  int8_t q = 5;
+  for (float s : {0.f, -1.f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::quiet_NaN(),
+                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::max()})
+    EXPECT_FALSE(fast::quantize_f32_s8_by_correction(&x, &q, 1, s)) << s;
+  EXPECT_EQ(q, 5);
+}
+
+ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t stride) {
+  return ConvParams{batch, cin, cout, 1, {h, w}, {(h - 1) / stride + 1, (w - 1) / stride + 1}, {1, 1},
+                    {stride, stride}, {1, 1}, {0, 0}, {0, 0}};
+}
+
+std::vector<int8_t> random_s8(size_t n, int lo, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> d(lo, 127);
+  std::vector<int8_t> v(n);
+  for (int8_t& x : v) x = static_cast<int8_t>(d(gen));
+  return v;
+}
+
+// The whole block through the reference: NCHW int32 product, float epilogue, quantization;
+// returned channels-last.
+std::vector<int8_t> reference_block(const ConvParams& p, const std::vector<int8_t>& x_nhwc,
+                                    const std::vector<int8_t>& w, float x_scale, const std::vector<float>& w_scales,
+                                    const std::vector<float>* bias, const std::vector<float>* residual_nhwc,
+                                    const ref::Epilogue& e, float out_scale) {
+  const int64_t in_sp = p.in_size[0] * p.in_size[1], sp = p.out_size[0] * p.out_size[1];
+  const std::vector<int8_t> x = naive::to_nchw(p.batch, p.in_channels, in_sp, x_nhwc);
+  std::vector<int32_t> acc(static_cast<size_t>(p.batch * p.out_channels * sp));
+  ref::conv_s8s8s32(p, x.data(), w.data(), acc.data());
+  std::vector<float> r;
+  if (residual_nhwc) r = naive::to_nchw(p.batch, p.out_channels, sp, *residual_nhwc);
+  std::vector<float> y(acc.size());
+  ref::dequantize_epilogue(acc.data(), p.batch, p.out_channels, sp, x_scale, w_scales.data(),
+                           bias ? bias->data() : nullptr, residual_nhwc ? r.data() : nullptr, e, y.data());
+  return naive::to_nhwc(p.batch, p.out_channels, sp, reference_quantize(y, out_scale));
+}
+
+std::string describe(const ConvParams& p) {
+  return "batch " + std::to_string(p.batch) + " " + std::to_string(p.in_channels) + "->" +
+         std::to_string(p.out_channels) + " at " + std::to_string(p.in_size[0]) + "x" + std::to_string(p.in_size[1]) +
+         " stride " + std::to_string(p.stride[0]);
+}
+
+// Shapes around the kernel's tile sizes (6 pixels, 16-channel blocks, 4 blocks a pass, groups
+// of 4 input channels with a 1-3 channel tail), every activation, with and without bias and
+// residual, and output scales that saturate part of the values.
+TEST(Conv1x1S8, MatchesReferenceByteForByte) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const std::vector<ConvParams> cases = {
+      pointwise(1, 16, 96, 7, 9, 1),  pointwise(1, 3, 5, 5, 5, 1),    pointwise(2, 24, 144, 6, 6, 1),
+      pointwise(1, 17, 65, 4, 3, 1),  pointwise(1, 1, 1, 1, 1, 1),    pointwise(3, 33, 16, 5, 7, 2),
+      pointwise(1, 64, 200, 3, 5, 1), pointwise(1, 130, 17, 9, 4, 3), pointwise(1, 6, 80, 13, 13, 1)};
+  // Clip bounds beyond the int8 range on either side, crossed (alpha > beta) and infinite
+  // take the kernel's merged clamp through its corner cases.
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<ref::Epilogue> acts = {
+      {Act::kNone, 0, 0},          {Act::kRelu, 0, 0},         {Act::kClip, 0.f, 6.f},
+      {Act::kClip, -0.5f, 0.75f},  {Act::kLeakyRelu, 0.1f, 0}, {Act::kLeakyRelu, -3.f, 0},
+      {Act::kClip, 1e30f, 2e30f},  {Act::kClip, -2e30f, -1e30f}, {Act::kClip, 0.5f, -0.25f},
+      {Act::kClip, -inf, inf}};
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  uint32_t seed = 100;
+  size_t compared = 0;
+  for (const ConvParams& p : cases) {
+    const int64_t in_n = p.batch * p.in_size[0] * p.in_size[1] * p.in_channels;
+    const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
+    const auto x = random_s8(static_cast<size_t>(in_n), -128, seed++);
+    const auto w = random_s8(static_cast<size_t>(p.in_channels * p.out_channels), -127, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size()),
+        r(static_cast<size_t>(out_n));
+    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
+    for (float& v : bias) v = u(gen);
+    for (float& v : r) v = u(gen);
+    const float x_scale = 0.0173f;
+    // The product's spread: the output scale puts about a tenth of the values past the clamp.
+    const float out_scale = 0.02f * std::sqrt(static_cast<float>(p.in_channels));
+    for (const ref::Epilogue& e : acts)
+      for (bool with_bias : {false, true})
+        for (bool with_residual : {false, true}) {
+          fast::ConvS8Epilogue epi;
+          for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+          if (with_bias) epi.bias = bias;
+          epi.residual = with_residual;
+          epi.act = e;
+          epi.out_scale = out_scale;
+          std::string why;
+          auto k = fast::Conv1x1S8::Create(p, w.data(), epi, &why);
+          ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
+          const auto want = reference_block(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
+                                            with_residual ? &r : nullptr, e, out_scale);
+          std::vector<int8_t> got(want.size(), 99);
+          k->run(x.data(), with_residual ? r.data() : nullptr, got.data());
+          ASSERT_EQ(got, want) << describe(p) << " act=" << static_cast<int>(e.act) << " bias=" << with_bias
+                               << " residual=" << with_residual;
+          compared += got.size();
+        }
+  }
+  EXPECT_GT(compared, 100'000u);
+}
+
+// Scales of 1 and an output scale of 2 make every odd accumulator an exact tie (q + 0.5):
+// round half to even decides them, as in the reference.
+TEST(Conv1x1S8, ExactTiesRoundToEven) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const ConvParams p = pointwise(1, 4, 32, 6, 6, 1);
+  const auto x = random_s8(36 * 4, -3, 21), w = random_s8(32 * 4, -3, 22);
+  std::vector<int8_t> xs = x, ws = w;
+  for (int8_t& v : xs) v = static_cast<int8_t>(v % 4);
+  for (int8_t& v : ws) v = static_cast<int8_t>(v % 4);
+  fast::ConvS8Epilogue epi;
+  epi.scales.assign(32, 1.f);
+  epi.out_scale = 2.f;
+  std::string why;
+  auto k = fast::Conv1x1S8::Create(p, ws.data(), epi, &why);
+  ASSERT_NE(k, nullptr) << why;
+  const auto want = reference_block(p, xs, ws, 1.f, std::vector<float>(32, 1.f), nullptr, nullptr, {}, 2.f);
+  std::vector<int8_t> got(want.size(), 99);
+  k->run(xs.data(), nullptr, got.data());
+  EXPECT_EQ(got, want);
+  // The data has ties to decide: some odd accumulators.
+  const std::vector<int8_t> x_nchw = naive::to_nchw(1, 4, 36, xs);
+  std::vector<int32_t> acc(36 * 32);
+  ref::conv_s8s8s32(p, x_nchw.data(), ws.data(), acc.data());
+  EXPECT_GT(std::count_if(acc.begin(), acc.end(), [](int32_t a) { return a % 2 != 0; }), 50);
+}
+
+TEST(Conv1x1S8, RunsConcurrentlyOnOneKernel) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const ConvParams p = pointwise(1, 32, 192, 14, 14, 1);
+  const auto w = random_s8(32 * 192, -127, 31);
+  std::vector<float> w_scales(192, 0.003f);
+  fast::ConvS8Epilogue epi;
+  for (float s : w_scales) epi.scales.push_back(0.02f * s);
+  epi.act = {Act::kClip, 0.f, 6.f};
+  epi.out_scale = 0.01f;
+  auto k = fast::Conv1x1S8::Create(p, w.data(), epi, nullptr);
+  ASSERT_NE(k, nullptr);
+  std::vector<std::vector<int8_t>> xs, want;
+  for (uint32_t t = 0; t < 4; ++t) {
+    xs.push_back(random_s8(196 * 32, -128, 40 + t));
+    want.push_back(reference_block(p, xs.back(), w, 0.02f, w_scales, nullptr, nullptr, epi.act, 0.01f));
+  }
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<int8_t> got(want[t].size());
+      for (int rep = 0; rep < 20; ++rep) {
+        k->run(xs[t].data(), nullptr, got.data());
+        bad[t] += got != want[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
+}
+
+TEST(Conv1x1S8, DeclinesWhatItDoesNotCompute) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const auto w = random_s8(9 * 8 * 8, -127, 1);
+  fast::ConvS8Epilogue epi;
+  epi.scales.assign(8, 0.01f);
+  epi.out_scale = 0.1f;
+  std::string why;
+  ConvParams p3 = pointwise(1, 8, 8, 6, 6, 1);
+  p3.kernel = {3, 3};
+  EXPECT_EQ(fast::Conv1x1S8::Create(p3, w.data(), epi, &why), nullptr);
+  EXPECT_NE(why.find("1x1"), std::string::npos) << why;
+  ConvParams padded = pointwise(1, 8, 8, 6, 6, 1);
+  padded.pad_begin = {1, 0};
+  EXPECT_EQ(fast::Conv1x1S8::Create(padded, w.data(), epi, &why), nullptr);
+  ConvParams grouped = pointwise(1, 8, 8, 6, 6, 1);
+  grouped.group = 2;
+  EXPECT_EQ(fast::Conv1x1S8::Create(grouped, w.data(), epi, &why), nullptr);
+  const ConvParams p = pointwise(1, 8, 8, 6, 6, 1);
+  fast::ConvS8Epilogue silu = epi;
+  silu.act.act = Act::kSilu;
+  EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), silu, &why), nullptr);
+  fast::ConvS8Epilogue float_out = epi;
+  float_out.out_scale = 0.f;
+  EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), float_out, &why), nullptr);
+  EXPECT_NE(fast::Conv1x1S8::Create(p, w.data(), epi, &why), nullptr) << why;
+}
+
+}  // namespace
+}  // namespace qs::kernels
