@@ -14,6 +14,7 @@
 
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
+#include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
@@ -137,6 +138,64 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (const auto& s : kShapes) b->Args(s);
 }
 
+// Depthwise 3x3 INT8 layers with int8 in and out, channels-last, bias and ReLU6 (MobileNetV2's):
+// oneDNN's kernel with its division post-op against DepthwiseConvS8. range(0): channels,
+// range(1): input size, range(2): stride.
+struct Depthwise {
+  ref::ConvParams p;
+  std::vector<int8_t> x, w, y;
+  fast::ConvS8Epilogue epi;
+  explicit Depthwise(const benchmark::State& st) {
+    const int64_t c = st.range(0), hw = st.range(1), s = st.range(2), out = (hw - 1) / s + 1;
+    p = ref::ConvParams{1, c, c, c, {hw, hw}, {out, out}, {3, 3}, {s, s}, {1, 1}, {1, 1}, {1, 1}};
+    const std::vector<float> xf = random_values(c * hw * hw, 1), wf = random_values(c * 9, 2);
+    x.resize(xf.size());
+    w.resize(wf.size());
+    y.resize(static_cast<size_t>(c * out * out));
+    std::vector<float> w_scales(static_cast<size_t>(c));
+    ref::quantize_f32_s8(xf.data(), x.data(), static_cast<int64_t>(x.size()), 1.f / 127);
+    ref::quantize_weights_s8(wf.data(), {c, 1, 3, 3}, 0, w.data(), w_scales.data());
+    for (float ws : w_scales) epi.scales.push_back(ws / 127);
+    epi.bias = random_values(c, 3);
+    epi.act = {ref::Epilogue::Act::kClip, 0.f, 6.f};
+    epi.out_scale = 6.f / 127;
+  }
+};
+
+void BM_DepthwiseOneDnn(benchmark::State& st) {
+  Depthwise l(st);
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {true, true}, &l.epi);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    conv->run_s8(l.x.data(), nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+void BM_DepthwiseDirect(benchmark::State& st) {
+  Depthwise l(st);
+  std::string why;
+  auto conv = fast::DepthwiseConvS8::Create(l.p, l.w.data(), l.epi, &why);
+  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  for (auto _ : st) {
+    conv->run(l.x.data(), nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+const std::vector<std::vector<int64_t>> kDepthwise{{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2},
+                                                   {192, 28, 1}, {384, 14, 1}, {576, 14, 2}, {960, 7, 1}};
+
+void depthwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"c", "hw", "s"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kDepthwise) b->Args(s);
+}
+
+BENCHMARK(BM_DepthwiseOneDnn)->Apply(depthwise_shapes);
+BENCHMARK(BM_DepthwiseDirect)->Apply(depthwise_shapes);
+
 // Pointwise INT8 layers with int8 in and out, channels-last, bias and ReLU6 (MobileNetV2's
 // expansions and projections, ResNet-50's bottleneck 1x1s): oneDNN's kernel with its division
 // post-op against Conv1x1S8. range(0): in channels, range(1): out channels, range(2): spatial.
@@ -238,6 +297,20 @@ int main(int argc, char** argv) {
     if (o <= 0 || d <= 0) continue;
     std::printf("%4lld -> %-4lld at %3lldx%-3lld          %7.3f  %7.3f       %.2fx\n", static_cast<long long>(s[0]),
                 static_cast<long long>(s[1]), static_cast<long long>(s[2]), static_cast<long long>(s[2]), o, d, o / d);
+  }
+  std::printf("\ndepthwise 3x3 int8 -> int8 (batch 1)  oneDNN ms  DepthwiseConvS8 ms  speed-up\n");
+  for (const auto& s : kDepthwise) {
+    auto dw = [&](const char* bench) {
+      const std::string name = std::string(bench) + "/c:" + std::to_string(s[0]) + "/hw:" + std::to_string(s[1]) +
+                               "/s:" + std::to_string(s[2]) + "/real_time";
+      auto it = reporter.times.find(name);
+      return it == reporter.times.end() ? -1.0 : it->second;
+    };
+    const double o = dw("BM_DepthwiseOneDnn"), d = dw("BM_DepthwiseDirect");
+    if (o <= 0 || d <= 0) continue;
+    std::printf("%4lld ch at %3lldx%-3lld stride %lld            %7.3f  %7.3f             %.2fx\n",
+                static_cast<long long>(s[0]), static_cast<long long>(s[1]), static_cast<long long>(s[1]),
+                static_cast<long long>(s[2]), o, d, o / d);
   }
   const char* omp = std::getenv("OMP_NUM_THREADS");
   std::printf("OMP_NUM_THREADS=%s%s\n", omp ? omp : "(unset)", omp ? "" : "  -- set it to 1 for the one-thread numbers");

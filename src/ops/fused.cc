@@ -23,6 +23,7 @@
 
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
+#include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/eltwise_fast.h"
 #include "kernels/fast/gemm_int8_onednn.h"
@@ -277,7 +278,9 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::vector<int8_t> wq;
     std::vector<float> w_scales, bias;
     std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
-    std::unique_ptr<kernels::fast::Conv1x1S8> pointwise;  // int8 to int8 1x1 layers it outruns oneDNN on
+    // int8-to-int8 layers that the in-register kernels run faster than oneDNN
+    std::unique_ptr<kernels::fast::Conv1x1S8> pointwise;
+    std::unique_ptr<kernels::fast::DepthwiseConvS8> depthwise;
     bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32 / run_s8)
     Int8Handoff handoff;
     QuantizeFn quantize = kernels::ref::quantize_f32_s8;
@@ -331,10 +334,15 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       epi.act = e;
       epi.out_scale = handoff.y_scale;
       epi.scales_as_operand = ctx.options.few_runs;
-      // A pointwise layer between INT8 layers, channels-last, may take the in-register kernel.
-      if (layout.x && layout.y && handoff.y_scale > 0.f && kernels::fast::Conv1x1S8::outruns_onednn(p))
-        s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), epi, &why_not);
-      if (s->pointwise) {
+      // A pointwise or depthwise layer between INT8 layers, channels-last, may take an
+      // in-register kernel.
+      if (layout.x && layout.y && handoff.y_scale > 0.f) {
+        if (kernels::fast::Conv1x1S8::outruns_onednn(p))
+          s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), epi, &why_not);
+        else if (kernels::fast::DepthwiseConvS8::outruns_onednn(p))
+          s->depthwise = kernels::fast::DepthwiseConvS8::Create(p, s->wq.data(), epi, &why_not);
+      }
+      if (s->pointwise || s->depthwise) {
         s->fast_epilogue = true;
       } else {
         s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
@@ -343,7 +351,10 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       }
     }
   }
-  const std::string_view impl = s->pointwise ? "pointwise-s8" : s->fast ? "onednn-s8" : "reference-s8";
+  const std::string_view impl = s->pointwise   ? "pointwise-s8"
+                                : s->depthwise ? "depthwise-s8"
+                                : s->fast      ? "onednn-s8"
+                                               : "reference-s8";
   // Quantize X, int8 x int8 -> int32, the float epilogue. x in the layout the fast kernel was
   // built for (plain for the reference), r and y channels-last when y_channels_last.
   auto compute = [s](const float* x, const float* r, float* y, bool y_channels_last) {
@@ -370,6 +381,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
           const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
           const float* residual = s->quantized_residual(r, ny);
           if (s->pointwise) return s->pointwise->run(xq, residual, out[0]->data<int8_t>());
+          if (s->depthwise) return s->depthwise->run(xq, residual, out[0]->data<int8_t>());
           if (s->handoff.y_scale > 0.f) return s->fast->run_s8(xq, residual, out[0]->data<int8_t>());
           return s->fast->run_f32(xq, residual, out[0]->data<float>());
         }

@@ -12,20 +12,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "kernels/fast/eltwise_fast.h"  // parallel_chunks
+#include "kernels/fast/int8_avx512.h"
 #include "kernels/reference/int8.h"
-
-// AVX-512 VNNI code picked at run time; builds without target clones (the fuzz build) and
-// other compilers or CPUs decline, and the caller keeps oneDNN's kernel.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
-#define QS_CONV1X1_VNNI 1
-#include <immintrin.h>
-#define QS_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
-#define QS_VNNI_INLINE QS_VNNI_TARGET __attribute__((always_inline)) inline
-#else
-#define QS_CONV1X1_VNNI 0
-#endif
 
 namespace qs::kernels::fast {
 
@@ -38,110 +29,20 @@ struct Conv1x1S8::Impl {
   int64_t blocks = 0;            // ceil(n / 16)
   std::vector<int8_t> w;         // packed weights
   std::vector<int32_t> comp;     // -128 * sum_k w[c][k]: the source is fed to VNNI as x + 128
-  std::vector<float> scales, bias;  // per channel, zero-padded to whole blocks (no bias: +0)
-  ref::Epilogue act;
-  float out_scale = 0.f, inv = 0.f, limit = 0.f;
-  float lo = 0.f, hi = 0.f;  // None, Relu, Clip: the activation's clamp within [-limit, limit]
+  int8_avx512::OutputEpilogue epilogue;
 };
 
 namespace {
 
-// 1 / scale and the bound on |x| below which the corrected quotient is used: false when the
-// scale has no finite normal reciprocal or the bound overflows.
-bool quotient_constants(float scale, float* inv, float* limit) {
-  if (!(scale > 0.f) || !std::isnormal(scale)) return false;
-  *inv = 1.f / scale;
-  *limit = 256.f * scale;
-  return std::isnormal(*inv) && std::isfinite(*limit);
-}
-
-bool have_vnni() {
-#if QS_CONV1X1_VNNI
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vnni");
-  }();
-  return yes;
-#else
-  return false;
-#endif
-}
-
-#if QS_CONV1X1_VNNI
-// GCC 12 warns about the _mm512_undefined_*() inside its own rounding intrinsics (a false
-// positive).
+#if QS_INT8_AVX512
+using namespace int8_avx512;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-constexpr int kRows = 6;       // pixels per tile
+constexpr int kRows = 4;       // pixels per tile (6 spills accumulators)
 constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile (24 accumulators)
-constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-
-struct QuotientConsts {
-  __m512 scale, inv, limit, neg_limit;
-};
-
-// round_half_even(x / scale) for |x| <= limit = 256 * scale, as int32 (|q| <= 256). The
-// quotient is the correctly rounded x / scale: the reciprocal's product and two corrections,
-// each remainder x - q * scale exact in one fused multiply-add.
-QS_VNNI_INLINE __m512i quotient(__m512 x, const QuotientConsts& c) {
-  __m512 q = _mm512_mul_round_ps(x, c.inv, kRound);
-  __m512 r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
-  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
-  r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
-  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
-  return _mm512_cvt_roundps_epi32(q, kRound);
-}
-
-// NaN -> 0, then into [-limit, limit]: values beyond the bound saturate either way, since
-// limit / scale = 256 exactly.
-QS_VNNI_INLINE __m512 bounded(__m512 x, const QuotientConsts& c) {
-  x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x, _CMP_ORD_Q), x);
-  return _mm512_min_ps(c.limit, _mm512_max_ps(c.neg_limit, x));
-}
-
-// The saturating narrowings to int8 are the reference's clamp to [-128, 127].
-QS_VNNI_INLINE void store16(int8_t* y, __mmask16 lanes, __m512i q) {
-  _mm_mask_storeu_epi8(y, lanes, _mm512_cvtsepi32_epi8(q));
-}
-
-// Four vectors of consecutive channels as 64 bytes: two packing steps (saturating, per
-// 128-bit lane) and one permutation that puts the lanes' 4-byte pieces back in order.
-QS_VNNI_INLINE void store64(int8_t* y, __mmask64 lanes, __m512i a, __m512i b, __m512i c, __m512i d) {
-  const __m512i abcd = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  _mm512_mask_storeu_epi8(y, lanes, _mm512_permutexvar_epi32(order, abcd));
-}
-
-// The activation, then the bound of the quotient. None, Relu and Clip are one clamp,
-// min(hi, max(lo, v)) with lo and hi moved into [-limit, limit] (Impl::lo, Impl::hi); for
-// Clip, max(alpha, v) and min(beta, t) are the reference's `v < alpha ? alpha : v` and
-// `beta < t ? beta : t`, NaN included; Relu and None differ from the reference only in the
-// sign of a zero, which quantizes to the same 0. v has no NaN there: Create bounds the scales
-// and bias, and the residual comes fake-quantized. LeakyRelu: v < 0 ? alpha * v : v (alpha *
-// inf can be NaN), then bounded().
-struct Activation {
-  __m512 lo, hi, slope;
-};
-
-template <bool kLeaky>
-QS_VNNI_INLINE __m512 activate(__m512 v, const Activation& a, const QuotientConsts& c) {
-  if constexpr (kLeaky) {
-    const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-    return bounded(_mm512_mask_mul_round_ps(v, neg, a.slope, v, kRound), c);
-  } else {
-    return _mm512_min_ps(a.hi, _mm512_max_ps(a.lo, v));
-  }
-}
-
-// The channels of [c0, c0 + 16) below n.
-QS_VNNI_INLINE __mmask16 lanes16(int64_t n, int64_t c0) {
-  return c0 + 16 <= n ? __mmask16(0xFFFF) : c0 >= n ? __mmask16(0) : __mmask16((1u << (n - c0)) - 1);
-}
 
 QS_VNNI_INLINE uint32_t load4(const int8_t* p) {
   uint32_t v;
@@ -156,8 +57,7 @@ struct TileArgs {
   const int32_t* comp;
   const float *scales, *bias;
   int64_t k, n, groups;
-  Activation act;
-  QuotientConsts q;
+  Consts c;
 };
 
 // One tile: R pixels (rows of x and y given by pointer) times NB output blocks from block
@@ -184,7 +84,7 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
     for (int r = 0; r < R; ++r) {
       const __m512i xb = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int>(load4(x[r] + g * 4))), flip);
 #pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], xb, wv[j]);
+      for (int j = 0; j < NB; ++j) acc[r][j] = dpbusd(acc[r][j], xb, wv[j]);
     }
   }
   if (tail > 0) {
@@ -198,11 +98,10 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
       std::memcpy(&v, x[r] + whole * 4, static_cast<size_t>(tail));
       const __m512i xb = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int>(v)), flip);
 #pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], xb, wv[j]);
+      for (int j = 0; j < NB; ++j) acc[r][j] = dpbusd(acc[r][j], xb, wv[j]);
     }
   }
-  const Activation act = k.act;
-  const QuotientConsts qc = k.q;
+  const Consts consts = k.c;
   __m512 scale[NB], bias[NB];
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
@@ -215,12 +114,8 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
     __m512i q[NB];
 #pragma GCC unroll 4
     for (int j = 0; j < NB; ++j) {
-      // float(acc) * scale + bias (+ residual), rounded one operation at a time.
-      __m512 v = _mm512_cvt_roundepi32_ps(acc[r][j], kRound);
-      v = _mm512_mul_round_ps(v, scale[j], kRound);
-      v = _mm512_add_round_ps(v, bias[j], kRound);
-      if (res) v = _mm512_add_round_ps(v, _mm512_maskz_loadu_ps(lanes16(n, c0 + j * 16), res[r] + c0 + j * 16), kRound);
-      q[j] = quotient(activate<kLeaky>(v, act, qc), qc);
+      const int64_t c = c0 + j * 16;
+      q[j] = requantize<kLeaky>(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr, lanes16(n, c), consts);
     }
     if constexpr (NB == 4) {
       const __mmask64 lanes = c0 + 64 <= n ? ~__mmask64(0) : (__mmask64(1) << (n - c0)) - 1;
@@ -239,22 +134,21 @@ constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows() {
   return {tile<R, 1, kLeaky>, tile<R, 2, kLeaky>, tile<R, 3, kLeaky>, tile<R, 4, kLeaky>};
 }
 
-template <bool kLeaky>
-constexpr std::array<std::array<TileFn, kMaxBlocks>, kRows> kTiles = {
-    tiles_of_rows<1, kLeaky>(), tiles_of_rows<2, kLeaky>(), tiles_of_rows<3, kLeaky>(),
-    tiles_of_rows<4, kLeaky>(), tiles_of_rows<5, kLeaky>(), tiles_of_rows<6, kLeaky>()};
-
-QS_VNNI_TARGET QuotientConsts quotient_consts(float scale, float inv, float limit) {
-  return {_mm512_set1_ps(scale), _mm512_set1_ps(inv), _mm512_set1_ps(limit), _mm512_set1_ps(-limit)};
+template <bool kLeaky, size_t... R>
+constexpr std::array<std::array<TileFn, kMaxBlocks>, kRows> tiles(std::index_sequence<R...>) {
+  return {tiles_of_rows<static_cast<int>(R) + 1, kLeaky>()...};
 }
+
+// [rows - 1][blocks - 1]
+template <bool kLeaky>
+constexpr auto kTiles = tiles<kLeaky>(std::make_index_sequence<kRows>());
 
 // Pixels [p0, p1) of the output, every output channel, tile by tile.
 QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const float* residual, int8_t* y,
                                int64_t p0, int64_t p1) {
-  const TileArgs args{k.w.data(), k.comp.data(), k.scales.data(), k.bias.data(), k.k, k.n, k.groups,
-                      {_mm512_set1_ps(k.lo), _mm512_set1_ps(k.hi), _mm512_set1_ps(k.act.alpha)},
-                      quotient_consts(k.out_scale, k.inv, k.limit)};
-  const auto& fns = k.act.act == ref::Epilogue::Act::kLeakyRelu ? kTiles<true> : kTiles<false>;
+  const TileArgs args{k.w.data(),  k.comp.data(), k.epilogue.scales.data(), k.epilogue.bias.data(),
+                      k.k,         k.n,           k.groups,                   consts(k.epilogue)};
+  const auto& fns = k.epilogue.act.act == ref::Epilogue::Act::kLeakyRelu ? kTiles<true> : kTiles<false>;
   // The pixel's position, stepped along instead of divided out per pixel.
   const int64_t plane = k.out_h * k.out_w;
   int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
@@ -287,7 +181,7 @@ QS_VNNI_TARGET void quantize_vnni(const float* x, int8_t* q, int64_t n, float sc
   }
 }
 #pragma GCC diagnostic pop
-#endif  // QS_CONV1X1_VNNI
+#endif  // QS_INT8_AVX512
 
 }  // namespace
 
@@ -300,32 +194,16 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
     if (why_not) *why_not = why;
     return nullptr;
   };
-  if (!have_vnni()) return decline("the CPU has no AVX-512 VNNI");
+  if (!int8_avx512::cpu_ok()) return decline("the CPU has no AVX-512 VNNI");
   if (p.in_size.size() != 2 || p.kernel != std::vector<int64_t>{1, 1}) return decline("not a 2-D 1x1 convolution");
   if (p.group != 1) return decline("grouped");
   for (size_t i = 0; i < 2; ++i)
     if (p.pad_begin[i] != 0 || p.pad_end[i] != 0) return decline("padded");
   if (p.batch <= 0 || p.in_channels <= 0 || p.out_channels <= 0) return decline("empty");
   if (!ref::int8_reduction_fits(p.in_channels)) return decline("reduction could overflow the int32 accumulator");
-  using Act = ref::Epilogue::Act;
-  if (e.act.act == Act::kSilu) return decline("SiLU epilogue");
-  if (e.scales.size() != static_cast<size_t>(p.out_channels) ||
-      (!e.bias.empty() && e.bias.size() != static_cast<size_t>(p.out_channels)))
-    return decline("epilogue constants do not match the output channels");
-  // No NaN before the activation: float(acc) * scale stays finite (|acc| < 2^31), bias is finite.
-  for (float s : e.scales)
-    if (!(std::abs(s) <= 0x1p96f)) return decline("a scale beyond 2^96 or NaN");
-  for (float b : e.bias)
-    if (!std::isfinite(b)) return decline("a non-finite bias");
-  if ((e.act.act == Act::kClip && (std::isnan(e.act.alpha) || std::isnan(e.act.beta))) ||
-      (e.act.act == Act::kLeakyRelu && !std::isfinite(e.act.alpha)))
-    return decline("a NaN or infinite activation parameter");
   auto impl = std::make_unique<Impl>();
-  if (!quotient_constants(e.out_scale, &impl->inv, &impl->limit)) return decline("no int8 output scale");
   Impl& k = *impl;
-  const float inf = std::numeric_limits<float>::infinity();
-  k.lo = std::clamp(e.act.act == Act::kRelu ? 0.f : e.act.act == Act::kClip ? e.act.alpha : -inf, -k.limit, k.limit);
-  k.hi = std::clamp(e.act.act == Act::kClip ? e.act.beta : inf, -k.limit, k.limit);
+  if (const char* why = nullptr; !int8_avx512::prepare(e, p.out_channels, &k.epilogue, &why)) return decline(why);
   k.batch = p.batch;
   k.in_h = p.in_size[0];
   k.in_w = p.in_size[1];
@@ -337,13 +215,9 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
   k.n = p.out_channels;
   k.groups = (k.k + 3) / 4;
   k.blocks = (k.n + 15) / 16;
-  k.act = e.act;
-  k.out_scale = e.out_scale;
   const size_t padded = static_cast<size_t>(k.blocks * 16);
   k.w.assign(padded * static_cast<size_t>(k.groups) * 4, 0);
   k.comp.assign(padded, 0);
-  k.scales.assign(padded, 0.f);
-  k.bias.assign(padded, 0.f);
   for (int64_t c = 0; c < k.n; ++c) {
     int64_t sum = 0;
     for (int64_t i = 0; i < k.k; ++i) {
@@ -352,14 +226,12 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
       k.w[static_cast<size_t>((((c / 16) * k.groups + i / 4) * 16 + c % 16) * 4 + i % 4)] = v;
     }
     k.comp[static_cast<size_t>(c)] = static_cast<int32_t>(-128 * sum);
-    k.scales[static_cast<size_t>(c)] = e.scales[static_cast<size_t>(c)];
-    if (!e.bias.empty()) k.bias[static_cast<size_t>(c)] = e.bias[static_cast<size_t>(c)];
   }
   return std::unique_ptr<Conv1x1S8>(new Conv1x1S8(std::move(impl)));
 }
 
 void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
-#if QS_CONV1X1_VNNI
+#if QS_INT8_AVX512
   const Impl& k = *impl_;
   const int64_t pixels = k.batch * k.out_h * k.out_w;
   const int64_t tiles = (pixels + kRows - 1) / kRows;
@@ -376,8 +248,8 @@ void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
 
 bool quantize_f32_s8_by_correction(const float* x, int8_t* q, int64_t n, float scale) {
   float inv, limit;
-  if (!have_vnni() || !quotient_constants(scale, &inv, &limit)) return false;
-#if QS_CONV1X1_VNNI
+  if (!int8_avx512::cpu_ok() || !int8_avx512::quotient_constants(scale, &inv, &limit)) return false;
+#if QS_INT8_AVX512
   quantize_vnni(x, q, n, scale, inv, limit);
   return true;
 #else

@@ -5,15 +5,8 @@
 // rest of such a layer.
 //
 // Conv1x1S8 computes the whole block in registers: s8 x s8 products summed in int32 (AVX-512
-// VNNI), then, per output, exactly ref::dequantize_epilogue and ref::quantize_f32_s8:
-//   q = clamp(round_half_even(act(float(acc) * scales[c] + bias[c] + residual) / out_scale))
-// each float operation rounded separately in the reference's order. The quotient is the
-// correctly rounded x / out_scale without a division: q0 = x * r with r = 1 / out_scale, then
-// two corrections q' = q + (x - q * out_scale) * r, the remainder taken exactly by a fused
-// multiply-add (Markstein's theorem: once q is within one unit in the last place of x / s, the
-// correction gives the correctly rounded quotient; the first correction brings q there). x is
-// first clamped to +-256 * out_scale, where the quotient is exactly +-256 and saturates as
-// any larger one would.
+// VNNI), then the epilogue and the exact output quantization of int8_avx512.h, the
+// reference's bytes without a division.
 //
 // x and y are channels-last ([N, H, W, C]) int8; residual is float in y's layout.
 #pragma once

@@ -1,11 +1,10 @@
-// The pointwise INT8 kernel (kernels/fast/conv1x1_s8.h) against the reference: its output
-// quantization against ref::quantize_f32_s8 on values next to every half-integer, and the
-// whole block against ref::conv_s8s8s32 + ref::dequantize_epilogue + ref::quantize_f32_s8,
-// byte for byte.
-#include "kernels/fast/conv1x1_s8.h"
-
+// The in-register INT8 kernels against the reference: their output quantization
+// (kernels/fast/int8_avx512.h) against ref::quantize_f32_s8 on values next to every
+// half-integer, and the pointwise (conv1x1_s8.h) and depthwise (depthwise_s8.h) blocks against
+// ref::conv_s8s8s32 + ref::dequantize_epilogue + ref::quantize_f32_s8, byte for byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -13,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/fast/conv1x1_s8.h"
+#include "kernels/fast/depthwise_s8.h"
+#include "kernels/fast/int8_avx512.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/conv_int8.h"
@@ -24,11 +26,7 @@ namespace {
 using ref::ConvParams;
 using Act = ref::Epilogue::Act;
 
-bool have_kernel() {
-  int8_t q;
-  const float x = 1.f;
-  return fast::quantize_f32_s8_by_correction(&x, &q, 1, 1.f);
-}
+bool have_kernel() { return fast::int8_avx512::cpu_ok(); }
 
 std::vector<int8_t> reference_quantize(const std::vector<float>& x, float scale) {
   std::vector<int8_t> q(x.size());
@@ -129,8 +127,21 @@ std::vector<int8_t> reference_block(const ConvParams& p, const std::vector<int8_
 
 std::string describe(const ConvParams& p) {
   return "batch " + std::to_string(p.batch) + " " + std::to_string(p.in_channels) + "->" +
-         std::to_string(p.out_channels) + " at " + std::to_string(p.in_size[0]) + "x" + std::to_string(p.in_size[1]) +
-         " stride " + std::to_string(p.stride[0]);
+         std::to_string(p.out_channels) + " group " + std::to_string(p.group) + " at " + std::to_string(p.in_size[0]) +
+         "x" + std::to_string(p.in_size[1]) + " kernel " + std::to_string(p.kernel[0]) + "x" +
+         std::to_string(p.kernel[1]) + " stride " + std::to_string(p.stride[0]) + "," + std::to_string(p.stride[1]) +
+         " pads " + std::to_string(p.pad_begin[0]) + "," + std::to_string(p.pad_begin[1]) + "," +
+         std::to_string(p.pad_end[0]) + "," + std::to_string(p.pad_end[1]);
+}
+
+// Every activation; Clip bounds beyond the int8 range on either side, crossed (alpha > beta)
+// and infinite take the kernels' merged clamp through its corner cases.
+std::vector<ref::Epilogue> epilogue_activations() {
+  const float inf = std::numeric_limits<float>::infinity();
+  return {{Act::kNone, 0, 0},          {Act::kRelu, 0, 0},           {Act::kClip, 0.f, 6.f},
+          {Act::kClip, -0.5f, 0.75f},  {Act::kLeakyRelu, 0.1f, 0},   {Act::kLeakyRelu, -3.f, 0},
+          {Act::kClip, 1e30f, 2e30f},  {Act::kClip, -2e30f, -1e30f}, {Act::kClip, 0.5f, -0.25f},
+          {Act::kClip, -inf, inf}};
 }
 
 // Shapes around the kernel's tile sizes (6 pixels, 16-channel blocks, 4 blocks a pass, groups
@@ -142,14 +153,7 @@ TEST(Conv1x1S8, MatchesReferenceByteForByte) {
       pointwise(1, 16, 96, 7, 9, 1),  pointwise(1, 3, 5, 5, 5, 1),    pointwise(2, 24, 144, 6, 6, 1),
       pointwise(1, 17, 65, 4, 3, 1),  pointwise(1, 1, 1, 1, 1, 1),    pointwise(3, 33, 16, 5, 7, 2),
       pointwise(1, 64, 200, 3, 5, 1), pointwise(1, 130, 17, 9, 4, 3), pointwise(1, 6, 80, 13, 13, 1)};
-  // Clip bounds beyond the int8 range on either side, crossed (alpha > beta) and infinite
-  // take the kernel's merged clamp through its corner cases.
-  const float inf = std::numeric_limits<float>::infinity();
-  const std::vector<ref::Epilogue> acts = {
-      {Act::kNone, 0, 0},          {Act::kRelu, 0, 0},         {Act::kClip, 0.f, 6.f},
-      {Act::kClip, -0.5f, 0.75f},  {Act::kLeakyRelu, 0.1f, 0}, {Act::kLeakyRelu, -3.f, 0},
-      {Act::kClip, 1e30f, 2e30f},  {Act::kClip, -2e30f, -1e30f}, {Act::kClip, 0.5f, -0.25f},
-      {Act::kClip, -inf, inf}};
+  const std::vector<ref::Epilogue> acts = epilogue_activations();
   std::mt19937 gen(7);
   std::uniform_real_distribution<float> u(-2.f, 2.f);
   uint32_t seed = 100;
@@ -272,6 +276,132 @@ TEST(Conv1x1S8, DeclinesWhatItDoesNotCompute) {
   float_out.out_scale = 0.f;
   EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), float_out, &why), nullptr);
   EXPECT_NE(fast::Conv1x1S8::Create(p, w.data(), epi, &why), nullptr) << why;
+}
+
+// Depthwise: c channels, kernel kh x kw, strides, pads {top, left, bottom, right}.
+ConvParams depthwise(int64_t batch, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                     std::vector<int64_t> pads) {
+  ConvParams p{batch, c, c, c, {h, w}, {}, {kh, kw}, {sh, sw}, {1, 1}, {pads[0], pads[1]}, {pads[2], pads[3]}};
+  p.out_size = {(h + pads[0] + pads[2] - kh) / sh + 1, (w + pads[1] + pads[3] - kw) / sw + 1};
+  return p;
+}
+
+// MobileNet's 3x3 at strides 1 and 2, 5x5 (two column groups), filters of 1, 2, 4, 6 and 7
+// columns, no, asymmetric and wide padding, channel counts with a partial last block, batches.
+TEST(DepthwiseConvS8, MatchesReferenceByteForByte) {
+  if (!fast::int8_avx512::cpu_ok(true)) GTEST_SKIP() << "no AVX-512 VNNI and VBMI";
+  const std::vector<ConvParams> cases = {
+      depthwise(1, 32, 9, 11, 3, 3, 1, 1, {1, 1, 1, 1}),  depthwise(2, 96, 12, 12, 3, 3, 2, 2, {1, 1, 1, 1}),
+      depthwise(1, 20, 7, 5, 3, 3, 1, 1, {1, 1, 1, 1}),   depthwise(1, 48, 10, 10, 5, 5, 1, 1, {2, 2, 2, 2}),
+      depthwise(1, 24, 8, 9, 5, 5, 2, 2, {2, 2, 2, 2}),   depthwise(1, 17, 6, 6, 1, 1, 1, 1, {0, 0, 0, 0}),
+      depthwise(1, 16, 5, 5, 3, 3, 1, 1, {0, 0, 0, 0}),   depthwise(1, 16, 6, 7, 3, 3, 1, 2, {0, 1, 1, 0}),
+      depthwise(1, 5, 9, 9, 7, 7, 1, 1, {3, 3, 3, 3}),    depthwise(1, 40, 6, 13, 2, 6, 2, 3, {0, 2, 1, 4}),
+      depthwise(3, 33, 4, 4, 4, 4, 1, 1, {2, 0, 1, 3}),   depthwise(1, 8, 3, 3, 3, 3, 1, 1, {4, 4, 4, 4})};
+  const std::vector<ref::Epilogue> acts = epilogue_activations();
+  std::mt19937 gen(8);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  uint32_t seed = 500;
+  size_t compared = 0;
+  for (const ConvParams& p : cases) {
+    const int64_t c = p.in_channels, taps = p.kernel[0] * p.kernel[1];
+    const int64_t in_n = p.batch * p.in_size[0] * p.in_size[1] * c;
+    const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * c;
+    const auto x = random_s8(static_cast<size_t>(in_n), -128, seed++);
+    const auto w = random_s8(static_cast<size_t>(c * taps), -127, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(c)), bias(w_scales.size()), r(static_cast<size_t>(out_n));
+    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
+    for (float& v : bias) v = u(gen);
+    for (float& v : r) v = u(gen);
+    const float x_scale = 0.0173f;
+    const float out_scale = 0.02f * std::sqrt(static_cast<float>(taps));
+    for (const ref::Epilogue& e : acts)
+      for (bool with_bias : {false, true})
+        for (bool with_residual : {false, true}) {
+          fast::ConvS8Epilogue epi;
+          for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+          if (with_bias) epi.bias = bias;
+          epi.residual = with_residual;
+          epi.act = e;
+          epi.out_scale = out_scale;
+          std::string why;
+          auto k = fast::DepthwiseConvS8::Create(p, w.data(), epi, &why);
+          ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
+          const auto want = reference_block(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
+                                            with_residual ? &r : nullptr, e, out_scale);
+          std::vector<int8_t> got(want.size(), 99);
+          k->run(x.data(), with_residual ? r.data() : nullptr, got.data());
+          ASSERT_EQ(got, want) << describe(p) << " act=" << static_cast<int>(e.act) << " alpha=" << e.alpha
+                               << " beta=" << e.beta << " bias=" << with_bias << " residual=" << with_residual;
+          compared += got.size();
+        }
+  }
+  EXPECT_GT(compared, 100'000u);
+}
+
+// Rows split over threads keep their own row buffers: concurrent runs of one kernel, and
+// each on a large enough layer that it splits.
+TEST(DepthwiseConvS8, RunsConcurrentlyOnOneKernel) {
+  if (!fast::int8_avx512::cpu_ok(true)) GTEST_SKIP() << "no AVX-512 VNNI and VBMI";
+  const ConvParams p = depthwise(1, 144, 28, 28, 3, 3, 1, 1, {1, 1, 1, 1});
+  const auto w = random_s8(144 * 9, -127, 61);
+  std::vector<float> w_scales(144, 0.004f);
+  fast::ConvS8Epilogue epi;
+  for (float s : w_scales) epi.scales.push_back(0.02f * s);
+  epi.act = {Act::kClip, 0.f, 6.f};
+  epi.out_scale = 0.01f;
+  auto k = fast::DepthwiseConvS8::Create(p, w.data(), epi, nullptr);
+  ASSERT_NE(k, nullptr);
+  std::vector<std::vector<int8_t>> xs, want;
+  for (uint32_t t = 0; t < 4; ++t) {
+    xs.push_back(random_s8(28 * 28 * 144, -128, 70 + t));
+    want.push_back(reference_block(p, xs.back(), w, 0.02f, w_scales, nullptr, nullptr, epi.act, 0.01f));
+  }
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<int8_t> got(want[t].size());
+      for (int rep = 0; rep < 10; ++rep) {
+        k->run(xs[t].data(), nullptr, got.data());
+        bad[t] += got != want[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
+}
+
+TEST(DepthwiseConvS8, DeclinesWhatItDoesNotCompute) {
+  if (!fast::int8_avx512::cpu_ok(true)) GTEST_SKIP() << "no AVX-512 VNNI and VBMI";
+  const auto w = random_s8(16 * 9 * 2, -127, 1);
+  fast::ConvS8Epilogue epi;
+  epi.scales.assign(16, 0.01f);
+  epi.out_scale = 0.1f;
+  std::string why;
+  EXPECT_NE(fast::DepthwiseConvS8::Create(depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), epi, &why),
+            nullptr)
+      << why;
+  ConvParams grouped = depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1});
+  grouped.group = 8;
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(grouped, w.data(), epi, &why), nullptr);
+  EXPECT_NE(why.find("depthwise"), std::string::npos) << why;
+  ConvParams multiplier = depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1});
+  multiplier.out_channels = 32;
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(multiplier, w.data(), epi, &why), nullptr);
+  ConvParams dilated = depthwise(1, 16, 6, 6, 3, 3, 1, 1, {2, 2, 2, 2});
+  dilated.dilation = {2, 2};
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(dilated, w.data(), epi, &why), nullptr);
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(depthwise(1, 16, 20, 20, 1, 17, 1, 1, {0, 8, 0, 8}), w.data(), epi, &why),
+            nullptr);
+  fast::ConvS8Epilogue float_out = epi;
+  float_out.out_scale = 0.f;
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), float_out, &why),
+            nullptr);
+  fast::ConvS8Epilogue nan_bias = epi;
+  nan_bias.bias.assign(16, 0.f);
+  nan_bias.bias[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(fast::DepthwiseConvS8::Create(depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), nan_bias, &why),
+            nullptr);
+  EXPECT_NE(why.find("bias"), std::string::npos) << why;
 }
 
 }  // namespace

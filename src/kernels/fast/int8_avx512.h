@@ -1,0 +1,217 @@
+// What the in-register INT8 kernels (conv1x1_s8.cc, depthwise_s8.cc) share: the checks that
+// make an epilogue computable in registers, and the AVX-512 code of the epilogue with the
+// exact output quantization,
+//   q = clamp(round_half_even(act(float(acc) * scales[c] + bias[c] + residual) / out_scale))
+// each float operation rounded separately in the order of ref::dequantize_epilogue and
+// ref::quantize_f32_s8, so that the int8 result is the reference's bit for bit.
+//
+// The quotient is the correctly rounded x / out_scale without a division (a vector division
+// costs about as much per element as the rest of a small layer): q0 = x * r with
+// r = 1 / out_scale, then two corrections q' = q + (x - q * out_scale) * r, each remainder
+// exact in one fused multiply-add (Markstein's theorem: once q is within one unit in the last
+// place of x / s, the correction gives the correctly rounded quotient; the first correction
+// brings q there). x is first clamped to +-256 * out_scale, where the quotient is exactly
+// +-256 and saturates as any larger one would.
+//
+// QS_INT8_AVX512 is 1 where the vector code is compiled (x86-64 with GCC or clang, target
+// clones allowed); elsewhere the kernels decline and their callers keep oneDNN's.
+// Include only from kernels/fast/*.cc files built with fp-contract off.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "kernels/fast/conv_int8_onednn.h"  // ConvS8Epilogue
+#include "kernels/reference/int8.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
+#define QS_INT8_AVX512 1
+#include <immintrin.h>
+#define QS_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
+#define QS_VNNI_INLINE QS_VNNI_TARGET __attribute__((always_inline)) inline
+// Also VBMI's byte permutations (Ice Lake and later; Cascade Lake has VNNI without them).
+#define QS_VBMI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,fma")))
+#else
+#define QS_INT8_AVX512 0
+#endif
+
+namespace qs::kernels::fast::int8_avx512 {
+
+// The CPU runs QS_VNNI_TARGET code (AVX-512 F, BW, VL, DQ and VNNI); with vbmi, also
+// QS_VBMI_TARGET code.
+inline bool cpu_ok(bool vbmi = false) {
+#if QS_INT8_AVX512
+  static const bool vnni = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  static const bool with_vbmi = vnni && __builtin_cpu_supports("avx512vbmi");
+  return vbmi ? with_vbmi : vnni;
+#else
+  (void)vbmi;
+  return false;
+#endif
+}
+
+// 1 / scale and limit = 256 * scale: false when the scale has no finite normal reciprocal or
+// the bound overflows.
+inline bool quotient_constants(float scale, float* inv, float* limit) {
+  if (!(scale > 0.f) || !std::isnormal(scale)) return false;
+  *inv = 1.f / scale;
+  *limit = 256.f * scale;
+  return std::isnormal(*inv) && std::isfinite(*limit);
+}
+
+// An epilogue with int8 output, checked and laid out for the vector code: scales and bias
+// zero-padded to whole 16-channel blocks (no bias adds +0, as the reference does).
+struct OutputEpilogue {
+  std::vector<float> scales, bias;
+  ref::Epilogue act;
+  float out_scale = 0.f, inv = 0.f, limit = 0.f;
+  float lo = 0.f, hi = 0.f;  // None, Relu, Clip: the activation's clamp within [-limit, limit]
+};
+
+// False with the reason in *why when e cannot run in registers: no int8 output scale, SiLU,
+// constants that do not match `channels`, or constants that could make a NaN before the
+// activation (|scale| > 2^96 lets float(acc) * scale overflow, |acc| < 2^31; a non-finite
+// bias; NaN Clip bounds or an infinite LeakyRelu slope).
+inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* out, const char** why) {
+  using Act = ref::Epilogue::Act;
+  auto fail = [&](const char* w) {
+    *why = w;
+    return false;
+  };
+  if (e.act.act == Act::kSilu) return fail("SiLU epilogue");
+  if (e.scales.size() != static_cast<size_t>(channels) || (!e.bias.empty() && e.bias.size() != e.scales.size()))
+    return fail("epilogue constants do not match the output channels");
+  for (float s : e.scales)
+    if (!(std::abs(s) <= 0x1p96f)) return fail("a scale beyond 2^96 or NaN");
+  for (float b : e.bias)
+    if (!std::isfinite(b)) return fail("a non-finite bias");
+  if ((e.act.act == Act::kClip && (std::isnan(e.act.alpha) || std::isnan(e.act.beta))) ||
+      (e.act.act == Act::kLeakyRelu && !std::isfinite(e.act.alpha)))
+    return fail("a NaN or infinite activation parameter");
+  OutputEpilogue& o = *out;
+  if (!quotient_constants(e.out_scale, &o.inv, &o.limit)) return fail("no int8 output scale");
+  const float inf = std::numeric_limits<float>::infinity();
+  o.lo = std::clamp(e.act.act == Act::kRelu ? 0.f : e.act.act == Act::kClip ? e.act.alpha : -inf, -o.limit, o.limit);
+  o.hi = std::clamp(e.act.act == Act::kClip ? e.act.beta : inf, -o.limit, o.limit);
+  o.act = e.act;
+  o.out_scale = e.out_scale;
+  const size_t padded = static_cast<size_t>((channels + 15) / 16 * 16);
+  o.scales.assign(padded, 0.f);
+  o.bias.assign(padded, 0.f);
+  std::copy(e.scales.begin(), e.scales.end(), o.scales.begin());
+  std::copy(e.bias.begin(), e.bias.end(), o.bias.begin());
+  return true;
+}
+
+#if QS_INT8_AVX512
+// GCC 12 warns about the _mm512_undefined_*() inside its own rounding intrinsics (a false
+// positive); the kernels' files repeat this around their own vector code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+// acc + the products of a's unsigned bytes and b's signed bytes, 4 to a lane (VNNI). GCC 12
+// moves each accumulator of an unrolled loop to another register and back around the
+// intrinsic (two copies per product, and spills from the doubled register use); the
+// instruction written out ties the accumulator to its register.
+QS_VNNI_INLINE __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+#if defined(__clang__)
+  return _mm512_dpbusd_epi32(acc, a, b);
+#else
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(b));
+  return acc;
+#endif
+}
+
+// The channels of [c0, c0 + 16) below n.
+QS_VNNI_INLINE __mmask16 lanes16(int64_t n, int64_t c0) {
+  return c0 + 16 <= n ? __mmask16(0xFFFF) : c0 >= n ? __mmask16(0) : __mmask16((1u << (n - c0)) - 1);
+}
+
+struct QuotientConsts {
+  __m512 scale, inv, limit, neg_limit;
+};
+
+QS_VNNI_INLINE QuotientConsts quotient_consts(float scale, float inv, float limit) {
+  return {_mm512_set1_ps(scale), _mm512_set1_ps(inv), _mm512_set1_ps(limit), _mm512_set1_ps(-limit)};
+}
+
+// round_half_even(x / scale) for |x| <= limit, as int32 (|q| <= 256).
+QS_VNNI_INLINE __m512i quotient(__m512 x, const QuotientConsts& c) {
+  __m512 q = _mm512_mul_round_ps(x, c.inv, kRound);
+  __m512 r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
+  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
+  r = _mm512_fnmadd_round_ps(q, c.scale, x, kRound);
+  q = _mm512_fmadd_round_ps(r, c.inv, q, kRound);
+  return _mm512_cvt_roundps_epi32(q, kRound);
+}
+
+// NaN -> 0, then into [-limit, limit].
+QS_VNNI_INLINE __m512 bounded(__m512 x, const QuotientConsts& c) {
+  x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x, _CMP_ORD_Q), x);
+  return _mm512_min_ps(c.limit, _mm512_max_ps(c.neg_limit, x));
+}
+
+// The saturating narrowings to int8 are the reference's clamp to [-128, 127].
+QS_VNNI_INLINE void store16(int8_t* y, __mmask16 lanes, __m512i q) {
+  _mm_mask_storeu_epi8(y, lanes, _mm512_cvtsepi32_epi8(q));
+}
+
+// Four vectors of consecutive channels as 64 bytes: two packing steps (saturating, per
+// 128-bit lane) and one permutation that puts the lanes' 4-byte pieces back in order.
+QS_VNNI_INLINE void store64(int8_t* y, __mmask64 lanes, __m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i abcd = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_mask_storeu_epi8(y, lanes, _mm512_permutexvar_epi32(order, abcd));
+}
+
+// The activation, then the bound of the quotient. None, Relu and Clip are one clamp,
+// min(hi, max(lo, v)) with lo and hi moved into [-limit, limit]: for Clip, max(alpha, v) and
+// min(beta, t) are the reference's `v < alpha ? alpha : v` and `beta < t ? beta : t`, NaN
+// included; Relu and None differ from the reference only in the sign of a zero, which
+// quantizes to the same 0. v has no NaN there (prepare() bounds the constants, and a residual
+// comes fake-quantized). LeakyRelu: v < 0 ? alpha * v : v (alpha * inf can be NaN), then
+// bounded().
+struct Consts {
+  __m512 lo, hi, slope;
+  QuotientConsts q;
+};
+
+QS_VNNI_INLINE Consts consts(const OutputEpilogue& e) {
+  return {_mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi), _mm512_set1_ps(e.act.alpha),
+          quotient_consts(e.out_scale, e.inv, e.limit)};
+}
+
+// The int8 value (as int32) of one accumulator vector: float(acc) * scale + bias (+ the
+// residual's lanes), the activation, the quotient.
+template <bool kLeaky>
+QS_VNNI_INLINE __m512i requantize(__m512i acc, __m512 scale, __m512 bias, const float* residual, __mmask16 lanes,
+                                  const Consts& c) {
+  __m512 v = _mm512_cvt_roundepi32_ps(acc, kRound);
+  v = _mm512_mul_round_ps(v, scale, kRound);
+  v = _mm512_add_round_ps(v, bias, kRound);
+  if (residual) v = _mm512_add_round_ps(v, _mm512_maskz_loadu_ps(lanes, residual), kRound);
+  if constexpr (kLeaky) {
+    const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    v = bounded(_mm512_mask_mul_round_ps(v, neg, c.slope, v, kRound), c.q);
+  } else {
+    v = _mm512_min_ps(c.hi, _mm512_max_ps(c.lo, v));
+  }
+  return quotient(v, c.q);
+}
+
+#pragma GCC diagnostic pop
+#endif  // QS_INT8_AVX512
+
+}  // namespace qs::kernels::fast::int8_avx512
