@@ -32,12 +32,15 @@ class Conv1x1S8 {
   ~Conv1x1S8();
 
   // Whether this kernel beats oneDNN's int8 convolution (with its division post-op) on p:
-  // layers that read at most 64 channels. bench/int8_bench, one thread, Emerald Rapids:
-  // 16 -> 96 at 112x112 2.2-2.4x, 24 -> 144 at 56x56 2.2x, 32 -> 192 at 28x28 1.7-1.9x,
-  // 64 -> 384 at 14x14 1.3-1.5x, 64 -> 256 at 56x56 1.45x; from 96 input channels on, oneDNN's
-  // AMX and register-blocked kernels reuse each weight over more pixels and win (96 -> 576
-  // 1.1x, 160 -> 960 0.7-1.0x, 256 -> 64 0.5x).
-  static bool outruns_onednn(const ref::ConvParams& p) { return p.in_channels <= 64; }
+  // layers that read at most 64 channels, and expansions (at least 4x the channels out) of
+  // up to 96. bench/int8_bench, best of 9, one thread, Emerald Rapids: 16 -> 96 at 112x112
+  // 2.1x, 24 -> 144 at 56x56 1.8x, 32 -> 192 at 28x28 2.6x, 64 -> 384 at 14x14 1.9x, 64 -> 256
+  // at 56x56 1.25x, 96 -> 576 at 14x14 1.6x; where each input byte meets fewer weights or
+  // the reduction is longer, oneDNN's AMX kernels win: 96 -> 24 at 56x56 1.0x, 128 -> 512
+  // 0.9x, 160 -> 960 1.0x, 256 -> 64 0.6x, 1024 -> 256 0.3x.
+  static bool outruns_onednn(const ref::ConvParams& p) {
+    return p.in_channels <= 64 || (p.in_channels <= 96 && p.out_channels >= 4 * p.in_channels);
+  }
 
   // y = the block's int8 output. residual: float in y's layout, or nullptr when the epilogue
   // has none. Thread-safe; splits the pixels over OpenMP threads when that pays.
