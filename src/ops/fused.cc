@@ -23,8 +23,8 @@
 
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
-#include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/conv_onednn.h"
+#include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/eltwise_fast.h"
 #include "kernels/fast/gemm_int8_onednn.h"
 #include "kernels/fast/gemm_onednn.h"

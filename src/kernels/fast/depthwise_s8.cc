@@ -55,7 +55,7 @@ constexpr std::array<uint8_t, 64> kInterleave = [] {
 // row + b * block_bytes, 16 bytes each, with the padding and the channels past c as 0x80, the
 // byte of the value 0. The row is read in order.
 QS_VBMI_TARGET void fill_row(const Impl& k, const int8_t* x, int64_t n, int64_t ih, uint8_t* row) {
-  const __m128i zero = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i zero = _mm_set1_epi8(static_cast<char>(0x80));  // the value 0 as x + 128
   const int64_t c = k.c, blocks = k.blocks, in_w = k.in_w, pad_l = k.pad_l, row_pixels = k.row_pixels;
   const int64_t block_bytes = row_pixels * 16, full = c / 16;
   const __mmask16 tail = lanes16(c, full * 16);
@@ -136,16 +136,16 @@ QS_VBMI_TARGET void run_rows(const Impl& k, const int8_t* x, const float* residu
   const size_t row_bytes = static_cast<size_t>(k.blocks * k.row_pixels * 16);
   thread_local std::vector<uint8_t> buffers;
   thread_local std::vector<int64_t> held;  // input row (n * in_h + ih) in each ring slot
-  thread_local std::vector<const uint8_t*> rows;
+  thread_local std::vector<const uint8_t*> rows, block_rows;  // each input row's buffer, and its block's part
   buffers.resize(row_bytes * static_cast<size_t>(k.kh + 1));
   rows.resize(static_cast<size_t>(k.kh));
+  block_rows.resize(static_cast<size_t>(k.kh));
   held.assign(static_cast<size_t>(k.kh), -1);
   uint8_t* padding = buffers.data() + row_bytes * static_cast<size_t>(k.kh);
   std::memset(padding, 0x80, row_bytes);
   const Consts consts = int8_avx512::consts(k.epilogue);
   const RowFn fn = k.epilogue.act.act == ref::Epilogue::Act::kLeakyRelu ? row_fn<true>(k) : row_fn<false>(k);
   const int64_t block_bytes = k.row_pixels * 16;
-  std::vector<const uint8_t*> block_rows(static_cast<size_t>(k.kh));
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / k.out_h, oh = r % k.out_h;
     for (int64_t i = 0; i < k.kh; ++i) {
