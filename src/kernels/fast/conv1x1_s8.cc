@@ -9,9 +9,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <utility>
 
 #include "kernels/fast/eltwise_fast.h"  // parallel_chunks
@@ -41,8 +39,8 @@ using namespace int8_avx512;
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-constexpr int kRows = 4;       // pixels per tile (6 spills accumulators)
-constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile (24 accumulators)
+constexpr int kRows = 4;       // pixels per tile: 16 accumulators (6 pixels' 24 spill)
+constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile
 
 QS_VNNI_INLINE uint32_t load4(const int8_t* p) {
   uint32_t v;
