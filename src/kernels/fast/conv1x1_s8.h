@@ -37,9 +37,12 @@ class Conv1x1S8 {
   // 2.1x, 24 -> 144 at 56x56 1.8x, 32 -> 192 at 28x28 2.6x, 64 -> 384 at 14x14 1.9x, 64 -> 256
   // at 56x56 1.25x, 96 -> 576 at 14x14 1.6x; where each input byte meets fewer weights or
   // the reduction is longer, oneDNN's AMX kernels win: 96 -> 24 at 56x56 1.0x, 128 -> 512
-  // 0.9x, 160 -> 960 1.0x, 256 -> 64 0.6x, 1024 -> 256 0.3x.
+  // 0.9x, 160 -> 960 1.0x, 256 -> 64 0.6x, 1024 -> 256 0.3x; and below one block of 16 output
+  // channels, where half a vector's lanes would be idle (16 -> 8 on 6241 pixels 0.6x; 8 -> 32
+  // there 3.2x).
   static bool outruns_onednn(const ref::ConvParams& p) {
-    return p.in_channels <= 64 || (p.in_channels <= 96 && p.out_channels >= 4 * p.in_channels);
+    return p.out_channels >= 16 &&
+           (p.in_channels <= 64 || (p.in_channels <= 96 && p.out_channels >= 4 * p.in_channels));
   }
 
   // y = the block's int8 output. residual: float in y's layout, or nullptr when the epilogue
