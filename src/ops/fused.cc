@@ -339,7 +339,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       if (layout.x && layout.y && handoff.y_scale > 0.f) {
         if (kernels::fast::Conv1x1S8::outruns_onednn(p))
           s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), epi, &why_not);
-        else if (kernels::fast::DepthwiseConvS8::outruns_onednn(p))
+        if (!s->pointwise && kernels::fast::DepthwiseConvS8::outruns_onednn(p))
           s->depthwise = kernels::fast::DepthwiseConvS8::Create(p, s->wq.data(), epi, &why_not);
       }
       if (s->pointwise || s->depthwise) {

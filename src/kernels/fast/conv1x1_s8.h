@@ -41,7 +41,7 @@ class Conv1x1S8 {
   // channels, where half a vector's lanes would be idle (16 -> 8 on 6241 pixels 0.6x; 8 -> 32
   // there 3.2x).
   static bool outruns_onednn(const ref::ConvParams& p) {
-    return p.out_channels >= 16 &&
+    return p.group == 1 && p.kernel == std::vector<int64_t>(p.kernel.size(), 1) && p.out_channels >= 16 &&
            (p.in_channels <= 64 || (p.in_channels <= 96 && p.out_channels >= 4 * p.in_channels));
   }
 
