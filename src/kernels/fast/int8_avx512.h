@@ -14,8 +14,9 @@
 // +-256 and saturates as any larger one would.
 //
 // QS_INT8_AVX512 is 1 where the vector code is compiled (x86-64 with GCC or clang, target
-// clones allowed); elsewhere the kernels decline and their callers keep oneDNN's.
-// Include only from kernels/fast/*.cc files built with fp-contract off.
+// clones allowed); elsewhere the kernels decline and their callers keep oneDNN's. The vector
+// code multiplies and adds through the explicit-rounding intrinsics, which no compiler setting
+// contracts into fused multiply-adds.
 #pragma once
 #include <algorithm>
 #include <cmath>
