@@ -138,52 +138,65 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (const auto& s : kShapes) b->Args(s);
 }
 
-// Depthwise 3x3 INT8 layers with int8 in and out, channels-last, bias and ReLU6 (MobileNetV2's):
-// oneDNN's kernel with its division post-op against DepthwiseConvS8. range(0): channels,
-// range(1): input size, range(2): stride.
-struct Depthwise {
+// An int8-to-int8 layer on random data, channels-last, with bias and ReLU6 and an int8 output.
+struct Int8Layer {
   ref::ConvParams p;
   std::vector<int8_t> x, w, y;
   fast::ConvS8Epilogue epi;
-  explicit Depthwise(const benchmark::State& st) {
-    const int64_t c = st.range(0), hw = st.range(1), s = st.range(2), out = (hw - 1) / s + 1;
-    p = ref::ConvParams{1, c, c, c, {hw, hw}, {out, out}, {3, 3}, {s, s}, {1, 1}, {1, 1}, {1, 1}};
-    const std::vector<float> xf = random_values(c * hw * hw, 1), wf = random_values(c * 9, 2);
+  explicit Int8Layer(const ref::ConvParams& cp) : p(cp) {
+    const int64_t in_n = p.batch * p.in_channels * p.in_size[0] * p.in_size[1];
+    const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
+    const std::vector<int64_t> w_shape{p.out_channels, p.in_channels / p.group, p.kernel[0], p.kernel[1]};
+    const std::vector<float> xf = random_values(in_n, 1);
+    const std::vector<float> wf = random_values(w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3], 2);
     x.resize(xf.size());
     w.resize(wf.size());
-    y.resize(static_cast<size_t>(c * out * out));
-    std::vector<float> w_scales(static_cast<size_t>(c));
-    ref::quantize_f32_s8(xf.data(), x.data(), static_cast<int64_t>(x.size()), 1.f / 127);
-    ref::quantize_weights_s8(wf.data(), {c, 1, 3, 3}, 0, w.data(), w_scales.data());
-    for (float ws : w_scales) epi.scales.push_back(ws / 127);
-    epi.bias = random_values(c, 3);
+    y.resize(static_cast<size_t>(out_n));
+    std::vector<float> w_scales(static_cast<size_t>(p.out_channels));
+    ref::quantize_f32_s8(xf.data(), x.data(), in_n, 1.f / 127);
+    ref::quantize_weights_s8(wf.data(), w_shape, 0, w.data(), w_scales.data());
+    for (float s : w_scales) epi.scales.push_back(s / 127);
+    epi.bias = random_values(p.out_channels, 3);
     epi.act = {ref::Epilogue::Act::kClip, 0.f, 6.f};
     epi.out_scale = 6.f / 127;
   }
 };
 
-void BM_DepthwiseOneDnn(benchmark::State& st) {
-  Depthwise l(st);
+// oneDNN's int8 convolution with the epilogue and its division post-op.
+void run_onednn(benchmark::State& st, const Int8Layer& l) {
   std::string why;
   auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {true, true}, &l.epi);
   if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
   st.SetLabel(conv->impl_info());
+  std::vector<int8_t> y(l.y.size());
   for (auto _ : st) {
-    conv->run_s8(l.x.data(), nullptr, l.y.data());
-    benchmark::DoNotOptimize(l.y.data());
+    conv->run_s8(l.x.data(), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
   }
 }
 
-void BM_DepthwiseDirect(benchmark::State& st) {
-  Depthwise l(st);
+// One of the in-register kernels (Conv1x1S8, DepthwiseConvS8).
+template <typename Kernel>
+void run_in_register(benchmark::State& st, const Int8Layer& l) {
   std::string why;
-  auto conv = fast::DepthwiseConvS8::Create(l.p, l.w.data(), l.epi, &why);
+  auto conv = Kernel::Create(l.p, l.w.data(), l.epi, &why);
   if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  std::vector<int8_t> y(l.y.size());
   for (auto _ : st) {
-    conv->run(l.x.data(), nullptr, l.y.data());
-    benchmark::DoNotOptimize(l.y.data());
+    conv->run(l.x.data(), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
   }
 }
+
+// Depthwise 3x3 layers (MobileNetV2's): oneDNN against DepthwiseConvS8. range(0): channels,
+// range(1): input size, range(2): stride.
+Int8Layer depthwise_layer(const benchmark::State& st) {
+  const int64_t c = st.range(0), hw = st.range(1), s = st.range(2), out = (hw - 1) / s + 1;
+  return Int8Layer(ref::ConvParams{1, c, c, c, {hw, hw}, {out, out}, {3, 3}, {s, s}, {1, 1}, {1, 1}, {1, 1}});
+}
+
+void BM_DepthwiseOneDnn(benchmark::State& st) { run_onednn(st, depthwise_layer(st)); }
+void BM_DepthwiseDirect(benchmark::State& st) { run_in_register<fast::DepthwiseConvS8>(st, depthwise_layer(st)); }
 
 const std::vector<std::vector<int64_t>> kDepthwise{{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2},
                                                    {192, 28, 1}, {384, 14, 1}, {576, 14, 2}, {960, 7, 1}};
@@ -196,53 +209,16 @@ void depthwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_DepthwiseOneDnn)->Apply(depthwise_shapes);
 BENCHMARK(BM_DepthwiseDirect)->Apply(depthwise_shapes);
 
-// Pointwise INT8 layers with int8 in and out, channels-last, bias and ReLU6 (MobileNetV2's
-// expansions and projections, ResNet-50's bottleneck 1x1s): oneDNN's kernel with its division
-// post-op against Conv1x1S8. range(0): in channels, range(1): out channels, range(2): spatial.
-struct Pointwise {
-  ref::ConvParams p;
-  std::vector<int8_t> x, w, y;
-  fast::ConvS8Epilogue epi;
-  explicit Pointwise(const benchmark::State& st)
-      : p{1, st.range(0), st.range(1), 1, {st.range(2), st.range(2)}, {st.range(2), st.range(2)}, {1, 1}, {1, 1},
-          {1, 1}, {0, 0}, {0, 0}} {
-    const std::vector<float> xf = random_values(p.in_channels * st.range(2) * st.range(2), 1);
-    const std::vector<float> wf = random_values(p.in_channels * p.out_channels, 2);
-    x.resize(xf.size());
-    w.resize(wf.size());
-    y.resize(static_cast<size_t>(p.out_channels * st.range(2) * st.range(2)));
-    std::vector<float> w_scales(static_cast<size_t>(p.out_channels));
-    ref::quantize_f32_s8(xf.data(), x.data(), static_cast<int64_t>(x.size()), 1.f / 127);
-    ref::quantize_weights_s8(wf.data(), {p.out_channels, p.in_channels, 1, 1}, 0, w.data(), w_scales.data());
-    for (float s : w_scales) epi.scales.push_back(s / 127);
-    epi.bias = random_values(p.out_channels, 3);
-    epi.act = {ref::Epilogue::Act::kClip, 0.f, 6.f};
-    epi.out_scale = 6.f / 127;
-  }
-};
-
-void BM_PointwiseOneDnn(benchmark::State& st) {
-  Pointwise l(st);
-  std::string why;
-  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {true, true}, &l.epi);
-  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
-  st.SetLabel(conv->impl_info());
-  for (auto _ : st) {
-    conv->run_s8(l.x.data(), nullptr, l.y.data());
-    benchmark::DoNotOptimize(l.y.data());
-  }
+// Pointwise layers (MobileNetV2's expansions and projections, ResNet-50's bottleneck 1x1s):
+// oneDNN against Conv1x1S8. range(0): in channels, range(1): out channels, range(2): spatial.
+Int8Layer pointwise_layer(const benchmark::State& st) {
+  const int64_t hw = st.range(2);
+  return Int8Layer(
+      ref::ConvParams{1, st.range(0), st.range(1), 1, {hw, hw}, {hw, hw}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});
 }
 
-void BM_PointwiseDirect(benchmark::State& st) {
-  Pointwise l(st);
-  std::string why;
-  auto conv = fast::Conv1x1S8::Create(l.p, l.w.data(), l.epi, &why);
-  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
-  for (auto _ : st) {
-    conv->run(l.x.data(), nullptr, l.y.data());
-    benchmark::DoNotOptimize(l.y.data());
-  }
-}
+void BM_PointwiseOneDnn(benchmark::State& st) { run_onednn(st, pointwise_layer(st)); }
+void BM_PointwiseDirect(benchmark::State& st) { run_in_register<fast::Conv1x1S8>(st, pointwise_layer(st)); }
 
 const std::vector<std::vector<int64_t>> kPointwise{
     {16, 96, 112}, {24, 144, 56}, {32, 192, 28},  {64, 384, 14},   {96, 576, 14},   {160, 960, 7},
@@ -285,33 +261,23 @@ int main(int argc, char** argv) {
                 static_cast<long long>(s[2]), static_cast<long long>(s[2]), f, i, time("BM_Quantize", s),
                 time("BM_Int8ConvOnly", s), time("BM_Epilogue", s), f / i);
   }
-  std::printf("\npointwise int8 -> int8 (batch 1)  oneDNN ms  Conv1x1S8 ms  speed-up\n");
-  for (const auto& s : kPointwise) {
-    auto pw = [&](const char* bench) {
-      const std::string name = std::string(bench) + "/cin:" + std::to_string(s[0]) + "/cout:" + std::to_string(s[1]) +
-                               "/hw:" + std::to_string(s[2]) + "/real_time";
-      auto it = reporter.times.find(name);
-      return it == reporter.times.end() ? -1.0 : it->second;
-    };
-    const double o = pw("BM_PointwiseOneDnn"), d = pw("BM_PointwiseDirect");
-    if (o <= 0 || d <= 0) continue;
-    std::printf("%4lld -> %-4lld at %3lldx%-3lld          %7.3f  %7.3f       %.2fx\n", static_cast<long long>(s[0]),
-                static_cast<long long>(s[1]), static_cast<long long>(s[2]), static_cast<long long>(s[2]), o, d, o / d);
-  }
-  std::printf("\ndepthwise 3x3 int8 -> int8 (batch 1)  oneDNN ms  DepthwiseConvS8 ms  speed-up\n");
-  for (const auto& s : kDepthwise) {
-    auto dw = [&](const char* bench) {
-      const std::string name = std::string(bench) + "/c:" + std::to_string(s[0]) + "/hw:" + std::to_string(s[1]) +
-                               "/s:" + std::to_string(s[2]) + "/real_time";
-      auto it = reporter.times.find(name);
-      return it == reporter.times.end() ? -1.0 : it->second;
-    };
-    const double o = dw("BM_DepthwiseOneDnn"), d = dw("BM_DepthwiseDirect");
-    if (o <= 0 || d <= 0) continue;
-    std::printf("%4lld ch at %3lldx%-3lld stride %lld            %7.3f  %7.3f             %.2fx\n",
-                static_cast<long long>(s[0]), static_cast<long long>(s[1]), static_cast<long long>(s[1]),
-                static_cast<long long>(s[2]), o, d, o / d);
-  }
+  // Each shape's time from oneDNN and from the in-register kernel, and the ratio.
+  auto compare = [&](const char* title, const char* family, const std::vector<const char*>& args,
+                     const std::vector<std::vector<int64_t>>& shapes) {
+    std::printf("\n%s: shape, oneDNN ms, in-register ms, speed-up\n", title);
+    for (const auto& s : shapes) {
+      std::string shape;
+      for (size_t i = 0; i < args.size(); ++i) shape += std::string("/") + args[i] + ":" + std::to_string(s[i]);
+      auto time = [&](const char* impl) {
+        auto it = reporter.times.find(std::string("BM_") + family + impl + shape + "/real_time");
+        return it == reporter.times.end() ? -1.0 : it->second;
+      };
+      const double o = time("OneDnn"), d = time("Direct");
+      if (o > 0 && d > 0) std::printf("  %-24s %7.3f  %7.3f  %.2fx\n", shape.c_str() + 1, o, d, o / d);
+    }
+  };
+  compare("pointwise int8 -> int8 (batch 1, Conv1x1S8)", "Pointwise", {"cin", "cout", "hw"}, kPointwise);
+  compare("depthwise 3x3 int8 -> int8 (batch 1, DepthwiseConvS8)", "Depthwise", {"c", "hw", "s"}, kDepthwise);
   const char* omp = std::getenv("OMP_NUM_THREADS");
   std::printf("OMP_NUM_THREADS=%s%s\n", omp ? omp : "(unset)", omp ? "" : "  -- set it to 1 for the one-thread numbers");
   benchmark::Shutdown();

@@ -34,11 +34,7 @@ namespace {
 
 #if QS_INT8_AVX512
 using namespace int8_avx512;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QS_INT8_AVX512_BEGIN
 constexpr int kRows = 4;       // pixels per tile: 16 accumulators (6 pixels' 24 spill)
 constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile
 
@@ -178,7 +174,7 @@ QS_VNNI_TARGET void quantize_vnni(const float* x, int8_t* q, int64_t n, float sc
     store16(q + i, lanes, quotient(bounded(_mm512_maskz_loadu_ps(lanes, x + i), qc), qc));
   }
 }
-#pragma GCC diagnostic pop
+QS_INT8_AVX512_END
 #endif  // QS_INT8_AVX512
 
 }  // namespace

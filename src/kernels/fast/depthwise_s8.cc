@@ -34,11 +34,7 @@ namespace {
 
 #if QS_INT8_AVX512
 using namespace int8_avx512;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+QS_INT8_AVX512_BEGIN
 
 using Impl = DepthwiseConvS8::Impl;
 
@@ -91,13 +87,13 @@ QS_VBMI_TARGET void output_row(const Impl& k, const uint8_t* const* rows, int64_
   const __m512 bias = _mm512_loadu_ps(k.epilogue.bias.data() + b * 16);
   const __m512i order = _mm512_loadu_si512(kInterleave.data());
   const int8_t* wb = k.w.data() + b * kh * groups * 64;
-  auto product = [&](__m512i acc, int64_t i, int64_t g, int64_t ow) {
-    const __m512i px = _mm512_loadu_si512(rows[i] + (ow * sw + 4 * g) * 16);
-    return dpbusd(acc, _mm512_permutexvar_epi8(order, px), _mm512_loadu_si512(wb + (i * groups + g) * 64));
-  };
-  auto finish = [&](__m512i acc, int64_t ow) {
-    store16(y + ow * c, lanes, requantize<kLeaky>(acc, scale, bias, res ? res + ow * c : nullptr, lanes, consts));
-  };
+  // (Macros rather than lambdas: a lambda does not take its function's target attribute.)
+#define QS_DW_PRODUCT(acc, i, g, ow)                                                                            \
+  dpbusd(acc, _mm512_permutexvar_epi8(order, _mm512_loadu_si512(rows[i] + ((ow) * sw + 4 * (g)) * 16)), \
+         _mm512_loadu_si512(wb + ((i) * groups + (g)) * 64))
+#define QS_DW_FINISH(acc, ow)                                                                             \
+  store16(y + (ow) * c, lanes,                                                                            \
+          requantize<kLeaky>(acc, scale, bias, res ? res + (ow) * c : nullptr, lanes, consts))
   int64_t ow = 0;
   for (; ow + U <= out_w; ow += U) {
     __m512i acc[U];
@@ -108,16 +104,18 @@ QS_VBMI_TARGET void output_row(const Impl& k, const uint8_t* const* rows, int64_
 #pragma GCC unroll 4
       for (int64_t g = 0; g < groups; ++g)
 #pragma GCC unroll 4
-        for (int u = 0; u < U; ++u) acc[u] = product(acc[u], i, g, ow + u);
+        for (int u = 0; u < U; ++u) acc[u] = QS_DW_PRODUCT(acc[u], i, g, ow + u);
 #pragma GCC unroll 4
-    for (int u = 0; u < U; ++u) finish(acc[u], ow + u);
+    for (int u = 0; u < U; ++u) QS_DW_FINISH(acc[u], ow + u);
   }
   for (; ow < out_w; ++ow) {
     __m512i acc = comp;
     for (int64_t i = 0; i < kh; ++i)
-      for (int64_t g = 0; g < groups; ++g) acc = product(acc, i, g, ow);
-    finish(acc, ow);
+      for (int64_t g = 0; g < groups; ++g) acc = QS_DW_PRODUCT(acc, i, g, ow);
+    QS_DW_FINISH(acc, ow);
   }
+#undef QS_DW_PRODUCT
+#undef QS_DW_FINISH
 }
 
 using RowFn = void (*)(const Impl&, const uint8_t* const*, int64_t, const float*, int8_t*, const Consts&);
@@ -172,7 +170,7 @@ QS_VBMI_TARGET void run_rows(const Impl& k, const int8_t* x, const float* residu
   }
 }
 
-#pragma GCC diagnostic pop
+QS_INT8_AVX512_END
 #endif  // QS_INT8_AVX512
 
 }  // namespace

@@ -112,13 +112,17 @@ inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* o
 }
 
 #if QS_INT8_AVX512
-// GCC 12 warns about the _mm512_undefined_*() inside its own rounding intrinsics (a false
-// positive); the kernels' files repeat this around their own vector code.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Around vector code: GCC 12 warns about the _mm512_undefined_*() inside its own rounding
+// intrinsics (a false positive).
+#if defined(__clang__)
+#define QS_INT8_AVX512_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#else
+#define QS_INT8_AVX512_BEGIN                                                      \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
 #endif
+#define QS_INT8_AVX512_END _Pragma("GCC diagnostic pop")
+QS_INT8_AVX512_BEGIN
 
 constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
@@ -212,7 +216,7 @@ QS_VNNI_INLINE __m512i requantize(__m512i acc, __m512 scale, __m512 bias, const 
   return quotient(v, c.q);
 }
 
-#pragma GCC diagnostic pop
+QS_INT8_AVX512_END
 #endif  // QS_INT8_AVX512
 
 }  // namespace qs::kernels::fast::int8_avx512
