@@ -25,7 +25,8 @@ class Conv1x1S8 {
   // nullptr with the reason in *why_not unless: the CPU has AVX-512 (F, BW, VL, DQ) with
   // VNNI; p is a 2-D convolution with a 1x1 kernel, no padding and one group (any stride);
   // its reduction fits ref::kMaxInt8Reduction; the epilogue quantizes its result
-  // (out_scale > 0, finite, with a finite normal reciprocal) and its activation is not SiLU.
+  // (int8_avx512::prepare: an output scale with a finite normal reciprocal, no SiLU, constants
+  // that cannot make a NaN).
   // w: [out_channels, in_channels] int8 (copied and packed).
   static std::unique_ptr<Conv1x1S8> Create(const ref::ConvParams& p, const int8_t* w, const ConvS8Epilogue& e,
                                            std::string* why_not);

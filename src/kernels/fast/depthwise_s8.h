@@ -3,7 +3,7 @@
 // their output with a division post-op (INT8.md item 2), which costs more per element than
 // the 9 products of a 3x3 filter: MobileNetV2's INT8 depthwise layers ran slower than FP32.
 //
-// Each input row of a 16-channel block is copied once into a row buffer as VNNI's unsigned
+// Each input row is copied once into row buffers, 16 channels a block, as VNNI's unsigned
 // bytes (x + 128, padding as the value 0); an output then takes one byte permutation (VBMI)
 // and one VNNI product per filter row and 4 filter columns: the 4 neighbouring pixels' bytes
 // of each channel side by side against the channel's 4 weights. The epilogue and the exact
