@@ -16,6 +16,7 @@
 #include "kernels/reference/conv_int8.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/int8.h"
+#include "random_values.h"
 
 namespace qs::kernels {
 namespace {
@@ -64,14 +65,6 @@ std::string describe(const ConvParams& p, bool transposed) {
 }
 
 // Activations over the full int8 range, weights over the symmetric weight range.
-std::vector<int8_t> random_s8(int64_t n, int lo, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> dist(lo, 127);
-  std::vector<int8_t> v(static_cast<size_t>(n));
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(gen));
-  return v;
-}
-
 int64_t weight_count(const ConvParams& p) { return p.out_channels * (p.in_channels / p.group) * prod(p.kernel); }
 int64_t in_count(const ConvParams& p) { return p.batch * p.in_channels * prod(p.in_size); }
 int64_t out_count(const ConvParams& p) { return p.batch * p.out_channels * prod(p.out_size); }

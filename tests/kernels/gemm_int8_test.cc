@@ -12,6 +12,7 @@
 #include "kernels/reference/gemm.h"
 #include "kernels/reference/gemm_int8.h"
 #include "kernels/reference/int8.h"
+#include "random_values.h"
 
 namespace qs::kernels {
 namespace {
@@ -19,14 +20,6 @@ namespace {
 using ref::GemmParams;
 using ref::MatMulParams;
 using V = std::vector<int64_t>;
-
-std::vector<int8_t> random_s8(int64_t n, int lo, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> dist(lo, 127);
-  std::vector<int8_t> v(static_cast<size_t>(n));
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(gen));
-  return v;
-}
 
 std::string first_mismatch(const std::vector<int32_t>& want, const std::vector<int32_t>& got) {
   for (size_t i = 0; i < want.size(); ++i)

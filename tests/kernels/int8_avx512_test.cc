@@ -19,6 +19,7 @@
 #include "kernels/reference/conv.h"
 #include "kernels/reference/conv_int8.h"
 #include "kernels/reference/int8.h"
+#include "random_values.h"
 
 namespace qs::kernels {
 namespace {
@@ -99,14 +100,6 @@ ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_
                     {stride, stride}, {1, 1}, {0, 0}, {0, 0}};
 }
 
-std::vector<int8_t> random_s8(size_t n, int lo, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> d(lo, 127);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(d(gen));
-  return v;
-}
-
 // The whole block through the reference: NCHW int32 product, float epilogue, quantization;
 // returned channels-last.
 std::vector<int8_t> reference_block(const ConvParams& p, const std::vector<int8_t>& x_nhwc,
@@ -156,8 +149,8 @@ size_t compare_with_reference(const std::vector<ConvParams>& cases, uint32_t see
     const int64_t reduction = p.in_channels / p.group * p.kernel[0] * p.kernel[1];
     const int64_t in_n = p.batch * p.in_size[0] * p.in_size[1] * p.in_channels;
     const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
-    const auto x = random_s8(static_cast<size_t>(in_n), -128, seed++);
-    const auto w = random_s8(static_cast<size_t>(p.out_channels * reduction), -127, seed++);
+    const auto x = random_s8(in_n, -128, seed++);
+    const auto w = random_s8(p.out_channels * reduction, -127, seed++);
     std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size()),
         r(static_cast<size_t>(out_n));
     for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;

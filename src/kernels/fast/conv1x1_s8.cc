@@ -170,7 +170,7 @@ QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const 
 QS_VNNI_TARGET void quantize_vnni(const float* x, int8_t* q, int64_t n, float scale, float inv, float limit) {
   const QuotientConsts qc = quotient_consts(scale, inv, limit);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 lanes = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    const __mmask16 lanes = lanes16(n, i);
     store16(q + i, lanes, quotient(bounded(_mm512_maskz_loadu_ps(lanes, x + i), qc), qc));
   }
 }
