@@ -3,6 +3,8 @@
 // float. ResNet-like 3x3 and 1x1 convolutions, batch 1, constant weights. Run at one thread:
 //   OMP_NUM_THREADS=1 build-int8/bench/int8_bench
 // Prints INT8's speed-up over FP32 for each shape at the end, and the pieces of the INT8 time.
+// Also: oneDNN's int8 -> int8 pointwise and depthwise layers against the in-register kernels,
+// and the ways of quantizing activations (quantize_fast.h) against each other.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/depthwise_s8.h"
+#include "kernels/fast/quantize_fast.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
@@ -118,6 +121,33 @@ void BM_Quantize(benchmark::State& st) {
     benchmark::DoNotOptimize(l.xq.data());
   }
   st.SetBytesProcessed(st.iterations() * l.in_n * 5);
+}
+
+// Activation quantization of n random values (x in [-1, 1], scale 1/127) by way range(1):
+// 0 the reference's division, 1 by reciprocal, 2 by correction (quantize_fast.h).
+void BM_QuantizeWay(benchmark::State& st) {
+  const int64_t n = st.range(0), way = st.range(1);
+  const std::vector<float> x = random_values(n, 4);
+  std::vector<int8_t> q(static_cast<size_t>(n));
+  const float scale = 1.f / 127;
+  if (way == 2 && !fast::quantize_f32_s8_by_correction(x.data(), q.data(), n, scale))
+    return st.SkipWithError("no AVX-512 VNNI");
+  for (auto _ : st) {
+    if (way == 0) ref::quantize_f32_s8(x.data(), q.data(), n, scale);
+    else if (way == 1) fast::quantize_f32_s8_by_reciprocal(x.data(), q.data(), n, scale);
+    else fast::quantize_f32_s8_by_correction(x.data(), q.data(), n, scale);
+    benchmark::DoNotOptimize(q.data());
+  }
+  st.SetBytesProcessed(st.iterations() * n * 5);
+}
+
+// MobileNetV2's activation sizes at batch 1: 1280x7x7, 96x14x14... up to the 224x224 input
+// and 96x112x112.
+const std::vector<int64_t> kQuantizeSizes = {62720, 75264, 150528, 1204224};
+void quantize_sizes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : kQuantizeSizes)
+    for (int64_t way = 0; way < 3; ++way) b->Args({n, way});
+  b->ArgNames({"n", "way"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 void BM_Epilogue(benchmark::State& st) {
@@ -239,7 +269,7 @@ BENCHMARK(BM_Int8)->Apply(shapes);
 BENCHMARK(BM_Int8ConvOnly)->Apply(shapes);
 BENCHMARK(BM_Quantize)->Apply(shapes);
 BENCHMARK(BM_Epilogue)->Apply(shapes);
-
+BENCHMARK(BM_QuantizeWay)->Apply(quantize_sizes);
 
 }  // namespace
 
@@ -278,6 +308,16 @@ int main(int argc, char** argv) {
   };
   compare("pointwise int8 -> int8 (batch 1, Conv1x1S8)", "Pointwise", {"cin", "cout", "hw"}, kPointwise);
   compare("depthwise 3x3 int8 -> int8 (batch 1, DepthwiseConvS8)", "Depthwise", {"c", "hw", "s"}, kDepthwise);
+  std::printf("\nactivation quantization: values, reference (division) ms, by reciprocal ms, by correction ms, "
+              "correction's speed-up over reciprocal\n");
+  for (int64_t n : kQuantizeSizes) {
+    auto time = [&](int way) {
+      auto it = reporter.times.find("BM_QuantizeWay/n:" + std::to_string(n) + "/way:" + std::to_string(way) + "/real_time");
+      return it == reporter.times.end() ? -1.0 : it->second;
+    };
+    const double r = time(1), c = time(2);
+    std::printf("  %8lld  %7.4f  %7.4f  %7.4f  %.2fx\n", static_cast<long long>(n), time(0), r, c, c > 0 ? r / c : 0.0);
+  }
   const char* omp = std::getenv("OMP_NUM_THREADS");
   std::printf("OMP_NUM_THREADS=%s%s\n", omp ? omp : "(unset)", omp ? "" : "  -- set it to 1 for the one-thread numbers");
   benchmark::Shutdown();

@@ -1,11 +1,12 @@
 // The in-register INT8 kernels against the reference: their output quantization
-// (kernels/fast/int8_avx512.h) against ref::quantize_f32_s8 on values next to every
-// half-integer, and the pointwise (conv1x1_s8.h) and depthwise (depthwise_s8.h) blocks against
+// (kernels/fast/int8_avx512.h, also quantize_fast.h's quantization by correction) against
+// ref::quantize_f32_s8 and ref::fake_quantize_f32 on values next to every half-integer, and the pointwise (conv1x1_s8.h) and depthwise (depthwise_s8.h) blocks against
 // ref::conv_s8s8s32 + ref::dequantize_epilogue + ref::quantize_f32_s8, byte for byte.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/int8_avx512.h"
+#include "kernels/fast/quantize_fast.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/conv_int8.h"
@@ -35,6 +37,23 @@ std::vector<int8_t> reference_quantize(const std::vector<float>& x, float scale)
   return q;
 }
 
+// Both outputs of the quantization by correction, the int8 q and the float q * scale, against
+// the reference's, bit for bit.
+void expect_correction_matches(const std::vector<float>& x, float s) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const std::vector<int8_t> want = reference_quantize(x, s);
+  std::vector<float> fwant(x.size()), fgot(x.size(), -1.f);
+  ref::fake_quantize_f32(x.data(), fwant.data(), n, s);
+  std::vector<int8_t> got(x.size(), 99);
+  ASSERT_TRUE(fast::quantize_f32_s8_by_correction(x.data(), got.data(), n, s));
+  ASSERT_TRUE(fast::fake_quantize_f32_by_correction(x.data(), fgot.data(), n, s));
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << "x=" << x[i] << " (" << std::hexfloat << x[i] << ") scale=" << s << std::defaultfloat;
+    ASSERT_EQ(std::memcmp(&fgot[i], &fwant[i], sizeof(float)), 0)
+        << "x=" << x[i] << " scale=" << s << ": fake quantized " << fgot[i] << ", reference " << fwant[i];
+  }
+}
+
 // Scales of many magnitudes and mantissas; around every half-integer m + 0.5 in the int8
 // range (and past it), the float nearest (m + 0.5) * scale and its 8 neighbours on each side:
 // the quotients that round one way or the other on the last bit.
@@ -53,11 +72,8 @@ TEST(QuantizeByCorrection, MatchesDivisionNextToHalfIntegers) {
       for (int step = 0; step < 8; ++step) v = std::nextafter(v, -INFINITY);
       for (int step = 0; step < 17; ++step, v = std::nextafter(v, INFINITY)) x.push_back(v);
     }
-    const std::vector<int8_t> want = reference_quantize(x, s);
-    std::vector<int8_t> got(x.size(), 99);
-    ASSERT_TRUE(fast::quantize_f32_s8_by_correction(x.data(), got.data(), static_cast<int64_t>(x.size()), s));
-    for (size_t i = 0; i < x.size(); ++i)
-      ASSERT_EQ(got[i], want[i]) << "x=" << x[i] << " (" << std::hexfloat << x[i] << ") scale=" << s << std::defaultfloat;
+    expect_correction_matches(x, s);
+    if (HasFatalFailure()) return;
     checked += x.size();
   }
   EXPECT_GT(checked, 1'000'000u);
@@ -79,20 +95,21 @@ TEST(QuantizeByCorrection, MatchesDivisionOnRandomAndSpecialValues) {
     for (int i = 0; i < 1000 + trial; ++i) x.push_back(std::ldexp(mantissa(gen), exponent(gen)));
     for (int i = 0; i < 1000; ++i) x.push_back(mantissa(gen) * 100.f * s);
     std::shuffle(x.begin(), x.end(), gen);
-    const std::vector<int8_t> want = reference_quantize(x, s);
-    std::vector<int8_t> got(x.size(), 99);
-    ASSERT_TRUE(fast::quantize_f32_s8_by_correction(x.data(), got.data(), static_cast<int64_t>(x.size()), s));
-    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(got[i], want[i]) << "x=" << x[i] << " scale=" << s;
+    expect_correction_matches(x, s);
+    if (HasFatalFailure()) return;
   }
 }
 
 TEST(QuantizeByCorrection, DeclinesScalesWithoutANormalReciprocal) {
-  float x = 1.f;
+  float x = 1.f, y = 5.f;
   int8_t q = 5;
   for (float s : {0.f, -1.f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::quiet_NaN(),
-                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::max()})
+                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::max()}) {
     EXPECT_FALSE(fast::quantize_f32_s8_by_correction(&x, &q, 1, s)) << s;
+    EXPECT_FALSE(fast::fake_quantize_f32_by_correction(&x, &y, 1, s)) << s;
+  }
   EXPECT_EQ(q, 5);
+  EXPECT_EQ(y, 5.f);
 }
 
 ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t stride) {

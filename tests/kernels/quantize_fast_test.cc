@@ -1,6 +1,7 @@
-// The fast quantizer (reciprocal with a division fallback near half-integers) against the
-// reference, bit for bit: random values, every half-integer boundary and its float
-// neighbours, special values, odd lengths and scales, threaded lengths.
+// The fast quantizer against the reference, bit for bit, each way it has (quantize_fast.h:
+// the choice, by reciprocal with a division fallback near half-integers, and by correction
+// where the CPU has it): random values, every half-integer boundary and its float neighbours,
+// special values, odd lengths and scales, threaded lengths.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,25 +16,46 @@
 namespace qs::kernels {
 namespace {
 
+// One way of quantizing: x -> int8 and x -> float; false where the CPU or scale rules it out.
+struct Way {
+  const char* name;
+  bool (*quantize)(const float*, int8_t*, int64_t, float);
+  bool (*fake_quantize)(const float*, float*, int64_t, float);
+};
+
+const Way kWays[] = {
+    {"quantize_f32_s8",
+     [](const float* x, int8_t* q, int64_t n, float s) { return fast::quantize_f32_s8(x, q, n, s), true; },
+     [](const float* x, float* y, int64_t n, float s) { return fast::fake_quantize_f32(x, y, n, s), true; }},
+    {"by reciprocal",
+     [](const float* x, int8_t* q, int64_t n, float s) { return fast::quantize_f32_s8_by_reciprocal(x, q, n, s), true; },
+     [](const float* x, float* y, int64_t n, float s) { return fast::fake_quantize_f32_by_reciprocal(x, y, n, s), true; }},
+    {"by correction", fast::quantize_f32_s8_by_correction, fast::fake_quantize_f32_by_correction},
+};
+
 void expect_same(const std::vector<float>& x, float scale, const char* what) {
   const int64_t n = static_cast<int64_t>(x.size());
-  std::vector<int8_t> want(x.size()), got(x.size(), 99);
+  std::vector<int8_t> want(x.size());
   ref::quantize_f32_s8(x.data(), want.data(), n, scale);
-  fast::quantize_f32_s8(x.data(), got.data(), n, scale);
-  std::vector<float> fwant(x.size()), fgot(x.size(), -1.f);
+  std::vector<float> fwant(x.size());
   ref::fake_quantize_f32(x.data(), fwant.data(), n, scale);
-  fast::fake_quantize_f32(x.data(), fgot.data(), n, scale);
-  int bad = 0;
-  for (size_t i = 0; i < x.size() && bad < 5; ++i) {
-    if (want[i] != got[i]) {
-      ADD_FAILURE() << what << " scale=" << scale << " x=" << x[i] << " (" << std::hexfloat << x[i] << std::defaultfloat
-                    << "): quantize " << int(got[i]) << ", reference " << int(want[i]);
-      ++bad;
-    }
-    if (std::memcmp(&fwant[i], &fgot[i], sizeof(float)) != 0) {
-      ADD_FAILURE() << what << " scale=" << scale << " x=" << x[i] << ": fake quantize " << fgot[i] << ", reference "
-                    << fwant[i];
-      ++bad;
+  for (const Way& way : kWays) {
+    std::vector<int8_t> got(x.size(), 99);
+    std::vector<float> fgot(x.size(), -1.f);
+    if (!way.quantize(x.data(), got.data(), n, scale)) continue;
+    EXPECT_TRUE(way.fake_quantize(x.data(), fgot.data(), n, scale)) << way.name;
+    int bad = 0;
+    for (size_t i = 0; i < x.size() && bad < 5; ++i) {
+      if (want[i] != got[i]) {
+        ADD_FAILURE() << way.name << ", " << what << " scale=" << scale << " x=" << x[i] << " (" << std::hexfloat << x[i]
+                      << std::defaultfloat << "): quantize " << int(got[i]) << ", reference " << int(want[i]);
+        ++bad;
+      }
+      if (std::memcmp(&fwant[i], &fgot[i], sizeof(float)) != 0) {
+        ADD_FAILURE() << way.name << ", " << what << " scale=" << scale << " x=" << x[i] << ": fake quantize " << fgot[i]
+                      << ", reference " << fwant[i];
+        ++bad;
+      }
     }
   }
 }

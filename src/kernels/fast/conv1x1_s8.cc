@@ -167,13 +167,6 @@ QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const 
   }
 }
 
-QS_VNNI_TARGET void quantize_vnni(const float* x, int8_t* q, int64_t n, float scale, float inv, float limit) {
-  const QuotientConsts qc = quotient_consts(scale, inv, limit);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 lanes = lanes16(n, i);
-    store16(q + i, lanes, quotient(bounded(_mm512_maskz_loadu_ps(lanes, x + i), qc), qc));
-  }
-}
 QS_INT8_AVX512_END
 #endif  // QS_INT8_AVX512
 
@@ -239,18 +232,6 @@ void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
   });
 #else
   (void)x, (void)residual, (void)y;
-#endif
-}
-
-bool quantize_f32_s8_by_correction(const float* x, int8_t* q, int64_t n, float scale) {
-  float inv, limit;
-  if (!int8_avx512::cpu_ok() || !int8_avx512::quotient_constants(scale, &inv, &limit)) return false;
-#if QS_INT8_AVX512
-  quantize_vnni(x, q, n, scale, inv, limit);
-  return true;
-#else
-  (void)x, (void)q, (void)n;
-  return false;
 #endif
 }
 

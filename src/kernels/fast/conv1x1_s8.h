@@ -57,9 +57,4 @@ class Conv1x1S8 {
   std::unique_ptr<Impl> impl_;
 };
 
-// The kernel's output quantization alone: q[i] = ref::quantize_f32_s8 of x[i] with scale,
-// through the same in-register quotient. False (q untouched) where the CPU lacks the ISA or
-// scale has no finite normal reciprocal. For tests and benchmarks.
-bool quantize_f32_s8_by_correction(const float* x, int8_t* q, int64_t n, float scale);
-
 }  // namespace qs::kernels::fast
