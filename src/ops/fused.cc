@@ -401,7 +401,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         else run_plain(p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
         if (s->handoff.y_scale > 0.f) s->quantize(y, out[0]->data<int8_t>(), ny, s->handoff.y_scale);
       },
-      impl, true);
+      impl, true, /*picks_threads=*/s->pointwise || s->depthwise);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {

@@ -54,22 +54,27 @@ class Kernel {
   // the planner hands it empty tensors instead of allocating them. Inputs are never written,
   // so a view stays valid for as long as anyone holds it.
   virtual bool makes_outputs() const { return false; }
+  // True when run() picks its own thread count by the work it has, and a parallel region of
+  // its costs little to start; the planner then does not hold a small layer to one thread.
+  virtual bool picks_threads() const { return false; }
 };
 
 using KernelFn = std::function<void(std::span<const Tensor* const>, std::span<Tensor* const>)>;
 
 class FnKernel final : public Kernel {
  public:
-  FnKernel(KernelFn fn, std::string_view impl, bool writes_all)
-      : fn_(std::move(fn)), impl_(impl), writes_all_(writes_all) {}
+  FnKernel(KernelFn fn, std::string_view impl, bool writes_all, bool picks_threads = false)
+      : fn_(std::move(fn)), impl_(impl), writes_all_(writes_all), picks_threads_(picks_threads) {}
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override { fn_(in, out); }
   std::string_view impl() const override { return impl_; }
   bool writes_all_outputs() const override { return writes_all_; }
+  bool picks_threads() const override { return picks_threads_; }
 
  private:
   KernelFn fn_;
   std::string_view impl_;
   bool writes_all_;
+  bool picks_threads_;
 };
 
 // A kernel whose one output is its input 0 with another shape, sharing the buffer (Reshape,
@@ -89,8 +94,9 @@ class ViewKernel final : public Kernel {
 };
 
 // writes_all: fn writes every element of every output (see Kernel::writes_all_outputs).
-inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference", bool writes_all = false) {
-  return std::make_unique<FnKernel>(std::move(fn), impl, writes_all);
+inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference", bool writes_all = false,
+                                           bool picks_threads = false) {
+  return std::make_unique<FnKernel>(std::move(fn), impl, writes_all, picks_threads);
 }
 
 struct PrepareContext {

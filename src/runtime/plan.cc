@@ -90,6 +90,10 @@ bool is_matrix_product(const std::string& op) { return op == "Gemm" || op == "Fu
 // every layer threaded. Matrix products need four times as much: oneDNN splits them by rows, and
 // a transformer's 64-token linear layers (64 x 64 x 64, 256K) ran 6-30% slower on two threads
 // than on one, the 1M ones (64 x 64 x 256) 0-25% faster (bench/transformer_bench).
+// Kernels that pick their own thread count (Kernel::picks_threads: the in-register INT8
+// kernels, which wake a second thread from about 10k cycles of work) are left to it: held to
+// one thread, MobileNetV2's depthwise layers at 14x14 and 7x7 ran no faster on 2 threads than
+// on 1, and the whole network at batch 1 took 2.35 ms against 2.11 ms (best of 4).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 
 }  // namespace
@@ -240,7 +244,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     Step s;
     s.node = &node;
     s.precision = precision;
-    s.single_thread = single_thread;
+    s.single_thread = single_thread && !kernel->picks_threads();
     s.kernel = std::move(kernel);
     for (const auto& o : node.outputs)
       s.output_infos.push_back(o.empty() ? ops::TensorInfo{} : p.infos_.at(o));

@@ -76,7 +76,7 @@ class Plan {
     std::vector<int> release;  // slots whose last reader is this step
     Precision precision = Precision::kFp32;
     std::vector<uint64_t> output_signatures;  // per output: what computes it (activation_cache.h)
-    bool single_thread = false;               // too little work to share between threads
+    bool single_thread = false;               // too little work to share between threads (and the kernel does not pick)
   };
 
   // input_shapes: shape of each graph input; types come from the model.

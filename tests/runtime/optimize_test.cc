@@ -74,6 +74,8 @@ struct Outcome {
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
   int pointwise = 0, depthwise = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8)
+  int in_register_single = 0;        // of those, steps the plan holds to one thread
+  int single = 0;                    // steps held to one thread
   int steps = 0;
 };
 
@@ -97,8 +99,11 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
       ++r.channels_last_convs;
     if (s.node->attr_float("y_int8_scale", 0.f).ok() && *s.node->attr_float("y_int8_scale", 0.f) > 0.f)
       ++r.int8_handoffs;
+    const bool in_register = s.kernel->impl() == "pointwise-s8" || s.kernel->impl() == "depthwise-s8";
     r.pointwise += s.kernel->impl() == "pointwise-s8";
     r.depthwise += s.kernel->impl() == "depthwise-s8";
+    r.in_register_single += in_register && s.single_thread;
+    r.single += s.single_thread;
   }
   return r;
 }
@@ -177,6 +182,10 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
     if (m.path.find("mobilenet") != std::string::npos && kernels::fast::int8_avx512::cpu_ok(true)) {
       EXPECT_GE(fast.pointwise, 1) << m.path;
       EXPECT_GE(fast.depthwise, 3) << m.path;
+      // They pick their own threads: the plan holds none of them to one thread, as it holds
+      // these small models' other layers.
+      EXPECT_EQ(fast.in_register_single, 0) << m.path;
+      EXPECT_GT(fast.single, 0) << m.path;
     }
     EXPECT_EQ(ref.pointwise + ref.depthwise + ref_optimized.pointwise + ref_optimized.depthwise, 0) << m.path;
   }
