@@ -18,6 +18,7 @@
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/quantize_fast.h"
+#include "kernels/fast/stem_s8.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
@@ -239,6 +240,59 @@ void depthwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_DepthwiseOneDnn)->Apply(depthwise_shapes);
 BENCHMARK(BM_DepthwiseDirect)->Apply(depthwise_shapes);
 
+// First layers (float NCHW input, int8 channels-last output): the input quantized in a pass
+// and oneDNN's int8 convolution from plain int8 (what an INT8 block does without StemConvS8)
+// against StemConvS8. range(0): input channels, range(1): output channels, range(2): input
+// size, range(3): kernel size (stride 2, padding k / 2), range(4): batch.
+Int8Layer stem_layer(const benchmark::State& st) {
+  const int64_t ci = st.range(0), co = st.range(1), hw = st.range(2), k = st.range(3), pad = k / 2;
+  const int64_t out = (hw + 2 * pad - k) / 2 + 1;
+  return Int8Layer(ref::ConvParams{st.range(4), ci, co, 1, {hw, hw}, {out, out}, {k, k}, {2, 2}, {1, 1}, {pad, pad},
+                                   {pad, pad}});
+}
+
+constexpr float kStemScale = 1.f / 127;  // random_values are in [-1, 1]
+
+void BM_StemOneDnn(benchmark::State& st) {
+  const Int8Layer l = stem_layer(st);
+  const std::vector<float> x = random_values(static_cast<int64_t>(l.x.size()), 5);
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {false, true}, &l.epi);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  std::vector<int8_t> xq(x.size()), y(l.y.size());
+  for (auto _ : st) {
+    fast::quantize_f32_s8(x.data(), xq.data(), static_cast<int64_t>(x.size()), kStemScale);
+    conv->run_s8(xq.data(), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+
+void BM_StemDirect(benchmark::State& st) {
+  const Int8Layer l = stem_layer(st);
+  const std::vector<float> x = random_values(static_cast<int64_t>(l.x.size()), 5);
+  std::string why;
+  auto conv = fast::StemConvS8::Create(l.p, l.w.data(), kStemScale, l.epi, &why);
+  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  std::vector<int8_t> y(l.y.size());
+  for (auto _ : st) {
+    conv->run(x.data(), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+
+// MobileNetV2's and ResNet-50's first layers at batch 1 and 8, a 28x28 one-channel image's.
+const std::vector<std::vector<int64_t>> kStem{{3, 32, 224, 3, 1}, {3, 32, 224, 3, 8}, {3, 64, 224, 7, 1},
+                                              {3, 64, 224, 7, 8}, {1, 16, 28, 3, 8}};
+
+void stem_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"cin", "cout", "hw", "k", "n"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kStem) b->Args(s);
+}
+
+BENCHMARK(BM_StemOneDnn)->Apply(stem_shapes);
+BENCHMARK(BM_StemDirect)->Apply(stem_shapes);
+
 // Pointwise layers (MobileNetV2's expansions and projections, ResNet-50's bottleneck 1x1s):
 // oneDNN against Conv1x1S8. range(0): in channels, range(1): out channels, range(2): spatial.
 Int8Layer pointwise_layer(const benchmark::State& st) {
@@ -308,6 +362,8 @@ int main(int argc, char** argv) {
   };
   compare("pointwise int8 -> int8 (batch 1, Conv1x1S8)", "Pointwise", {"cin", "cout", "hw"}, kPointwise);
   compare("depthwise 3x3 int8 -> int8 (batch 1, DepthwiseConvS8)", "Depthwise", {"c", "hw", "s"}, kDepthwise);
+  compare("first layers, float -> int8 (quantize + oneDNN against StemConvS8)", "Stem", {"cin", "cout", "hw", "k", "n"},
+          kStem);
   std::printf("\nactivation quantization: values, reference (division) ms, by reciprocal ms, by correction ms, "
               "correction's speed-up over reciprocal\n");
   for (int64_t n : kQuantizeSizes) {

@@ -30,6 +30,7 @@
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/fast/layout.h"
 #include "kernels/fast/quantize_fast.h"
+#include "kernels/fast/stem_s8.h"
 #include "kernels/reference/conv_int8.h"
 #include "kernels/reference/gemm_int8.h"
 #include "kernels/reference/int8.h"
@@ -281,6 +282,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     // int8-to-int8 layers that the in-register kernels run faster than oneDNN
     std::unique_ptr<kernels::fast::Conv1x1S8> pointwise;
     std::unique_ptr<kernels::fast::DepthwiseConvS8> depthwise;
+    std::unique_ptr<kernels::fast::StemConvS8> stem;  // a first layer: float X quantized inside
     bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32 / run_s8)
     Int8Handoff handoff;
     QuantizeFn quantize = kernels::ref::quantize_f32_s8;
@@ -342,7 +344,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         if (!s->pointwise && kernels::fast::DepthwiseConvS8::outruns_onednn(p))
           s->depthwise = kernels::fast::DepthwiseConvS8::Create(p, s->wq.data(), epi, &why_not);
       }
-      if (s->pointwise || s->depthwise) {
+      // A first layer (float X of a few channels, plain) whose int8 output goes channels-last
+      // to INT8 readers may take the kernel that quantizes X itself.
+      if (!layout.x && !handoff.x && layout.y && handoff.y_scale > 0.f && kernels::fast::StemConvS8::outruns_onednn(p))
+        s->stem = kernels::fast::StemConvS8::Create(p, s->wq.data(), s->x_scale, epi, &why_not);
+      if (s->pointwise || s->depthwise || s->stem) {
         s->fast_epilogue = true;
       } else {
         s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
@@ -353,6 +359,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   }
   const std::string_view impl = s->pointwise   ? "pointwise-s8"
                                 : s->depthwise ? "depthwise-s8"
+                                : s->stem      ? "stem-s8"
                                 : s->fast      ? "onednn-s8"
                                                : "reference-s8";
   // Quantize X, int8 x int8 -> int32, the float epilogue. x in the layout the fast kernel was
@@ -376,6 +383,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         const ConvParams& p = s->p;
         const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
         const float* r = opt_f32(in, 3);
+        if (s->stem) return s->stem->run(in[0]->data<float>(), s->quantized_residual(r, ny), out[0]->data<int8_t>());
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.
           const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
@@ -401,7 +409,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         else run_plain(p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
         if (s->handoff.y_scale > 0.f) s->quantize(y, out[0]->data<int8_t>(), ny, s->handoff.y_scale);
       },
-      impl, true, /*picks_threads=*/s->pointwise || s->depthwise);
+      impl, true, /*picks_threads=*/s->pointwise || s->depthwise || s->stem);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "kernels/fast/depthwise_s8.h"
 #include "kernels/fast/int8_avx512.h"
 #include "kernels/fast/quantize_fast.h"
+#include "kernels/fast/stem_s8.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/conv_int8.h"
@@ -377,6 +379,158 @@ TEST(DepthwiseConvS8, DeclinesWhatItDoesNotCompute) {
   EXPECT_EQ(fast::DepthwiseConvS8::Create(depthwise(1, 16, 6, 6, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), nan_bias, &why),
             nullptr);
   EXPECT_NE(why.find("bias"), std::string::npos) << why;
+}
+
+// ---- StemConvS8: float NCHW in, the input quantized inside ----
+
+// 2-D convolution of `in_c` channels into `out_c`, kernel kh x kw, strides, pads {top, left,
+// bottom, right}.
+ConvParams stem(int64_t batch, int64_t in_c, int64_t out_c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                int64_t sw, std::array<int64_t, 4> pads) {
+  const int64_t oh = (h + pads[0] + pads[2] - kh) / sh + 1, ow = (w + pads[1] + pads[3] - kw) / sw + 1;
+  return ConvParams{batch,    in_c,     out_c,    1,          {h, w},     {oh, ow},
+                    {kh, kw}, {sh, sw}, {1, 1},   {pads[0], pads[1]}, {pads[2], pads[3]}};
+}
+
+// Float input values of every kind the input quantization meets: ordinary ones (a tenth past
+// the int8 range at scale 0.0173), exact ties k + 0.5 of the scale and their neighbours,
+// zeros, NaN, infinities, huge and subnormal values.
+std::vector<float> stem_input(int64_t n, float x_scale, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-2.4f, 2.4f);
+  std::uniform_int_distribution<int> kind(0, 39), half(-130, 130);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.f, -0.f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e30f, -1e30f, 1e-40f};
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) {
+    const int k = kind(gen);
+    if (k == 0) v = specials[static_cast<size_t>(half(gen) & 7)];
+    else if (k < 4) v = std::nextafter((static_cast<float>(half(gen)) + 0.5f) * x_scale, k == 2 ? inf : -inf);
+    else v = u(gen);
+  }
+  return x;
+}
+
+// The block through the reference: the input quantized, NCHW int32 product, float epilogue,
+// quantization; returned channels-last.
+std::vector<int8_t> reference_stem(const ConvParams& p, const std::vector<float>& x, const std::vector<int8_t>& w,
+                                   float x_scale, const std::vector<float>& w_scales, const std::vector<float>* bias,
+                                   const std::vector<float>* residual_nhwc, const ref::Epilogue& e, float out_scale) {
+  std::vector<int8_t> xq(x.size());
+  ref::quantize_f32_s8(x.data(), xq.data(), static_cast<int64_t>(x.size()), x_scale);
+  const int64_t in_sp = p.in_size[0] * p.in_size[1];
+  return reference_block(p, naive::to_nhwc(p.batch, p.in_channels, in_sp, xq), w, x_scale, w_scales, bias,
+                         residual_nhwc, e, out_scale);
+}
+
+// Shapes around the kernel's tiles (4 outputs, 16-channel blocks, 4 blocks a pass), 1 to 4
+// input channels, strides, asymmetric and large padding, MobileNet's and ResNet's first layers
+// (the larger ones split over threads), every activation, with and without bias and residual.
+TEST(StemConvS8, MatchesReferenceByteForByte) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const std::vector<ConvParams> cases = {
+      stem(1, 3, 32, 17, 19, 3, 3, 2, 2, {1, 1, 1, 1}),   stem(2, 1, 16, 12, 12, 3, 3, 1, 1, {1, 1, 1, 1}),
+      stem(1, 3, 64, 23, 21, 7, 7, 2, 2, {3, 3, 3, 3}),   stem(1, 4, 20, 9, 9, 5, 5, 1, 1, {2, 0, 1, 3}),
+      stem(1, 2, 48, 10, 13, 3, 2, 1, 3, {0, 1, 2, 0}),   stem(3, 3, 33, 7, 6, 1, 1, 1, 1, {0, 0, 0, 0}),
+      stem(1, 3, 80, 6, 7, 3, 3, 1, 1, {0, 0, 0, 0}),     stem(1, 1, 5, 4, 4, 4, 4, 2, 2, {4, 4, 4, 4}),
+      stem(1, 3, 32, 112, 112, 3, 3, 2, 2, {1, 1, 1, 1}), stem(2, 3, 64, 40, 44, 7, 7, 2, 2, {3, 3, 3, 3})};
+  std::mt19937 gen(41);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  const float x_scale = 0.0173f;
+  size_t compared = 0;
+  uint32_t seed = 100;
+  for (const ConvParams& p : cases) {
+    const int64_t reduction = p.in_channels * p.kernel[0] * p.kernel[1];
+    const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
+    const auto x = stem_input(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], x_scale, seed++);
+    const auto w = random_s8(p.out_channels * reduction, -127, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size()),
+        r(static_cast<size_t>(out_n));
+    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
+    for (float& v : bias) v = u(gen);
+    for (float& v : r) v = u(gen);
+    const float out_scale = 0.02f * std::sqrt(static_cast<float>(reduction));
+    for (const ref::Epilogue& e : epilogue_activations())
+      for (bool with_bias : {false, true})
+        for (bool with_residual : {false, true}) {
+          fast::ConvS8Epilogue epi;
+          for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+          if (with_bias) epi.bias = bias;
+          epi.residual = with_residual;
+          epi.act = e;
+          epi.out_scale = out_scale;
+          std::string why;
+          auto k = fast::StemConvS8::Create(p, w.data(), x_scale, epi, &why);
+          ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
+          const auto want = reference_stem(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
+                                           with_residual ? &r : nullptr, e, out_scale);
+          std::vector<int8_t> got(want.size(), 99);
+          k->run(x.data(), with_residual ? r.data() : nullptr, got.data());
+          ASSERT_EQ(got, want) << describe(p) << " act=" << static_cast<int>(e.act) << " alpha=" << e.alpha
+                               << " beta=" << e.beta << " bias=" << with_bias << " residual=" << with_residual;
+          compared += got.size();
+        }
+  }
+  EXPECT_GT(compared, 1'000'000u);
+}
+
+// Each calling thread keeps its own padded copy of the input: concurrent runs of one kernel,
+// each on a layer large enough to split over threads.
+TEST(StemConvS8, RunsConcurrentlyOnOneKernel) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const ConvParams p = stem(1, 3, 32, 96, 96, 3, 3, 2, 2, {1, 1, 1, 1});
+  const auto w = random_s8(32 * 27, -127, 71);
+  std::vector<float> w_scales(32, 0.004f);
+  fast::ConvS8Epilogue epi;
+  for (float s : w_scales) epi.scales.push_back(0.02f * s);
+  epi.act = {Act::kClip, 0.f, 6.f};
+  epi.out_scale = 0.01f;
+  auto k = fast::StemConvS8::Create(p, w.data(), 0.02f, epi, nullptr);
+  ASSERT_NE(k, nullptr);
+  std::vector<std::vector<float>> xs;
+  std::vector<std::vector<int8_t>> want;
+  for (uint32_t t = 0; t < 4; ++t) {
+    xs.push_back(stem_input(3 * 96 * 96, 0.02f, 80 + t));
+    want.push_back(reference_stem(p, xs.back(), w, 0.02f, w_scales, nullptr, nullptr, epi.act, 0.01f));
+  }
+  std::vector<int> bad(xs.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < xs.size(); ++t)
+    threads.emplace_back([&, t] {
+      std::vector<int8_t> got(want[t].size());
+      for (int rep = 0; rep < 10; ++rep) {
+        k->run(xs[t].data(), nullptr, got.data());
+        bad[t] += got != want[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, std::vector<int>(xs.size(), 0));
+}
+
+TEST(StemConvS8, DeclinesWhatItDoesNotCompute) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const auto w = random_s8(16 * 5 * 9, -127, 81);
+  fast::ConvS8Epilogue epi;
+  epi.scales.assign(16, 0.01f);
+  epi.out_scale = 0.05f;
+  std::string why;
+  EXPECT_NE(fast::StemConvS8::Create(stem(1, 3, 16, 8, 8, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), 0.02f, epi, &why),
+            nullptr)
+      << why;
+  EXPECT_EQ(fast::StemConvS8::Create(stem(1, 5, 16, 8, 8, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), 0.02f, epi, &why),
+            nullptr);
+  EXPECT_NE(why.find("4 input channels"), std::string::npos) << why;
+  ConvParams dilated = stem(1, 3, 16, 8, 8, 3, 3, 1, 1, {2, 2, 2, 2});
+  dilated.dilation = {2, 2};
+  EXPECT_EQ(fast::StemConvS8::Create(dilated, w.data(), 0.02f, epi, &why), nullptr);
+  for (float s : {0.f, -1.f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::quiet_NaN()})
+    EXPECT_EQ(fast::StemConvS8::Create(stem(1, 3, 16, 8, 8, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), s, epi, &why),
+              nullptr)
+        << s;
+  fast::ConvS8Epilogue float_out = epi;
+  float_out.out_scale = 0.f;
+  EXPECT_EQ(fast::StemConvS8::Create(stem(1, 3, 16, 8, 8, 3, 3, 1, 1, {1, 1, 1, 1}), w.data(), 0.02f, float_out, &why),
+            nullptr);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ struct Outcome {
   std::map<std::string, int> ops;  // steps by op type
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
-  int pointwise = 0, depthwise = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8)
+  int pointwise = 0, depthwise = 0, stem = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8, stem_s8)
   int in_register_single = 0;        // of those, steps the plan holds to one thread
   int single = 0;                    // steps held to one thread
   int steps = 0;
@@ -99,9 +99,11 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
       ++r.channels_last_convs;
     if (s.node->attr_float("y_int8_scale", 0.f).ok() && *s.node->attr_float("y_int8_scale", 0.f) > 0.f)
       ++r.int8_handoffs;
-    const bool in_register = s.kernel->impl() == "pointwise-s8" || s.kernel->impl() == "depthwise-s8";
-    r.pointwise += s.kernel->impl() == "pointwise-s8";
-    r.depthwise += s.kernel->impl() == "depthwise-s8";
+    const std::string_view impl = s.kernel->impl();
+    r.pointwise += impl == "pointwise-s8";
+    r.depthwise += impl == "depthwise-s8";
+    r.stem += impl == "stem-s8";
+    const bool in_register = impl == "pointwise-s8" || impl == "depthwise-s8" || impl == "stem-s8";
     r.in_register_single += in_register && s.single_thread;
     r.single += s.single_thread;
   }
@@ -177,17 +179,22 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
       EXPECT_GT(fast.int8_handoffs, 0) << m.path << ": some INT8 block hands int8 on";
       EXPECT_GT(ref_optimized.int8_handoffs, 0) << m.path << ": with the reference kernels too";
     }
-    // MobileNet's pointwise and depthwise blocks between INT8 blocks (16 to 64 channels) run on
-    // the in-register kernels where the CPU has them: the comparisons above cover them.
+    // MobileNet's first layer, and its pointwise and depthwise blocks between INT8 blocks (16 to
+    // 64 channels), run on the in-register kernels where the CPU has them: the comparisons above
+    // cover them.
     if (m.path.find("mobilenet") != std::string::npos && kernels::fast::int8_avx512::cpu_ok(true)) {
       EXPECT_GE(fast.pointwise, 1) << m.path;
       EXPECT_GE(fast.depthwise, 3) << m.path;
+      EXPECT_EQ(fast.stem, 1) << m.path;
       // They pick their own threads: the plan holds none of them to one thread, as it holds
       // these small models' other layers.
       EXPECT_EQ(fast.in_register_single, 0) << m.path;
       EXPECT_GT(fast.single, 0) << m.path;
     }
-    EXPECT_EQ(ref.pointwise + ref.depthwise + ref_optimized.pointwise + ref_optimized.depthwise, 0) << m.path;
+    EXPECT_EQ(ref.pointwise + ref.depthwise + ref.stem + ref_optimized.pointwise + ref_optimized.depthwise +
+                  ref_optimized.stem,
+              0)
+        << m.path;
   }
   EXPECT_GT(stripped, 0);
 }
