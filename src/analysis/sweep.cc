@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "passes/int8_capability.h"
@@ -32,6 +35,64 @@ struct Eval {
   std::vector<double> values;
   double mean = 0, min = 0, loss = 0;
   std::vector<std::map<std::string, Tensor>> outputs;
+};
+
+// `jobs` threads that live as long as the sweep, each with `threads_each` OpenMP threads: the
+// steps' per-thread state (oneDNN's streams and argument maps, kernel scratch buffers) is made
+// once per job thread rather than once per round of steps, as new threads would make it.
+class JobPool {
+ public:
+  JobPool(int jobs, int threads_each) {
+    for (int j = 0; j < jobs; ++j)
+      threads_.emplace_back([this, j, threads_each] {
+        omp_set_num_threads(threads_each);
+        uint64_t seen = 0;
+        for (;;) {
+          const std::function<void(int)>* task;
+          {
+            std::unique_lock<std::mutex> lock(mu_);
+            work_.wait(lock, [&] { return stop_ || generation_ != seen; });
+            if (stop_) return;
+            seen = generation_;
+            task = task_;
+          }
+          (*task)(j);
+          std::lock_guard<std::mutex> lock(mu_);
+          if (--pending_ == 0) done_.notify_one();
+        }
+      });
+  }
+  ~JobPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  JobPool(const JobPool&) = delete;
+  JobPool& operator=(const JobPool&) = delete;
+
+  int size() const { return static_cast<int>(threads_.size()); }
+
+  // f(j) on job thread j, for every j; returns when all are done.
+  void Run(const std::function<void(int)>& f) {
+    std::unique_lock<std::mutex> lock(mu_);
+    task_ = &f;
+    pending_ = size();
+    ++generation_;
+    work_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable work_, done_;
+  const std::function<void(int)>* task_ = nullptr;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 class Runner {
@@ -168,19 +229,16 @@ class Runner {
   // Calls f(k) for k in [0, count) on up to options.jobs threads, each with its share of the cores.
   template <typename F>
   void ForEachOnJobs(size_t count, F f) {
-    const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(count)));
-    if (jobs == 1) {
+    const int jobs = std::max(1, options_.jobs);
+    if (jobs == 1 || count <= 1) {
       for (size_t k = 0; k < count; ++k) f(k);
       return;
     }
-    const int threads_each = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
-    std::vector<std::thread> pool;
-    for (int j = 0; j < jobs; ++j)
-      pool.emplace_back([&, j] {
-        omp_set_num_threads(threads_each);
-        for (size_t k = static_cast<size_t>(j); k < count; k += static_cast<size_t>(jobs)) f(k);
-      });
-    for (auto& t : pool) t.join();
+    if (!pool_) pool_ = std::make_unique<JobPool>(jobs, std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs));
+    const std::function<void(int)> each = [&](int j) {
+      for (size_t k = static_cast<size_t>(j); k < count; k += static_cast<size_t>(jobs)) f(k);
+    };
+    pool_->Run(each);
   }
 
   // Lower(plans[k]) for every k, at once on up to options.jobs threads.
@@ -219,6 +277,7 @@ class Runner {
   std::vector<std::map<std::string, double>> ref_scale_;
   Eval perfect_;
   std::atomic<int> runs_{0};
+  std::unique_ptr<JobPool> pool_;  // last: its threads stop before the caches they use go
 };
 
 passes::PrecisionPlan prefix_plan(const SweepResult& r, int upto, const std::vector<std::string>& fallback,

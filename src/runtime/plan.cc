@@ -147,7 +147,7 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
   };
   for (const auto& node : g.nodes) {
     const ops::OpSchema* schema = ops::find_op(node.domain, node.op_type);
-    ops::PrepareContext ctx{node, g.opset, {}, {}, options.kernel};
+    ops::PrepareContext ctx{node, g.opset, {}, {}, options.kernel, Precision::kFp32, {}};
     const passes::NodeExec* exec = nullptr;
     if (options.exec)
       if (auto it = options.exec->find(node.name); it != options.exec->end()) exec = &it->second;
