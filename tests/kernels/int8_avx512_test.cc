@@ -9,9 +9,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kernels/fast/conv1x1_s8.h"
@@ -159,23 +161,40 @@ std::vector<ref::Epilogue> epilogue_activations() {
 // Each case with random int8 data, every activation of epilogue_activations(), with and
 // without bias and residual, through Kernel and through the reference, byte for byte; the
 // output scale puts about a tenth of the values past the clamp. Returns the bytes compared.
+// How a kernel under test is made, fed and checked: the in-register int8-to-int8 kernels read
+// int8 channels-last X (StemConvS8, below, reads float NCHW X).
+template <typename Kernel>
+struct UnderTest {
+  static std::vector<int8_t> input(const ConvParams& p, float, uint32_t seed) {
+    return random_s8(p.batch * p.in_size[0] * p.in_size[1] * p.in_channels, -128, seed);
+  }
+  static std::unique_ptr<Kernel> create(const ConvParams& p, const std::vector<int8_t>& w, float,
+                                        const fast::ConvS8Epilogue& epi, std::string* why) {
+    return Kernel::Create(p, w.data(), epi, why);
+  }
+  template <typename... Args>
+  static std::vector<int8_t> reference(Args&&... args) {
+    return reference_block(std::forward<Args>(args)...);
+  }
+};
+
 template <typename Kernel>
 size_t compare_with_reference(const std::vector<ConvParams>& cases, uint32_t seed) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> u(-2.f, 2.f);
   size_t compared = 0;
   for (const ConvParams& p : cases) {
+    const float x_scale = 0.0173f;
     const int64_t reduction = p.in_channels / p.group * p.kernel[0] * p.kernel[1];
-    const int64_t in_n = p.batch * p.in_size[0] * p.in_size[1] * p.in_channels;
     const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
-    const auto x = random_s8(in_n, -128, seed++);
+    const auto x = UnderTest<Kernel>::input(p, x_scale, seed++);
     const auto w = random_s8(p.out_channels * reduction, -127, seed++);
     std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size()),
         r(static_cast<size_t>(out_n));
     for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
     for (float& v : bias) v = u(gen);
     for (float& v : r) v = u(gen);
-    const float x_scale = 0.0173f, out_scale = 0.02f * std::sqrt(static_cast<float>(reduction));
+    const float out_scale = 0.02f * std::sqrt(static_cast<float>(reduction));
     for (const ref::Epilogue& e : epilogue_activations())
       for (bool with_bias : {false, true})
         for (bool with_residual : {false, true}) {
@@ -186,11 +205,11 @@ size_t compare_with_reference(const std::vector<ConvParams>& cases, uint32_t see
           epi.act = e;
           epi.out_scale = out_scale;
           std::string why;
-          auto k = Kernel::Create(p, w.data(), epi, &why);
+          auto k = UnderTest<Kernel>::create(p, w, x_scale, epi, &why);
           EXPECT_NE(k, nullptr) << describe(p) << ": " << why;
           if (!k) return compared;
-          const auto want = reference_block(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
-                                            with_residual ? &r : nullptr, e, out_scale);
+          const auto want = UnderTest<Kernel>::reference(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
+                                                         with_residual ? &r : nullptr, e, out_scale);
           std::vector<int8_t> got(want.size(), 99);
           k->run(x.data(), with_residual ? r.data() : nullptr, got.data());
           EXPECT_EQ(got, want) << describe(p) << " act=" << static_cast<int>(e.act) << " alpha=" << e.alpha
@@ -241,8 +260,8 @@ TEST(Conv1x1S8, ExactTiesRoundToEven) {
 
 // One kernel run by as many threads as inputs, 10 times each: every run gives its input's
 // expected bytes.
-template <typename Kernel>
-void expect_same_on_every_thread(const Kernel& k, const std::vector<std::vector<int8_t>>& xs,
+template <typename Kernel, typename In>
+void expect_same_on_every_thread(const Kernel& k, const std::vector<std::vector<In>>& xs,
                                  const std::vector<std::vector<int8_t>>& want) {
   std::vector<int> bad(xs.size(), 0);
   std::vector<std::thread> threads;
@@ -423,6 +442,21 @@ std::vector<int8_t> reference_stem(const ConvParams& p, const std::vector<float>
                          residual_nhwc, e, out_scale);
 }
 
+template <>
+struct UnderTest<fast::StemConvS8> {
+  static std::vector<float> input(const ConvParams& p, float x_scale, uint32_t seed) {
+    return stem_input(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], x_scale, seed);
+  }
+  static std::unique_ptr<fast::StemConvS8> create(const ConvParams& p, const std::vector<int8_t>& w, float x_scale,
+                                                  const fast::ConvS8Epilogue& epi, std::string* why) {
+    return fast::StemConvS8::Create(p, w.data(), x_scale, epi, why);
+  }
+  template <typename... Args>
+  static std::vector<int8_t> reference(Args&&... args) {
+    return reference_stem(std::forward<Args>(args)...);
+  }
+};
+
 // Shapes around the kernel's tiles (4 outputs, 16-channel blocks, 4 blocks a pass), 1 to 4
 // input channels, strides, asymmetric and large padding, MobileNet's and ResNet's first layers
 // (the larger ones split over threads), every activation, with and without bias and residual.
@@ -434,44 +468,7 @@ TEST(StemConvS8, MatchesReferenceByteForByte) {
       stem(1, 2, 48, 10, 13, 3, 2, 1, 3, {0, 1, 2, 0}),   stem(3, 3, 33, 7, 6, 1, 1, 1, 1, {0, 0, 0, 0}),
       stem(1, 3, 80, 6, 7, 3, 3, 1, 1, {0, 0, 0, 0}),     stem(1, 1, 5, 4, 4, 4, 4, 2, 2, {4, 4, 4, 4}),
       stem(1, 3, 32, 112, 112, 3, 3, 2, 2, {1, 1, 1, 1}), stem(2, 3, 64, 40, 44, 7, 7, 2, 2, {3, 3, 3, 3})};
-  std::mt19937 gen(41);
-  std::uniform_real_distribution<float> u(-2.f, 2.f);
-  const float x_scale = 0.0173f;
-  size_t compared = 0;
-  uint32_t seed = 100;
-  for (const ConvParams& p : cases) {
-    const int64_t reduction = p.in_channels * p.kernel[0] * p.kernel[1];
-    const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
-    const auto x = stem_input(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], x_scale, seed++);
-    const auto w = random_s8(p.out_channels * reduction, -127, seed++);
-    std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size()),
-        r(static_cast<size_t>(out_n));
-    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
-    for (float& v : bias) v = u(gen);
-    for (float& v : r) v = u(gen);
-    const float out_scale = 0.02f * std::sqrt(static_cast<float>(reduction));
-    for (const ref::Epilogue& e : epilogue_activations())
-      for (bool with_bias : {false, true})
-        for (bool with_residual : {false, true}) {
-          fast::ConvS8Epilogue epi;
-          for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
-          if (with_bias) epi.bias = bias;
-          epi.residual = with_residual;
-          epi.act = e;
-          epi.out_scale = out_scale;
-          std::string why;
-          auto k = fast::StemConvS8::Create(p, w.data(), x_scale, epi, &why);
-          ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
-          const auto want = reference_stem(p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr,
-                                           with_residual ? &r : nullptr, e, out_scale);
-          std::vector<int8_t> got(want.size(), 99);
-          k->run(x.data(), with_residual ? r.data() : nullptr, got.data());
-          ASSERT_EQ(got, want) << describe(p) << " act=" << static_cast<int>(e.act) << " alpha=" << e.alpha
-                               << " beta=" << e.beta << " bias=" << with_bias << " residual=" << with_residual;
-          compared += got.size();
-        }
-  }
-  EXPECT_GT(compared, 1'000'000u);
+  EXPECT_GT(compare_with_reference<fast::StemConvS8>(cases, 100), 1'000'000u);
 }
 
 // Each calling thread keeps its own padded copy of the input: concurrent runs of one kernel,
@@ -493,18 +490,7 @@ TEST(StemConvS8, RunsConcurrentlyOnOneKernel) {
     xs.push_back(stem_input(3 * 96 * 96, 0.02f, 80 + t));
     want.push_back(reference_stem(p, xs.back(), w, 0.02f, w_scales, nullptr, nullptr, epi.act, 0.01f));
   }
-  std::vector<int> bad(xs.size(), 0);
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < xs.size(); ++t)
-    threads.emplace_back([&, t] {
-      std::vector<int8_t> got(want[t].size());
-      for (int rep = 0; rep < 10; ++rep) {
-        k->run(xs[t].data(), nullptr, got.data());
-        bad[t] += got != want[t];
-      }
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(bad, std::vector<int>(xs.size(), 0));
+  expect_same_on_every_thread(*k, xs, want);
 }
 
 TEST(StemConvS8, DeclinesWhatItDoesNotCompute) {
