@@ -188,7 +188,7 @@ std::unique_ptr<StemConvS8> StemConvS8::Create(const ref::ConvParams& p, const i
   if (!int8_avx512::cpu_ok()) return decline("the CPU has no AVX-512 VNNI");
   if (p.in_size.size() != 2) return decline("not a 2-D convolution");
   if (p.group != 1) return decline("grouped");
-  if (p.in_channels < 1 || p.in_channels > 4) return decline("more than 4 input channels");
+  if (p.in_channels < 1 || p.in_channels > 4) return decline("not 1 to 4 input channels");
   if (p.batch <= 0 || p.out_channels <= 0) return decline("empty");
   for (size_t i = 0; i < 2; ++i) {
     if (p.dilation[i] != 1) return decline("dilated");
