@@ -234,7 +234,10 @@ class Runner {
       for (size_t k = 0; k < count; ++k) f(k);
       return;
     }
-    if (!pool_) pool_ = std::make_unique<JobPool>(jobs, std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs));
+    if (!pool_) {
+      const int threads_each = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
+      pool_ = std::make_unique<JobPool>(jobs, threads_each);
+    }
     const std::function<void(int)> each = [&](int j) {
       for (size_t k = static_cast<size_t>(j); k < count; k += static_cast<size_t>(jobs)) f(k);
     };
