@@ -15,6 +15,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX model reading, checker, shape inference
   libdnnl-dev                                     # oneDNN: fast Conv/ConvTranspose/Gemm/MatMul
+  ocl-icd-opencl-dev                              # Debian's oneDNN CMake config requires OpenCL (only recommended by libdnnl-dev)
   libcli11-dev nlohmann-json3-dev libfmt-dev      # command line, JSON, formatting
   libstb-dev                                      # PNG/JPEG/PGM decoding and resizing
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and benchmarks
