@@ -153,6 +153,10 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
 
   LayerPrecisions actual;
   std::unordered_map<std::string, std::string> reason;
+  // Sigmoids asked for INT8: they have no INT8 kernel of their own, so alone they run FP32,
+  // but as the Sigmoid of a SiLU (Sigmoid·x) they join an INT8 block's float epilogue
+  // (item 9; item 10 compares the plan's precisions, which agree).
+  std::unordered_set<std::string> silu_candidates;
   for (const ir::Node* n : view.layers) {
     Precision p = plan.of(n->name);
     if (p == Precision::kInt8) {
@@ -160,6 +164,7 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       if (!cap.capable) {
         p = Precision::kFp32;
         reason[n->name] = cap.reason;
+        if (n->op_type == "Sigmoid") silu_candidates.insert(n->name);
       }
     }
     actual[n->name] = p;
@@ -173,7 +178,9 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
   // groups are formed again after each round (it converges: precisions only go down).
   std::vector<FusionGroup> groups;
   for (int round = 0; round < 8; ++round) {
-    groups = form_fusion_groups(view, actual);
+    LayerPrecisions as_member = actual;
+    for (const std::string& name : silu_candidates) as_member[name] = Precision::kInt8;
+    groups = form_fusion_groups(view, as_member);
     if (!options.require_ranges) break;
     bool changed = false;
     std::set<const ir::Node*> grouped;
@@ -181,6 +188,7 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
       for (const ir::Node* m : members) {
         actual[m->name] = Precision::kFp32;
         reason[m->name] = "no INT8 range for tensor '" + tensor + "'";
+        silu_candidates.erase(m->name);
       }
       changed = true;
     };
@@ -203,6 +211,14 @@ Expected<Lowered> lower_precision(const GraphView& view, const PrecisionPlan& pl
     }
     if (!changed) break;
   }
+  // The Sigmoid of an INT8 block's SiLU runs INT8 with it.
+  for (const FusionGroup& g : groups)
+    if (actual[g.head()->name] == Precision::kInt8)
+      for (const ir::Node* m : g.members)
+        if (silu_candidates.count(m->name)) {
+          actual[m->name] = Precision::kInt8;
+          reason.erase(m->name);
+        }
 
   // The lowered graph: blocks replace their members; everything else is copied.
   // The model's value infos are left out: the runtime plans every value itself, and blocks

@@ -173,6 +173,17 @@ TEST_F(QdqExportTest, ConcatPoolingDepthwiseRoundTrip) {
   EXPECT_EQ(n["ct.weight_DequantizeLinear"]->attribute(0).i(), 1);
 }
 
+TEST_F(QdqExportTest, SiluBlockRoundTripsWithNoQdqInside) {
+  const auto m = round_trip(silu_model(dir_), {Precision::kInt8, {}});
+  auto n = by_name(m);
+  EXPECT_EQ(n["sig"]->input(0), "b1");
+  EXPECT_EQ(n["silu"]->input(0), "b1");
+  EXPECT_EQ(n["silu"]->input(1), "s");
+  EXPECT_FALSE(n.count("b1_QuantizeLinear"));
+  EXPECT_FALSE(n.count("s_QuantizeLinear"));
+  EXPECT_TRUE(n.count("m_QuantizeLinear"));
+}
+
 TEST_F(QdqExportTest, FallbackLayerHasNoQdqAround) {
   passes::PrecisionPlan plan{Precision::kInt8, {{"conv2", Precision::kFp32}}};
   const auto m = round_trip(conv_chain_model(dir_), plan);

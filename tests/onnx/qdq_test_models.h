@@ -111,6 +111,20 @@ inline std::string conv_chain_model(const std::filesystem::path& dir) {
   return b.save(dir / "conv_chain.onnx");
 }
 
+// conv1+bn1 with SiLU (b1 * Sigmoid(b1)), then conv2: one INT8 block, as TensorRT fuses it
+// (INT8.md item 9), although the Sigmoid alone has no INT8 kernel.
+inline std::string silu_model(const std::filesystem::path& dir) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 8, 8});
+  b.conv("conv1", "x", "c1", 3, 4);
+  b.bn("bn1", "c1", "b1", 4);
+  b.node("Sigmoid", "sig", {"b1"}, {"s"});
+  b.node("Mul", "silu", {"b1", "s"}, {"m"});
+  b.conv("conv2", "m", "y", 4, 4);
+  b.output("y");
+  return b.save(dir / "silu.onnx");
+}
+
 // conv_a+bn_a+relu_a, then conv_b+bn_b + Add(x) + relu: a residual block.
 inline std::string residual_model(const std::filesystem::path& dir) {
   OnnxBuilder b;

@@ -101,6 +101,22 @@ TEST_F(QdqPlanTest, ResidualBlockQuantizesOnlyTheResidualInputOfTheAdd) {
   }
 }
 
+TEST_F(QdqPlanTest, SiluJoinsTheInt8BlockOnlyWhenThePlanAgrees) {
+  // All INT8: the Sigmoid and the Mul are the block's epilogue; nothing is quantized between
+  // the convolutions but the block's output.
+  Lowering l = lower(silu_model(dir_));
+  EXPECT_EQ(acts(l), (std::set<Act>{{"x", "conv1", 0, l.scales["x"]}, {"m", "conv2", 0, l.scales["m"]}}));
+  // The Sigmoid asked for FP32: no SiLU block; the Mul runs INT8 alone and reads both its inputs
+  // quantized, the conv block's output and the Sigmoid's.
+  passes::PrecisionPlan plan = int8();
+  plan.layers["sig"] = Precision::kFp32;
+  l = lower(silu_model(dir_), plan);
+  EXPECT_EQ(acts(l), (std::set<Act>{{"x", "conv1", 0, l.scales["x"]},
+                                    {"b1", "silu", 0, l.scales["b1"]},
+                                    {"s", "silu", 1, l.scales["s"]},
+                                    {"m", "conv2", 0, l.scales["m"]}}));
+}
+
 TEST_F(QdqPlanTest, ConcatInputsUseTheOutputScale) {
   auto l = lower(concat_model(dir_));
   const float s = l.scales["cat_out"];

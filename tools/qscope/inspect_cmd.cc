@@ -52,8 +52,12 @@ int run_inspect(const InspectArgs& a) {
     const auto& info = plan->value_infos().at(n.outputs.front());
     const auto cap = passes::int8_capability(view, n);
     const int group = lowered->layers[i].group;
+    // A Sigmoid has no INT8 kernel, but as the SiLU of an INT8 block it runs INT8 with it.
+    const std::string int8 = cap.capable ? "yes"
+                             : lowered->layers[i].actual == Precision::kInt8 ? "yes (the SiLU of its group)"
+                                                                              : "no (" + cap.reason + ")";
     fmt::print("{:>4}  {:<32} {:<20} {:<20} {:<6} {}\n", i, n.name, n.op_type, shape_str(info.shape),
-               group < 0 ? "-" : "G" + std::to_string(group), cap.capable ? "yes" : "no (" + cap.reason + ")");
+               group < 0 ? "-" : "G" + std::to_string(group), int8);
   }
   if (!lowered->groups.empty()) fmt::print("\nfusion groups (when all layers run INT8; only their boundary tensors are quantized):\n");
   for (size_t gi = 0; gi < lowered->groups.size(); ++gi) {
