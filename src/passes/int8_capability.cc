@@ -15,9 +15,22 @@ bool is_simple_int8_op(const std::string& op_type) {
   return kOps.count(op_type) != 0;
 }
 
+int64_t conv_transpose_weight_axis(const Shape& weight_shape, int64_t group) {
+  if (group == 1) return 1;
+  if (weight_shape.size() >= 2 && weight_shape[0] == group && weight_shape[1] == 1) return 0;
+  return -1;
+}
+
 Int8Capability int8_capability(const GraphView& view, const ir::Node& node) {
   if (node.op_type == "Conv" || node.op_type == "ConvTranspose" || node.op_type == "Gemm" ||
       node.op_type == "MatMul") {
+    if (node.op_type == "ConvTranspose" && has_constant_weights(view, node)) {
+      const auto group = node.attr_int("group", 1);
+      if (group.ok() && conv_transpose_weight_axis(view.constant(node.input(1))->shape(), *group) < 0)
+        return {false,
+                "grouped ConvTranspose: its per-output-channel weight scales are not one axis of its weights, which "
+                "no Q/DQ model can express"};
+    }
     if (has_constant_weights(view, node)) return {true, ""};
     if (node.op_type == "MatMul") return {false, "MatMul has no constant 2-D weights"};
     return {false, node.op_type + " weights are not constant"};

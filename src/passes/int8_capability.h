@@ -14,6 +14,12 @@ struct Int8Capability {
 
 Int8Capability int8_capability(const GraphView& view, const ir::Node& node);
 
+// Where the per-output-channel scales of a ConvTranspose's weights [C_in, C_out / group, k...]
+// lie: axis 1 with one group, axis 0 when every group has one input and one output channel
+// (depthwise); -1 otherwise, where they are not one axis of the weights and no Q/DQ model can
+// express them, so such a layer does not run INT8 (the engine and its export stay in step).
+int64_t conv_transpose_weight_axis(const Shape& weight_shape, int64_t group);
+
 // The INT8-capable ops that are no block head (Conv, ConvTranspose, Gemm, MatMul): ops that only
 // move, select or combine values element by element, which INT8 reads through the tensors' scales.
 bool is_simple_int8_op(const std::string& op_type);

@@ -1,6 +1,7 @@
 #include "passes/qdq_plan.h"
 
 #include "kernels/reference/int8.h"
+#include "passes/int8_capability.h"
 #include "ops/op.h"
 
 namespace qs::passes {
@@ -22,11 +23,11 @@ Expected<onnx_io::QdqWeight> weight_of(const GraphView& view, const Lowered& low
   if (!t || t->dtype() != DType::kFloat32) return Unsupported("{}INT8 weights must be constant float32", head.where());
   if (head.op_type == "ConvTranspose") {
     QS_ASSIGN_OR_RETURN(int64_t group, head.attr_int("group", 1));
-    if (group != 1)
+    w.axis = conv_transpose_weight_axis(t->shape(), group);
+    if (w.axis < 0)
       return Unsupported("{}grouped ConvTranspose: its per-channel weight scales are not one axis of the weights, "
                          "which a Q/DQ model cannot express; run it in fp32 or fp16",
                          head.where());
-    w.axis = 1;
   } else if (head.op_type == "Gemm") {
     QS_ASSIGN_OR_RETURN(int64_t trans_b, head.attr_int("transB", 0));
     w.axis = trans_b ? 0 : 1;

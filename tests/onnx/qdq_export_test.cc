@@ -184,6 +184,14 @@ TEST_F(QdqExportTest, SiluBlockRoundTripsWithNoQdqInside) {
   EXPECT_TRUE(n.count("m_QuantizeLinear"));
 }
 
+TEST_F(QdqExportTest, DepthwiseConvTransposeWeightsOnAxis0) {
+  const auto m = round_trip(grouped_conv_transpose_model(dir_, 4, 1), {Precision::kInt8, {}});
+  auto n = by_name(m);
+  ASSERT_TRUE(n.count("ct.weight_DequantizeLinear"));
+  EXPECT_EQ(n["ct.weight_DequantizeLinear"]->attribute(0).i(), 0);
+  EXPECT_TRUE(n.count("c1_QuantizeLinear"));
+}
+
 TEST_F(QdqExportTest, FallbackLayerHasNoQdqAround) {
   passes::PrecisionPlan plan{Precision::kInt8, {{"conv2", Precision::kFp32}}};
   const auto m = round_trip(conv_chain_model(dir_), plan);

@@ -186,6 +186,23 @@ inline std::string depthwise_model(const std::filesystem::path& dir) {
   return b.save(dir / "depthwise.onnx");
 }
 
+// conv1, then a ConvTranspose of `group` groups with `out_per_group` output channels each
+// (4 input channels): depthwise with group 4 and one output per group, whose per-channel
+// weight scales lie on axis 0; otherwise on no single axis.
+inline std::string grouped_conv_transpose_model(const std::filesystem::path& dir, int64_t group,
+                                                int64_t out_per_group) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 4, 4});
+  b.conv("conv1", "x", "c1", 3, 4);
+  b.weight("ct.W", {4, out_per_group, 2, 2});
+  auto* ct = b.node("ConvTranspose", "ct", {"c1", "ct.W"}, {"y"});
+  OnnxBuilder::ints(ct, "kernel_shape", {2, 2});
+  OnnxBuilder::ints(ct, "strides", {2, 2});
+  OnnxBuilder::int_attr(ct, "group", group);
+  b.output("y");
+  return b.save(dir / ("grouped_ct_" + std::to_string(group) + "x" + std::to_string(out_per_group) + ".onnx"));
+}
+
 // Every float tensor of the model gets a distinct scale: 0.01 * (k + 1) in name order.
 inline std::map<std::string, float> distinct_scales(const runtime::Plan& fp32) {
   std::map<std::string, float> s;

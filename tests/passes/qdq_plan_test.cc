@@ -117,6 +117,22 @@ TEST_F(QdqPlanTest, SiluJoinsTheInt8BlockOnlyWhenThePlanAgrees) {
                                     {"m", "conv2", 0, l.scales["m"]}}));
 }
 
+TEST_F(QdqPlanTest, GroupedConvTransposeStaysFp32UnlessDepthwise) {
+  // Two groups of two output channels: the per-channel scales are on no axis of the weights,
+  // so the layer runs FP32 and the export has nothing around it.
+  Lowering l = lower(grouped_conv_transpose_model(dir_, 2, 2));
+  EXPECT_EQ(acts(l), (std::set<Act>{{"x", "conv1", 0, l.scales["x"]}}));
+  ASSERT_EQ(l.qdq.weights.size(), 1u);
+  EXPECT_EQ(l.qdq.weights[0].consumer, "conv1");
+  // Depthwise (one input and one output channel a group): INT8, scales along axis 0.
+  l = lower(grouped_conv_transpose_model(dir_, 4, 1));
+  EXPECT_EQ(acts(l), (std::set<Act>{{"x", "conv1", 0, l.scales["x"]}, {"c1", "ct", 0, l.scales["c1"]}}));
+  const auto* ct = weight(l, "ct");
+  ASSERT_NE(ct, nullptr);
+  EXPECT_EQ(ct->axis, 0);
+  EXPECT_EQ(ct->scales.size(), 4u);
+}
+
 TEST_F(QdqPlanTest, ConcatInputsUseTheOutputScale) {
   auto l = lower(concat_model(dir_));
   const float s = l.scales["cat_out"];
