@@ -406,6 +406,11 @@ class Importer {
       if (is_head(n.op_type)) {
         if (!quantized(n.input(0)) || !folded_.count(n.input(1))) continue;
         if (n.op_type == "MatMul" && initializer(g(), n.input(1))->rank() != 2) continue;
+        // The engine's INT8 rule for it (int8_capability): other layers keep their pairs as
+        // fake quantization, exactly as ONNX runs them.
+        if (n.op_type == "ConvTranspose" &&
+            conv_transpose_weight_axis(initializer(g(), n.input(1))->shape(), int_attr(n, "group", 1)) < 0)
+          continue;
         bool rest = true;
         for (size_t k = 2; k < n.inputs.size(); ++k) rest &= n.inputs[k].empty() || constant_.count(n.inputs[k]) != 0;
         if (!rest) continue;
@@ -486,9 +491,10 @@ class Importer {
       const ir::Node& n = node(i);
       if (!is_head(n.op_type)) continue;
       int64_t axis = 0;
-      if (n.op_type == "ConvTranspose" || n.op_type == "MatMul") axis = 1;
+      if (n.op_type == "MatMul") axis = 1;
       if (n.op_type == "Gemm") axis = int_attr(n, "transB", 0) ? 0 : 1;
-      if (n.op_type == "ConvTranspose" && int_attr(n, "group", 1) != 1) continue;
+      if (n.op_type == "ConvTranspose")
+        axis = conv_transpose_weight_axis(folded_.at(n.input(1)).q.shape(), int_attr(n, "group", 1));
       if (!requantizes_exactly(folded_.at(n.input(1)), axis))
         r_.warnings.push_back(fmt::format(
             "{}its int8 weights are not symmetric per output channel with max |q| = 127; qscope derives the "

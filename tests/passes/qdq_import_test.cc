@@ -138,6 +138,53 @@ TEST(QdqImport, Int8ZeroPointNotZeroStaysFakeQuant) {
   for (int i = 0; i < 8; ++i) EXPECT_EQ(ya->at("y").data<float>()[i], yb->at("y").data<float>()[i]);
 }
 
+// x [1,4,1,1] -> Q/DQ -> ConvTranspose with `group` groups (W = DQ(int8 [4, 4 / group, 1, 1],
+// one scale)): two groups of two output channels have per-channel scales on no axis of the
+// weights, so qscope runs them in float and the pair stays, giving ONNX's numbers exactly;
+// depthwise (four groups of one) runs INT8.
+ir::Graph grouped_conv_transpose(int64_t group) {
+  ir::Graph g;
+  g.opset = 13;
+  g.inputs.push_back({"x", DType::kFloat32, true, {1, 4, 1, 1}, {}});
+  g.outputs.push_back({"y", DType::kFloat32, false, {}, {}});
+  g.initializers["sx"] = Tensor::Scalar<float>(0.5f);
+  g.initializers["zx"] = Tensor::Scalar<int8_t>(0);
+  const int64_t per = 4 / group;
+  std::vector<int8_t> q(static_cast<size_t>(4 * per));
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>(i % 2 ? -127 : 127 - 20 * static_cast<int>(i));
+  g.initializers["wq"] = Tensor::FromVector<int8_t>({4, per, 1, 1}, q);
+  g.initializers["ws"] = Tensor::Scalar<float>(0.01f);
+  g.initializers["wz"] = Tensor::Scalar<int8_t>(0);
+  g.nodes.push_back(node("QuantizeLinear", "q_x", {"x", "sx", "zx"}, {"xq"}));
+  g.nodes.push_back(node("DequantizeLinear", "dq_x", {"xq", "sx", "zx"}, {"xd"}));
+  g.nodes.push_back(node("DequantizeLinear", "dq_w", {"wq", "ws", "wz"}, {"W"}));
+  auto ct = node("ConvTranspose", "ct", {"xd", "W"}, {"y"});
+  ct.attrs["kernel_shape"] = ir::Attribute::Ints({1, 1});
+  ct.attrs["group"] = ir::Attribute::Int(group);
+  g.nodes.push_back(ct);
+  for (size_t i = 0; i < g.nodes.size(); ++i) g.nodes[i].index = static_cast<int>(i);
+  return g;
+}
+
+TEST(QdqImport, GroupedConvTransposeRunsInt8OnlyWhenDepthwise) {
+  const Tensor x = Tensor::FromVector<float>({1, 4, 1, 1}, std::vector<float>{0.25f, 0.75f, -1.2f, 100.f});
+  const ir::Graph g = grouped_conv_transpose(2);
+  auto imp = import_qdq(g);
+  ASSERT_TRUE(imp.ok()) << imp.status().message();
+  EXPECT_EQ(imp->absorbed_pairs, 0);
+  EXPECT_EQ(imp->kept_nodes, 2);
+  EXPECT_TRUE(imp->plan.layers.empty());
+  runtime::Engine a(std::make_shared<ir::Graph>(g)), b(std::make_shared<ir::Graph>(imp->graph));
+  auto ya = a.Run({{"x", x}}), yb = b.Run({{"x", x}});
+  ASSERT_TRUE(ya.ok() && yb.ok());
+  ASSERT_EQ(ya->at("y").numel(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ya->at("y").data<float>()[i], yb->at("y").data<float>()[i]) << i;
+  auto dw = import_qdq(grouped_conv_transpose(4));
+  ASSERT_TRUE(dw.ok()) << dw.status().message();
+  EXPECT_EQ(dw->absorbed_pairs, 1);
+  EXPECT_EQ(dw->plan.layers, (std::map<std::string, Precision>{{"ct", Precision::kInt8}}));
+}
+
 TEST(QdqImport, WeightsNotAtFullRangeWarn) {
   ir::Graph g = hand_made(DType::kInt8, 0);
   g.initializers["wq"] = Tensor::FromVector<int8_t>({2, 1, 1, 1}, std::vector<int8_t>{127, -64});
