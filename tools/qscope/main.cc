@@ -18,11 +18,24 @@ int main(int argc, char** argv) {
   // on a shared machine cannot afford; threads that sleep at once (OMP_WAIT_POLICY=PASSIVE)
   // pay a wake-up per region, 15-20 % of MobileNetV2 at batch 1 on two idle cores. A brief
   // spin, then sleep (as ONNX Runtime's pool does), keeps both: GOMP_SPINCOUNT=1000 (tens of
-  // microseconds, by the CPU's pause). libgomp reads its settings when it loads, before main,
-  // so qscope restarts itself once with it set; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT
-  // is kept.
+  // microseconds, by the CPU's pause). A sweep touches a new activation cache and a new plan's
+  // buffers at every step: with glibc's heap on transparent huge pages (glibc.malloc.hugetlb=1,
+  // where the kernel allows them on request) a ResNet-50 sweep takes 5k page faults instead
+  // of 250k, and 15-25 % less time. libgomp and glibc read these settings when they load,
+  // before main, so qscope restarts itself once with them set; a user's own OMP_WAIT_POLICY,
+  // GOMP_SPINCOUNT or GLIBC_TUNABLES is kept.
+  bool restart = false;
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
     ::setenv("GOMP_SPINCOUNT", "1000", 1);
+    restart = true;
+  }
+#if defined(__GLIBC__)
+  if (!std::getenv("GLIBC_TUNABLES")) {
+    ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+    restart = true;
+  }
+#endif
+  if (restart) {
     // The binary's own path, so that the process keeps its name ("exe" otherwise, in ps and top).
     char self[4096];
     const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
