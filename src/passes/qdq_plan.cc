@@ -1,8 +1,8 @@
 #include "passes/qdq_plan.h"
 
 #include "kernels/reference/int8.h"
-#include "passes/int8_capability.h"
 #include "ops/op.h"
+#include "passes/int8_capability.h"
 
 namespace qs::passes {
 
