@@ -168,13 +168,10 @@ TEST(PoolFast, GlobalPools) {
         ASSERT_EQ(got[c], want[c]) << "global max pool planes=" << planes << " spatial=" << spatial << " plane " << c;
       ref::global_avg_pool_f32(planes, spatial, x.data(), want.data());
       fast::global_avg_pool_f32(planes, spatial, x.data(), got.data());
-      for (int64_t c = 0; c < planes; ++c) {
-        double mag = 0;
-        for (int64_t i = 0; i < spatial; ++i) mag += std::fabs(x[c * spatial + i]);
-        const double tol = 4e-7 * mag / static_cast<double>(spatial) * std::log2(2.0 + spatial) + 1e-30;
-        ASSERT_NEAR(got[c], want[c], tol)
-            << "global average pool planes=" << planes << " spatial=" << spatial << " plane " << c;
-      }
+      // Bit for bit: an INT8 reader requantizes the mean, and means of quantized values often sit
+      // exactly halfway between two steps.
+      for (int64_t c = 0; c < planes; ++c)
+        ASSERT_EQ(got[c], want[c]) << "global average pool planes=" << planes << " spatial=" << spatial << " plane " << c;
     }
 }
 

@@ -185,18 +185,31 @@ void pool(const PoolParams& p, const float* x, float* y) {
 
 // ---- global pools ------------------------------------------------------------------------------
 
-constexpr int kLanes = 16;
+// Planes [lo, hi), each summed in order from its first value, as the reference sums it, so the
+// means are the reference's bits: an INT8 reader requantizes the mean of quantized values with
+// their own scale, and such a mean often sits exactly halfway between two steps, where a sum in
+// another order can round the other way. kPlanes sums run side by side for the adder's latency.
+constexpr int64_t kPlanes = 8;
 
-QS_VEC_CLONES float plane_sum(const float* x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-  for (int j = 0; i < n; ++i, ++j) acc[j] += x[i];
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
-  return acc[0];
+QS_VEC_CLONES void plane_means(const float* __restrict x, int64_t spatial, int64_t lo, int64_t hi,
+                               float* __restrict y) {
+  const float d = static_cast<float>(spatial);
+  int64_t c = lo;
+  for (; c + kPlanes <= hi; c += kPlanes) {
+    float acc[kPlanes] = {};
+    const float* xc = x + c * spatial;
+    for (int64_t i = 0; i < spatial; ++i)
+      for (int64_t j = 0; j < kPlanes; ++j) acc[j] += xc[j * spatial + i];
+    for (int64_t j = 0; j < kPlanes; ++j) y[c + j] = acc[j] / d;
+  }
+  for (; c < hi; ++c) {
+    float acc = 0.f;
+    for (int64_t i = 0; i < spatial; ++i) acc += x[c * spatial + i];
+    y[c] = acc / d;
+  }
 }
+
+constexpr int kLanes = 16;
 
 // Every lane starts from x[0], so a NaN there wins as in the reference, and later NaNs never do.
 QS_VEC_CLONES float plane_max(const float* x, int64_t n) {
@@ -351,10 +364,7 @@ void avg_pool_f32(const PoolParams& p, const float* x, float* y) { pool<Kind::kA
 
 void global_avg_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y) {
   parallel_chunks(planes, std::max<int64_t>(1, (64 * 1024) / std::max<int64_t>(1, spatial)),
-                  [&](int64_t lo, int64_t hi) {
-                    for (int64_t c = lo; c < hi; ++c)
-                      y[c] = plane_sum(x + c * spatial, spatial) / static_cast<float>(spatial);
-                  });
+                  [&](int64_t lo, int64_t hi) { plane_means(x, spatial, lo, hi, y); });
 }
 
 void global_max_pool_f32(int64_t planes, int64_t spatial, const float* x, float* y) {

@@ -4,10 +4,9 @@
 // output (one pass per window tap, in the reference's tap order), the border columns as the
 // reference does; planes are split over OpenMP threads when the library is built with OpenMP.
 //
-// max_pool_f32 and avg_pool_f32 are bit-identical to the reference (same taps, same order,
-// same float arithmetic per output). global_avg_pool_f32 sums in a different order (within
-// float rounding of the reference); global_max_pool_f32 equals it except for which NaN / which
-// signed zero it returns.
+// max_pool_f32, avg_pool_f32 and global_avg_pool_f32 are bit-identical to the reference (same
+// taps, same order, same float arithmetic per output); global_max_pool_f32 equals it except for
+// which NaN / which signed zero it returns.
 #pragma once
 #include <cstdint>
 
