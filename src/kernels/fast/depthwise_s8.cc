@@ -19,9 +19,7 @@ namespace qs::kernels::fast {
 // Channels go in blocks of 16 (one vector of int32 accumulators), each filter row in groups
 // of 4 columns (one VNNI lane): the packed weights are [block][kh][group][16 channels][4],
 // zero beyond the filter and the channels.
-struct DepthwiseConvS8::Impl {
-  int64_t batch = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
-  int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
+struct DepthwiseConvS8::Impl : int8_avx512::Window2D {
   int64_t groups = 0;      // ceil(kw / 4): products per filter row
   int64_t blocks = 0;      // ceil(c / 16)
   int64_t row_pixels = 0;  // a row buffer: left padding, the row, then padding up to the last product's 4 pixels
@@ -188,29 +186,13 @@ std::unique_ptr<DepthwiseConvS8> DepthwiseConvS8::Create(const ref::ConvParams& 
   if (p.in_size.size() != 2) return decline("not a 2-D convolution");
   if (p.group != p.in_channels || p.out_channels != p.in_channels) return decline("not depthwise");
   if (p.batch <= 0 || p.in_channels <= 0) return decline("empty");
-  for (size_t i = 0; i < 2; ++i) {
-    if (p.dilation[i] != 1) return decline("dilated");
-    if (p.pad_begin[i] < 0 || p.pad_end[i] < 0) return decline("negative padding");
-    if (p.stride[i] < 1 || p.kernel[i] < 1 || p.out_size[i] < 1) return decline("empty or invalid geometry");
-  }
+  auto impl = std::make_unique<Impl>();
+  Impl& k = *impl;
+  if (const char* why = int8_avx512::window_2d(p, &k)) return decline(why);
   if (p.kernel[1] > 16) return decline("a filter wider than 16");
   if (!ref::int8_reduction_fits(p.kernel[0] * p.kernel[1]))
     return decline("reduction could overflow the int32 accumulator");
-  auto impl = std::make_unique<Impl>();
-  Impl& k = *impl;
   if (const char* why = nullptr; !int8_avx512::prepare(e, p.out_channels, &k.epilogue, &why)) return decline(why);
-  k.batch = p.batch;
-  k.c = p.in_channels;
-  k.in_h = p.in_size[0];
-  k.in_w = p.in_size[1];
-  k.out_h = p.out_size[0];
-  k.out_w = p.out_size[1];
-  k.kh = p.kernel[0];
-  k.kw = p.kernel[1];
-  k.stride_h = p.stride[0];
-  k.stride_w = p.stride[1];
-  k.pad_t = p.pad_begin[0];
-  k.pad_l = p.pad_begin[1];
   k.groups = (k.kw + 3) / 4;
   k.blocks = (k.c + 15) / 16;
   k.row_pixels = std::max(k.pad_l + k.in_w + p.pad_end[1], (k.out_w - 1) * k.stride_w + 4 * k.groups);

@@ -1,6 +1,6 @@
-// What the in-register INT8 kernels (conv1x1_s8.cc, depthwise_s8.cc) share: the checks that
-// make an epilogue computable in registers, and the AVX-512 code of the epilogue with the
-// exact output quantization,
+// What the in-register INT8 kernels (conv1x1_s8.cc, depthwise_s8.cc, stem_s8.cc) share: the
+// window of the windowed ones, the checks that make an epilogue computable in registers, and
+// the AVX-512 code of the epilogue with the exact output quantization,
 //   q = clamp(round_half_even(act(float(acc) * scales[c] + bias[c] + residual) / out_scale))
 // each float operation rounded separately in the order of ref::dequantize_epilogue and
 // ref::quantize_f32_s8, so that the int8 result is the reference's bit for bit.
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "kernels/fast/conv_int8_onednn.h"  // ConvS8Epilogue
+#include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
@@ -65,6 +66,36 @@ inline bool quotient_constants(float scale, float* inv, float* limit) {
   *inv = 1.f / scale;
   *limit = 256.f * scale;
   return std::isnormal(*inv) && std::isfinite(*limit);
+}
+
+// A 2-D convolution's window as the windowed kernels (depthwise_s8.cc, stem_s8.cc) walk it:
+// c is the input channels.
+struct Window2D {
+  int64_t batch = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
+};
+
+// Fills *w from p, a 2-D convolution (in_size of rank 2), and returns nullptr; or returns why
+// the windowed kernels cannot walk it (dilation, negative padding, an empty or invalid window).
+inline const char* window_2d(const ref::ConvParams& p, Window2D* w) {
+  for (size_t i = 0; i < 2; ++i) {
+    if (p.dilation[i] != 1) return "dilated";
+    if (p.pad_begin[i] < 0 || p.pad_end[i] < 0) return "negative padding";
+    if (p.stride[i] < 1 || p.kernel[i] < 1 || p.out_size[i] < 1) return "empty or invalid geometry";
+  }
+  w->batch = p.batch;
+  w->c = p.in_channels;
+  w->in_h = p.in_size[0];
+  w->in_w = p.in_size[1];
+  w->out_h = p.out_size[0];
+  w->out_w = p.out_size[1];
+  w->kh = p.kernel[0];
+  w->kw = p.kernel[1];
+  w->stride_h = p.stride[0];
+  w->stride_w = p.stride[1];
+  w->pad_t = p.pad_begin[0];
+  w->pad_l = p.pad_begin[1];
+  return nullptr;
 }
 
 // An epilogue with int8 output, checked and laid out for the vector code: scales and bias

@@ -19,9 +19,7 @@ namespace qs::kernels::fast {
 // The input is copied padded, 4 bytes a pixel (one VNNI lane: input channels 0-3); output
 // channels go in blocks of 16: the packed weights are [block][tap][16 channels][4], taps in
 // row-major filter order, zero beyond the tensor.
-struct StemConvS8::Impl {
-  int64_t batch = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
-  int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
+struct StemConvS8::Impl : int8_avx512::Window2D {
   int64_t n = 0, blocks = 0;  // output channels, ceil(n / 16)
   int64_t copy_h = 0, copy_w = 0;  // the padded copy's rows and pixels a row, per image
   float x_scale = 0.f, x_inv = 0.f, x_limit = 0.f;
@@ -190,31 +188,15 @@ std::unique_ptr<StemConvS8> StemConvS8::Create(const ref::ConvParams& p, const i
   if (p.group != 1) return decline("grouped");
   if (p.in_channels < 1 || p.in_channels > 4) return decline("not 1 to 4 input channels");
   if (p.batch <= 0 || p.out_channels <= 0) return decline("empty");
-  for (size_t i = 0; i < 2; ++i) {
-    if (p.dilation[i] != 1) return decline("dilated");
-    if (p.pad_begin[i] < 0 || p.pad_end[i] < 0) return decline("negative padding");
-    if (p.stride[i] < 1 || p.kernel[i] < 1 || p.out_size[i] < 1) return decline("empty or invalid geometry");
-  }
-  if (!ref::int8_reduction_fits(p.in_channels * p.kernel[0] * p.kernel[1]))
-    return decline("reduction could overflow the int32 accumulator");
   auto impl = std::make_unique<Impl>();
   Impl& k = *impl;
+  if (const char* why = int8_avx512::window_2d(p, &k)) return decline(why);
+  if (!ref::int8_reduction_fits(p.in_channels * p.kernel[0] * p.kernel[1]))
+    return decline("reduction could overflow the int32 accumulator");
   if (!int8_avx512::quotient_constants(x_scale, &k.x_inv, &k.x_limit))
     return decline("the input scale has no finite normal reciprocal");
   if (const char* why = nullptr; !int8_avx512::prepare(e, p.out_channels, &k.epilogue, &why)) return decline(why);
   k.x_scale = x_scale;
-  k.batch = p.batch;
-  k.c = p.in_channels;
-  k.in_h = p.in_size[0];
-  k.in_w = p.in_size[1];
-  k.out_h = p.out_size[0];
-  k.out_w = p.out_size[1];
-  k.kh = p.kernel[0];
-  k.kw = p.kernel[1];
-  k.stride_h = p.stride[0];
-  k.stride_w = p.stride[1];
-  k.pad_t = p.pad_begin[0];
-  k.pad_l = p.pad_begin[1];
   k.n = p.out_channels;
   k.blocks = (k.n + 15) / 16;
   // Every tap of every output inside the copy: output oh reads copy rows oh * stride + i.
