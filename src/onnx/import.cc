@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "onnx/infer_shapes.h"
 #include "onnx/tensor_proto.h"
 
 namespace qs::onnx_io {
@@ -143,19 +144,27 @@ Status check_and_infer(onnx::ModelProto& model, ir::Graph& g, const std::string&
       return InvalidInput("{}ONNX checker: {}", prefix, one_line(e.what()));
     }
   }
-  if (options.run_shape_inference && !has_nonpositive_window_attribute(model.graph())) {
-    try {
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                         onnx::ShapeInferenceOptions(false, 0, true));
-      for (const auto& vi : model.graph().value_info()) g.value_info[vi.name()] = value_info_from_proto(vi);
-    } catch (const std::exception&) {
-      // Inferred shapes are a convenience; qscope infers its own when it plans a run.
-    }
-  }
+  // Inferred shapes are a convenience; qscope infers its own when it plans a run.
+  if (options.run_shape_inference && try_infer_shapes(model))
+    for (const auto& vi : model.graph().value_info()) g.value_info[vi.name()] = value_info_from_proto(vi);
   return Status::Ok();
 }
 
 }  // namespace
+
+bool try_infer_shapes(onnx::ModelProto& model) {
+  if (has_nonpositive_window_attribute(model.graph())) return false;
+  const int known = model.graph().value_info_size();
+  try {
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, true));
+  } catch (const std::exception&) {
+    auto* vi = model.mutable_graph()->mutable_value_info();
+    if (vi->size() > known) vi->DeleteSubrange(known, vi->size() - known);
+    return false;
+  }
+  return true;
+}
 
 int64_t max_known_opset() {
   const auto& map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();

@@ -15,6 +15,7 @@
 
 #include "ir/graph.h"
 #include "onnx/import.h"
+#include "onnx/infer_shapes.h"
 #include "onnx/tensor_proto.h"
 
 namespace qs::onnx_io {
@@ -71,6 +72,74 @@ class Names {
  private:
   std::set<std::string> used_;
 };
+
+// Pad before opset 11 takes its fill value as an optional attribute (default 0), which ONNX's
+// converter reads as required.
+void set_pad_value_defaults(onnx::GraphProto* g) {
+  for (auto& n : *g->mutable_node()) {
+    if (n.op_type() != "Pad" || !n.domain().empty()) continue;
+    bool has_value = false;
+    for (const auto& a : n.attribute()) has_value |= a.name() == "value";
+    if (has_value) continue;
+    auto* a = n.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(0.f);
+  }
+}
+
+// ONNX's version converter replaces some nodes (Upsample-9 becomes Resize, for one) with new,
+// unnamed nodes that write new tensor names, and adds unnamed Constant nodes. The plan names
+// qscope's layers and tensors, so the replacements take back the names of the nodes they
+// replace and write their tensors again; added nodes get fresh names.
+void restore_names(const onnx::GraphProto& before, onnx::GraphProto* after) {
+  std::map<std::string, int> position;  // converted node name -> index
+  for (int i = 0; i < after->node_size(); ++i)
+    if (!after->node(i).name().empty()) position[after->node(i).name()] = i;
+  std::set<std::string> produced;
+  for (const auto& n : after->node())
+    for (const auto& o : n.output()) produced.insert(o);
+  auto rename_tensor = [&](const std::string& from, const std::string& to) {
+    if (from.empty() || to.empty() || from == to || produced.count(to)) return;
+    for (auto& n : *after->mutable_node())
+      for (auto& in : *n.mutable_input())
+        if (in == from) in = to;
+    for (auto& v : *after->mutable_output())
+      if (v.name() == from) v.set_name(to);
+    for (auto& v : *after->mutable_value_info())
+      if (v.name() == from) v.set_name(to);
+    produced.erase(from);
+    produced.insert(to);
+  };
+  int next = 0;  // converted nodes before this one are matched or added
+  for (const auto& orig : before.node()) {
+    int at = -1;
+    if (auto it = position.find(orig.name()); it != position.end() && it->second >= next) {
+      at = it->second;
+    } else {
+      // The first unnamed node from here that is not an added Constant stands in for it.
+      for (int i = next; i < after->node_size() && at < 0; ++i) {
+        const auto& n = after->node(i);
+        if (!n.name().empty()) break;
+        if (n.op_type() != "Constant" || orig.op_type() == "Constant") at = i;
+      }
+      if (at < 0) continue;
+      after->mutable_node(at)->set_name(orig.name());
+    }
+    onnx::NodeProto* n = after->mutable_node(at);
+    if (n->output_size() == orig.output_size())
+      for (int j = 0; j < n->output_size(); ++j) {
+        const std::string from = n->output(j);
+        if (from == orig.output(j) || orig.output(j).empty() || produced.count(orig.output(j))) continue;
+        n->set_output(j, orig.output(j));
+        rename_tensor(from, orig.output(j));
+      }
+    next = at + 1;
+  }
+  Names names(*after);
+  for (auto& n : *after->mutable_node())
+    if (n.name().empty()) n.set_name(names.fresh(n.op_type() + "_opset" + std::to_string(kMinOpset)));
+}
 
 // Stable topological order (Kahn, taking the earliest ready node first).
 Status sort_nodes(onnx::GraphProto* g, const std::string& prefix) {
@@ -158,12 +227,19 @@ Expected<std::string> export_qdq_model(const std::string& model_path, const QdqP
   st.opset_before = default_opset(model);
   if (st.opset_before <= 0) return Unsupported("{}model imports no default-domain (ai.onnx) opset", prefix);
   if (st.opset_before < kMinOpset) {
+    const onnx::GraphProto before = model.graph();
+    // The converter needs what libonnx's shape inference knows (Softmax-11 on a 4-D input, for
+    // one) and fails on a Pad-2 without its optional 'value'. Both are set for it only.
+    try_infer_shapes(model);
+    set_pad_value_defaults(model.mutable_graph());
     try {
       model = onnx::version_conversion::ConvertVersion(model, static_cast<int>(kMinOpset));
     } catch (const std::exception& e) {
       return Unsupported("{}cannot convert opset {} to {}: {}", prefix, st.opset_before, kMinOpset, one_line(e.what()));
     }
     if (model.ir_version() < 7) model.set_ir_version(7);
+    restore_names(before, model.mutable_graph());
+    *model.mutable_graph()->mutable_value_info() = before.value_info();
   }
   st.opset_after = default_opset(model);
 

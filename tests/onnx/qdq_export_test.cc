@@ -213,6 +213,47 @@ TEST_F(QdqExportTest, RaisesOpsetTo13) {
   EXPECT_TRUE(by_name(m).count("Relu_1"));
 }
 
+// ONNX's converter replaces Upsample-9 with a new, unnamed Resize that writes a new tensor; the
+// plan names the layer and its output, so the Resize takes both back.
+TEST_F(QdqExportTest, ConvertedNodesKeepTheLayerAndTensorNames) {
+  OnnxBuilder b(9);
+  b.input("x", {1, 3, 8, 8});
+  b.conv("conv1", "x", "c1", 3, 4);
+  Tensor scales(DType::kFloat32, {4});
+  for (int i = 0; i < 4; ++i) scales.data<float>()[i] = i < 2 ? 1.f : 2.f;
+  b.tensor("up.scales", scales);
+  b.node("Upsample", "up", {"c1", "up.scales"}, {"u"});
+  b.conv("conv2", "u", "y", 4, 2);
+  b.output("y");
+  const auto m = round_trip(b.save(dir_ / "opset9.onnx"), {Precision::kInt8, {}});
+  auto n = by_name(m);
+  ASSERT_TRUE(n.count("up"));
+  EXPECT_EQ(n["up"]->op_type(), "Resize");
+  ASSERT_EQ(n["up"]->output_size(), 1);
+  EXPECT_EQ(n["up"]->output(0), "u");
+  EXPECT_EQ(n["up"]->input(0), "c1_dequantized");
+  EXPECT_EQ(n["conv2"]->input(0), "u_dequantized");
+  for (const auto& node : m.graph().node()) EXPECT_FALSE(node.name().empty()) << node.op_type();
+}
+
+// Opset 10 nodes that ONNX's converter cannot take as they are: a Pad without its optional
+// 'value', a Softmax over axis 1 of a 4-D input (the converter needs its shape).
+TEST_F(QdqExportTest, ConvertsPadWithoutValueAndSoftmaxOfOpset10) {
+  OnnxBuilder b(10);
+  b.input("x", {1, 3, 8, 8});
+  b.conv("conv1", "x", "c1", 3, 4);
+  OnnxBuilder::ints(b.node("Pad", "pad", {"c1"}, {"p"}), "pads", {0, 0, 1, 1, 0, 0, 1, 1});
+  OnnxBuilder::ints(b.node("MaxPool", "pool", {"p"}, {"m"}), "kernel_shape", {3, 3});
+  OnnxBuilder::int_attr(b.node("Softmax", "softmax", {"m"}, {"s"}), "axis", 1);
+  b.conv("conv2", "s", "y", 4, 2);
+  b.output("y", {1, 2, 8, 8});
+  const auto m = round_trip(b.save(dir_ / "opset10.onnx"), {Precision::kInt8, {}});
+  auto n = by_name(m);
+  ASSERT_TRUE(n.count("pad"));
+  EXPECT_EQ(n["pad"]->output(0), "p");
+  EXPECT_EQ(n["pad"]->input(0), "c1_dequantized");
+}
+
 TEST_F(QdqExportTest, BundledModelsRoundTripExactly) {
   for (const char* name : {"lenet_fmnist", "mobilenet_tiny_fmnist"}) {
     float bound = -1.f;

@@ -29,11 +29,14 @@ class OnnxBuilder {
     m_.mutable_graph()->set_name("qdq_test");
   }
   void input(const std::string& name, const Shape& dims) { value(m_.mutable_graph()->add_input(), name, dims); }
-  void output(const std::string& name) {
+  // Without dims the output's shape is written empty (rank 0), which libonnx's shape inference
+  // rejects; qscope infers its own.
+  void output(const std::string& name, const Shape& dims = {}) {
     auto* v = m_.mutable_graph()->add_output();
     v->set_name(name);
     v->mutable_type()->mutable_tensor_type()->set_elem_type(1);
-    v->mutable_type()->mutable_tensor_type()->mutable_shape();
+    auto* shape = v->mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
   }
   // Seeded uniform values in [-1, 1] (offset away from 0 for BN variances when positive).
   void weight(const std::string& name, const Shape& dims, bool positive = false) {
