@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <set>
 
 #include "onnx/infer_shapes.h"
@@ -104,6 +106,20 @@ std::string one_line(const std::string& text) {
   return out;
 }
 
+// Holds what libonnx writes to std::cerr while it lives (libonnx prints warnings there; qscope
+// reports on its own terms).
+class QuietCerr {
+ public:
+  QuietCerr() : old_(std::cerr.rdbuf(sink_.rdbuf())) {}
+  ~QuietCerr() { std::cerr.rdbuf(old_); }
+  QuietCerr(const QuietCerr&) = delete;
+  QuietCerr& operator=(const QuietCerr&) = delete;
+
+ private:
+  std::ostringstream sink_;
+  std::streambuf* old_;
+};
+
 // True when a node (in the graph or a subgraph) has a strides, dilations or kernel_shape value
 // <= 0: libonnx 1.12's shape inference divides by them (SIGFPE, found by fuzz/onnx_model), so
 // such models skip it and qscope's own validation names the node at plan time.
@@ -139,6 +155,7 @@ Status check_and_infer(onnx::ModelProto& model, ir::Graph& g, const std::string&
       ctx.set_opset_imports(opsets);
       ctx.set_model_dir(base_dir);
       onnx::checker::LexicalScopeContext lex;
+      const QuietCerr quiet;  // its warning on experimental ops (ImageScaler): qscope checks those itself
       onnx::checker::check_graph(model.graph(), ctx, lex);
     } catch (const std::exception& e) {
       return InvalidInput("{}ONNX checker: {}", prefix, one_line(e.what()));
@@ -155,6 +172,7 @@ Status check_and_infer(onnx::ModelProto& model, ir::Graph& g, const std::string&
 bool try_infer_shapes(onnx::ModelProto& model) {
   if (has_nonpositive_window_attribute(model.graph())) return false;
   const int known = model.graph().value_info_size();
+  const QuietCerr quiet;
   try {
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(false, 0, true));

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/version_converter/convert.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -179,6 +180,54 @@ void add_initializer(onnx::GraphProto* g, const Tensor& t, const std::string& na
   tensor_to_proto(t, name, g->add_initializer());
 }
 
+// ImageScaler (an experimental op of opsets 1-9 that no later opset has) becomes the
+// BatchNormalization it equals (mean 0, var 1, epsilon 0), keeping its name and tensors.
+// Before IR version 4 an initializer is also a graph input: the new ones are, for the
+// converter, and are returned so that they can be taken out of the inputs after it.
+std::set<std::string> image_scaler_to_batch_norm(onnx::GraphProto* g, int64_t ir_version) {
+  Names names(*g);
+  std::set<std::string> inputs;
+  for (auto& n : *g->mutable_node()) {
+    if (n.op_type() != "ImageScaler" || !n.domain().empty() || n.input_size() < 1) continue;
+    float scale = 1.f;
+    std::vector<float> bias;
+    for (const auto& a : n.attribute()) {
+      if (a.name() == "scale") scale = a.f();
+      if (a.name() == "bias") bias.assign(a.floats().begin(), a.floats().end());
+    }
+    const int64_t c = static_cast<int64_t>(bias.size());
+    const std::string base = n.name().empty() ? std::string("ImageScaler") : n.name();
+    auto vec = [&](const char* what, float fill, const std::vector<float>* values) {
+      Tensor t(DType::kFloat32, {c});
+      for (int64_t i = 0; i < c; ++i) t.data<float>()[i] = values ? (*values)[static_cast<size_t>(i)] : fill;
+      const std::string name = names.fresh(base + "." + what);
+      add_initializer(g, t, name);
+      if (ir_version < 4) {
+        inputs.insert(name);
+        auto* in = g->add_input();
+        in->set_name(name);
+        in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+        in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(c);
+      }
+      return name;
+    };
+    const std::string x = n.input(0);
+    n.clear_input();
+    n.add_input(x);
+    n.add_input(vec("scale", scale, nullptr));
+    n.add_input(vec("bias", 0.f, &bias));
+    n.add_input(vec("mean", 0.f, nullptr));
+    n.add_input(vec("var", 1.f, nullptr));
+    n.clear_attribute();
+    auto* eps = n.add_attribute();
+    eps->set_name("epsilon");
+    eps->set_type(onnx::AttributeProto::FLOAT);
+    eps->set_f(0.f);
+    n.set_op_type("BatchNormalization");
+  }
+  return inputs;
+}
+
 // Initializers stored in external files are read in, so that the written model stands alone.
 Status inline_external_data(onnx::GraphProto* g, const std::string& base_dir, const std::string& prefix) {
   for (auto& tp : *g->mutable_initializer()) {
@@ -230,6 +279,7 @@ Expected<std::string> export_qdq_model(const std::string& model_path, const QdqP
     const onnx::GraphProto before = model.graph();
     // The converter needs what libonnx's shape inference knows (Softmax-11 on a 4-D input, for
     // one) and fails on a Pad-2 without its optional 'value'. Both are set for it only.
+    const std::set<std::string> added_inputs = image_scaler_to_batch_norm(model.mutable_graph(), model.ir_version());
     try_infer_shapes(model);
     set_pad_value_defaults(model.mutable_graph());
     try {
@@ -240,6 +290,10 @@ Expected<std::string> export_qdq_model(const std::string& model_path, const QdqP
     if (model.ir_version() < 7) model.set_ir_version(7);
     restore_names(before, model.mutable_graph());
     *model.mutable_graph()->mutable_value_info() = before.value_info();
+    auto* inputs = model.mutable_graph()->mutable_input();
+    inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
+                                 [&](const onnx::ValueInfoProto& v) { return added_inputs.count(v.name()) != 0; }),
+                  inputs->end());
   }
   st.opset_after = default_opset(model);
 

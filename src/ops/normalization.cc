@@ -1,6 +1,7 @@
 // Normalization ops: BatchNormalization (inference), GroupNormalization, InstanceNormalization, LayerNormalization,
-// LpNormalization, LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax.
+// LpNormalization, LRN, MeanVarianceNormalization, Softmax, LogSoftmax, Hardmax, ImageScaler.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,50 @@ Expected<float> read_epsilon(const PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(float eps, ctx.node.attr_float("epsilon", 1e-5f));
   if (!(eps >= 0.f)) return ctx.error("'epsilon' is {}, expected >= 0", eps);
   return eps;
+}
+
+// ImageScaler (opsets 1-9, an experimental op that old exporters wrote at the input of a
+// network, as Tiny YOLOv2 does): y = scale * x + bias[c] on NCHW. It runs as a
+// BatchNormalization with mean 0, var 1 and epsilon 0, which computes exactly that.
+Expected<std::unique_ptr<Kernel>> prepare_image_scaler(PrepareContext& ctx) {
+  QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+  QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
+  const Shape& xs = ctx.in(0).shape;
+  if (xs.size() != 4) return ctx.error("input has shape {}, expected NCHW (rank 4)", shape_str(xs));
+  QS_ASSIGN_OR_RETURN(float scale, ctx.node.attr_float("scale", 1.f));
+  QS_ASSIGN_OR_RETURN(std::vector<float> bias, ctx.node.attr_floats("bias", std::vector<float>{}));
+  if (!std::isfinite(scale)) return ctx.error("scale {} is not finite", scale);
+  if (bias.empty()) bias.assign(static_cast<size_t>(xs[1]), 0.f);
+  if (static_cast<int64_t>(bias.size()) != xs[1])
+    return ctx.error("bias has {} values, expected one per channel ({})", bias.size(), xs[1]);
+  for (float b : bias)
+    if (!std::isfinite(b)) return ctx.error("bias value {} is not finite", b);
+  ref::BatchNormParams p;
+  p.batch = xs[0];
+  p.channels = xs[1];
+  p.spatial = xs[2] * xs[3];
+  p.epsilon = 0.f;
+  ctx.set_output(0, DType::kFloat32, xs);
+  // scale, bias, mean 0, var 1: the parameters of ref::batch_norm_f32.
+  auto params = std::make_shared<std::vector<float>>(4 * static_cast<size_t>(p.channels));
+  float* sc = params->data();
+  std::fill(sc, sc + p.channels, scale);
+  std::copy(bias.begin(), bias.end(), sc + p.channels);
+  std::fill(sc + 2 * p.channels, sc + 3 * p.channels, 0.f);
+  std::fill(sc + 3 * p.channels, sc + 4 * p.channels, 1.f);
+  if (ctx.options.use_fast) {
+    auto ab = std::make_shared<std::vector<float>>(2 * static_cast<size_t>(p.channels));
+    float* a = ab->data();
+    float* b = a + p.channels;
+    kernels::fast::batch_norm_coeffs(p, sc, sc + p.channels, sc + 2 * p.channels, sc + 3 * p.channels, a, b);
+    return make_kernel([p, ab, a, b](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+      kernels::fast::batch_norm_apply_f32(p, in[0]->data<float>(), a, b, out[0]->data<float>());
+    }, "fast", true);
+  }
+  return make_kernel([p, params, sc](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    ref::batch_norm_f32(p, in[0]->data<float>(), sc, sc + p.channels, sc + 2 * p.channels, sc + 3 * p.channels,
+                        out[0]->data<float>());
+  }, "reference", true);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_batch_norm(PrepareContext& ctx) {
@@ -333,6 +378,7 @@ const OpSchema kOps[] = {
     {"BatchNormalization", prepare_batch_norm},
     {"GroupNormalization", prepare_group_norm},
     {"Hardmax", prepare_hardmax},
+    {"ImageScaler", prepare_image_scaler},
     {"InstanceNormalization", prepare_instance_norm},
     {"LRN", prepare_lrn},
     {"LpNormalization", prepare_lp_norm},

@@ -9,7 +9,7 @@ namespace qs::passes {
 bool is_simple_int8_op(const std::string& op_type) {
   // Pooling keeps the input's scale (INT8.md item 8).
   static const std::set<std::string> kOps = {
-      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Mul", "BatchNormalization", "Relu",
+      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Mul", "BatchNormalization", "ImageScaler", "Relu",
       "Clip", "LeakyRelu", "PRelu", "HardSigmoid", "HardSwish", "Concat", "Reshape", "Transpose", "Flatten", "Slice",
       "Squeeze", "Unsqueeze", "Identity", "Split", "Resize", "Upsample", "Pad", "DepthToSpace", "SpaceToDepth"};
   return kOps.count(op_type) != 0;

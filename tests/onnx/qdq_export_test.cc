@@ -254,6 +254,35 @@ TEST_F(QdqExportTest, ConvertsPadWithoutValueAndSoftmaxOfOpset10) {
   EXPECT_EQ(n["pad"]->input(0), "c1_dequantized");
 }
 
+// ImageScaler, an experimental op that no opset from 10 on has, leaves as the BatchNormalization
+// it equals, under its own name; in an IR 3 model (initializers listed as inputs too), its new
+// initializers are not listed as inputs.
+TEST_F(QdqExportTest, ImageScalerLeavesAsBatchNormalization) {
+  OnnxBuilder b(8);
+  b.ir_version(3);
+  b.input("x", {1, 3, 8, 8});
+  auto* n = b.node("ImageScaler", "scaler", {"x"}, {"s"});
+  auto* scale = n->add_attribute();
+  scale->set_name("scale");
+  scale->set_type(onnx::AttributeProto::FLOAT);
+  scale->set_f(0.5f);
+  auto* bias = n->add_attribute();
+  bias->set_name("bias");
+  bias->set_type(onnx::AttributeProto::FLOATS);
+  for (float v : {0.1f, -0.2f, 0.3f}) bias->add_floats(v);
+  b.conv("conv1", "s", "y", 3, 4);
+  b.input("conv1.W", {4, 3, 3, 3});
+  b.input("conv1.B", {4});
+  b.output("y", {1, 4, 8, 8});
+  const auto m = round_trip(b.save(dir_ / "image_scaler.onnx"), {Precision::kInt8, {}});
+  auto nodes = by_name(m);
+  ASSERT_TRUE(nodes.count("scaler"));
+  EXPECT_EQ(nodes["scaler"]->op_type(), "BatchNormalization");
+  EXPECT_EQ(nodes["scaler"]->input(0), "x_dequantized");
+  EXPECT_EQ(nodes["scaler"]->output(0), "s");
+  for (const auto& in : m.graph().input()) EXPECT_EQ(in.name().rfind("scaler.", 0), std::string::npos) << in.name();
+}
+
 TEST_F(QdqExportTest, BundledModelsRoundTripExactly) {
   for (const char* name : {"lenet_fmnist", "mobilenet_tiny_fmnist"}) {
     float bound = -1.f;

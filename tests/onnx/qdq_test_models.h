@@ -29,6 +29,7 @@ class OnnxBuilder {
     m_.mutable_graph()->set_name("qdq_test");
   }
   void input(const std::string& name, const Shape& dims) { value(m_.mutable_graph()->add_input(), name, dims); }
+  void ir_version(int64_t v) { m_.set_ir_version(v); }
   // Without dims the output's shape is written empty (rank 0), which libonnx's shape inference
   // rejects; qscope infers its own.
   void output(const std::string& name, const Shape& dims = {}) {

@@ -71,10 +71,17 @@ class OpCase {
     return *this;
   }
 
+  // The reference kernels instead of the fast ones.
+  OpCase& reference() {
+    use_fast_ = false;
+    return *this;
+  }
+
   Expected<std::unique_ptr<Kernel>> prepare() {
     const OpSchema* s = find_op(node_.op_type);
     if (!s) return InternalError("no op {}", node_.op_type);
     ctx_ = std::make_unique<PrepareContext>(PrepareContext{node_, opset_, infos_, {}, {}});
+    ctx_->options.use_fast = use_fast_;
     ctx_->outputs.resize(node_.outputs.size());
     return s->prepare(*ctx_);
   }
@@ -113,6 +120,7 @@ class OpCase {
  private:
   ir::Node node_;
   int64_t opset_;
+  bool use_fast_ = true;
   std::vector<TensorInfo> infos_;
   std::vector<std::unique_ptr<Tensor>> values_;
   std::unique_ptr<PrepareContext> ctx_;
