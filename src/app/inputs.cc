@@ -123,14 +123,51 @@ Expected<std::vector<InputSet>> resolve_inputs(const ir::Graph& g, const std::ve
                         in.name, n, runs);
     runs = n;
   }
-  std::vector<InputSet> sets(runs);
+  std::vector<InputSet> sets;
   for (size_t r = 0; r < runs; ++r) {
+    InputSet set;
+    std::map<std::string, std::string> path_of;
     for (const auto& in : g.inputs) {
       const auto& list = files[in.name];
       const std::string& path = list[list.size() == 1 ? 0 : r];
       QS_ASSIGN_OR_RETURN(Tensor t, read_input_file(path, in, opt));
-      if (sets[r].stem.empty()) sets[r].stem = fs::path(path).stem().string();
-      sets[r].tensors[in.name] = std::move(t);
+      if (set.stem.empty()) set.stem = fs::path(path).stem().string();
+      set.tensors[in.name] = std::move(t);
+      path_of[in.name] = path;
+    }
+    // A fixed batch dimension k takes k rows per run: a file of m*k rows makes m runs.
+    int64_t split = 1;
+    std::string split_by;
+    for (const auto& in : g.inputs) {
+      const Tensor& t = set.tensors[in.name];
+      if (!in.has_shape || in.dims.empty() || in.dims[0] <= 0 || t.rank() != static_cast<int64_t>(in.dims.size()) ||
+          t.dim(0) <= in.dims[0] || t.dim(0) % in.dims[0] != 0)
+        continue;
+      const int64_t m = t.dim(0) / in.dims[0];
+      if (split != 1 && m != split)
+        return UsageError("'{}' holds {} runs of model input '{}' (batch {}), but '{}' holds {}", path_of[in.name], m,
+                          in.name, in.dims[0], path_of[split_by], split);
+      split = m;
+      split_by = in.name;
+    }
+    for (int64_t k = 0; k < split; ++k) {
+      InputSet part;
+      part.stem = split == 1 ? set.stem : set.stem + "_" + std::to_string(k);
+      for (const auto& in : g.inputs) {
+        const Tensor& t = set.tensors[in.name];
+        if (split > 1 && t.rank() > 0 && t.dim(0) == split * in.dims[0]) {
+          Shape rows = t.shape();
+          rows[0] = in.dims[0];
+          part.tensors[in.name] = t.Part(k * numel(rows), rows);
+        } else {
+          part.tensors[in.name] = t;
+        }
+        const Shape& shape = part.tensors[in.name].shape();
+        if (in.has_shape && !in.fits(shape))
+          return InvalidInput("'{}': input '{}' has shape {}, the model expects {}", path_of[in.name], in.name,
+                              shape_str(shape), in.dims_str());
+      }
+      sets.push_back(std::move(part));
     }
   }
   return sets;

@@ -74,6 +74,22 @@ const Node* Graph::find_node(const std::string& name) const {
   return nullptr;
 }
 
+bool ValueInfo::fits(const Shape& s) const {
+  if (s.size() != dims.size()) return false;
+  for (size_t d = 0; d < dims.size(); ++d)
+    if (dims[d] >= 0 && dims[d] != s[d]) return false;
+  return true;
+}
+
+std::string ValueInfo::dims_str() const {
+  std::string out = "[";
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (d) out += ",";
+    out += dims[d] >= 0 ? std::to_string(dims[d]) : (d < dim_params.size() && !dim_params[d].empty() ? dim_params[d] : "?");
+  }
+  return out + "]";
+}
+
 const ValueInfo* Graph::find_input(const std::string& name) const {
   for (const auto& v : inputs)
     if (v.name == name) return &v;

@@ -36,6 +36,11 @@ struct ValueInfo {
   bool has_shape = false;
   Shape dims;
   std::vector<std::string> dim_params;  // symbolic names where dims[i] == -1 (may be empty)
+
+  // Whether a tensor of shape `s` fits: same rank, the fixed dimensions equal.
+  bool fits(const Shape& s) const;
+  // The declared shape, symbolic dimensions by name ("[N,3,224,224]"; "?" where unnamed).
+  std::string dims_str() const;
 };
 
 struct Node {

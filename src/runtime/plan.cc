@@ -451,20 +451,8 @@ Expected<const MixedPlan*> Engine::PlanFor(const std::map<std::string, Tensor>& 
     const Tensor& t = it->second;
     if (t.dtype() != in.dtype)
       return InvalidInput("input '{}' is {}, the model expects {}", in.name, dtype_name(t.dtype()), dtype_name(in.dtype));
-    if (in.has_shape) {
-      bool fits = t.rank() == static_cast<int64_t>(in.dims.size());
-      for (size_t d = 0; fits && d < in.dims.size(); ++d)
-        if (in.dims[d] >= 0 && in.dims[d] != t.shape()[d]) fits = false;
-      if (!fits) {
-        std::string want = "[";
-        for (size_t d = 0; d < in.dims.size(); ++d) {
-          if (d) want += ",";
-          want += in.dims[d] >= 0 ? std::to_string(in.dims[d])
-                                  : (d < in.dim_params.size() && !in.dim_params[d].empty() ? in.dim_params[d] : "?");
-        }
-        return InvalidInput("input '{}' has shape {}, the model expects {}", in.name, shape_str(t.shape()), want + "]");
-      }
-    }
+    if (in.has_shape && !in.fits(t.shape()))
+      return InvalidInput("input '{}' has shape {}, the model expects {}", in.name, shape_str(t.shape()), in.dims_str());
     shapes[in.name] = t.shape();
   }
   for (const auto& [name, t] : inputs)

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "cli_fixture.h"
+#include "io/npy.h"
+#include "onnx/qdq_test_models.h"
 #include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +58,52 @@ TEST_F(CliTest, SeveralInputsSaveOneFolderEach) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(path("out/test0_boot/prob.npy")));
   EXPECT_TRUE(fs::exists(path("out/test1_pullover/prob.npy")));
+}
+
+// A model input with a fixed batch of 1: a file of 3 rows is 3 runs, each the same as its row
+// given alone; the sweep takes the same runs and checks shapes as run does.
+TEST_F(CliTest, AFileOfSeveralRowsForAFixedBatchIsOneRunPerRow) {
+  using qs::DType;
+  using qs::Shape;
+  using qs::Tensor;
+  namespace io = qs::io;
+  qs::testing::OnnxBuilder b(13);
+  b.input("x", {1, 3, 8, 8});
+  b.conv("conv1", "x", "c1", 3, 4);
+  b.node("Relu", "relu1", {"c1"}, {"y"});
+  b.output("y", {1, 4, 8, 8});
+  const std::string model = b.save(path("fixed.onnx"));
+  Tensor rows(DType::kFloat32, {3, 3, 8, 8});
+  for (int64_t i = 0; i < rows.numel(); ++i) rows.data<float>()[i] = static_cast<float>((i * 7919) % 255) / 128.f - 1.f;
+  ASSERT_TRUE(io::write_npy(path("rows.npy"), rows).ok());
+  CliResult r = run("run " + model + " --input " + path("rows.npy") + " --save-outputs " + path("out"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (int64_t k = 0; k < 3; ++k) {
+    const Tensor one = rows.Part(k * 3 * 8 * 8, {1, 3, 8, 8}).Clone();
+    const std::string alone = path("row" + std::to_string(k) + ".npy");
+    ASSERT_TRUE(io::write_npy(alone, one).ok());
+    const std::string dir = path("alone" + std::to_string(k));
+    ASSERT_EQ(run("run " + model + " --input " + alone + " --save-outputs " + dir).code, 0);
+    auto split = io::read_npy(path("out/rows_" + std::to_string(k) + "/y.npy"));
+    auto single = io::read_npy(dir + "/y.npy");
+    ASSERT_TRUE(split.ok() && single.ok()) << "run " << k;
+    ASSERT_EQ(split->shape(), (Shape{1, 4, 8, 8}));
+    for (int64_t i = 0; i < split->numel(); ++i)
+      ASSERT_EQ(split->data<float>()[i], single->data<float>()[i]) << "run " << k << " element " << i;
+  }
+  r = run("sweep " + model + " --input " + path("rows.npy") + " --calib-data " + path("rows.npy") + " -o " +
+          path("sweep") + " --progress off");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream report(path("sweep/report.json"));
+  const std::string text((std::istreambuf_iterator<char>(report)), {});
+  EXPECT_NE(text.find("\"rows_2\""), std::string::npos) << text.substr(0, 400);
+  expect_error(run("sweep " + model + " --input " + write("shape.npy", npy_bytes("<f4", "(1, 3, 7, 8)", 7 * 8 * 12)) +
+                   " --calib-data " + path("rows.npy") + " -o " + path("sweep2")),
+               3, {"shape.npy", "input 'x' has shape [1,3,7,8], the model expects [1,3,8,8]"});
+  EXPECT_FALSE(fs::exists(path("sweep2/report.json")));
+  // Rows that are no multiple of the batch: the same error from run.
+  expect_error(run("run " + model + " --input " + write("odd.npy", npy_bytes("<f4", "(2, 3, 7, 8)", 2 * 7 * 8 * 12))), 3,
+               {"odd.npy", "the model expects [1,3,8,8]"});
 }
 
 TEST_F(CliTest, InspectListsLayers) {
