@@ -21,6 +21,20 @@ int64_t conv_transpose_weight_axis(const Shape& weight_shape, int64_t group) {
   return -1;
 }
 
+int64_t weight_channel_axis(const ir::Node& node, const Shape& weight_shape) {
+  if (node.op_type == "Conv") return 0;
+  if (node.op_type == "ConvTranspose") {
+    const auto group = node.attr_int("group", 1);
+    return group.ok() ? conv_transpose_weight_axis(weight_shape, *group) : -1;
+  }
+  if (node.op_type == "Gemm") {
+    const auto trans_b = node.attr_int("transB", 0);
+    return trans_b.ok() ? (*trans_b ? 0 : 1) : -1;
+  }
+  if (node.op_type == "MatMul") return static_cast<int64_t>(weight_shape.size()) - 1;
+  return -1;
+}
+
 Int8Capability int8_capability(const GraphView& view, const ir::Node& node) {
   if (node.op_type == "Conv" || node.op_type == "ConvTranspose" || node.op_type == "Gemm" ||
       node.op_type == "MatMul") {

@@ -21,19 +21,13 @@ Expected<onnx_io::QdqWeight> weight_of(const GraphView& view, const Lowered& low
   w.input = 1;
   const Tensor* t = find_constant(view, lowered, block.input(1));
   if (!t || t->dtype() != DType::kFloat32) return Unsupported("{}INT8 weights must be constant float32", head.where());
-  if (head.op_type == "ConvTranspose") {
-    QS_ASSIGN_OR_RETURN(int64_t group, head.attr_int("group", 1));
-    w.axis = conv_transpose_weight_axis(t->shape(), group);
-    if (w.axis < 0)
-      return Unsupported("{}grouped ConvTranspose: its per-channel weight scales are not one axis of the weights, "
-                         "which a Q/DQ model cannot express; run it in fp32 or fp16",
-                         head.where());
-  } else if (head.op_type == "Gemm") {
-    QS_ASSIGN_OR_RETURN(int64_t trans_b, head.attr_int("transB", 0));
-    w.axis = trans_b ? 0 : 1;
-  } else if (head.op_type == "MatMul") {
-    w.axis = 1;
-  }
+  w.axis = weight_channel_axis(head, t->shape());
+  if (w.axis < 0 && head.op_type != "ConvTranspose")
+    return InvalidInput("{}its weights have no per-output-channel axis", head.where());
+  if (w.axis < 0)
+    return Unsupported("{}grouped ConvTranspose: its per-channel weight scales are not one axis of the weights, "
+                       "which a Q/DQ model cannot express; run it in fp32 or fp16",
+                       head.where());
   if (w.axis >= t->rank()) return InvalidInput("{}weights of rank {} have no axis {}", head.where(), t->rank(), w.axis);
   w.values = Tensor(DType::kInt8, t->shape());
   w.scales.resize(static_cast<size_t>(t->dim(w.axis)));

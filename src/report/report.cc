@@ -100,6 +100,27 @@ std::string wrap_list(const std::vector<std::string>& items, const std::string& 
   return out + line + "\n";
 }
 
+// Words of `text` in lines of at most `width` columns (0: one line), each after `indent`.
+std::string wrap_words(const std::string& text, const std::string& indent, int width) {
+  std::string out, line = indent;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(' ', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (word.empty()) continue;
+    if (line.size() > indent.size() && width > 0 && line.size() + 1 + word.size() > static_cast<size_t>(width)) {
+      out += line + "\n";
+      line = indent;
+    }
+    line += (line.size() > indent.size() ? " " : "") + word;
+  }
+  return out + line + "\n";
+}
+
+std::string fmt_percent(double v) { return std::isnan(v) ? std::string("n/a") : fmt::format("{:.4f}", v); }
+
 }  // namespace
 
 std::string format_table(const analysis::SweepResult& r, const ReportMeta& meta, const TableOptions& o) {
@@ -203,6 +224,54 @@ std::string format_table(const analysis::SweepResult& r, const ReportMeta& meta,
     for (const auto& c : dropped) cols += (cols.empty() ? "" : " and ") + c;
     out += fmt::format("({} column{} left out to fit {} columns: see --report, --csv or --html)\n", cols,
                        dropped.size() == 1 ? "" : "s", o.width);
+  }
+  return out;
+}
+
+std::string format_diagnosis(const std::vector<analysis::LayerDiagnosis>& diagnoses, const TableOptions& o) {
+  if (diagnoses.empty()) return "";
+  std::string out = "why (each flagged layer's output with one part of its step in INT8, cosine %):\n";
+  for (const auto& d : diagnoses) {
+    out += wrap_words(d.layer + ": " + (d.verdict.empty() ? "nothing it reads in INT8 has a range" : d.verdict), "  ",
+                      o.width);
+    for (const auto& in : d.inputs) {
+      const std::string from = in.producer.empty() ? " (a model input)" : " (from " + in.producer + ")";
+      std::string channels;
+      if (in.top_channel >= 0)
+        channels = fmt::format(", channel max |x| {:.4g} (channel {}) against a median {:.4g}", in.top_channel_max,
+                               in.top_channel, in.median_channel_max);
+      out += wrap_words(fmt::format("input {}{}: {} | range {:.4g}, max |x| {:.4g}, 99.9% of |x| <= {:.4g}{}{}", in.tensor,
+                                    from, fmt_percent(in.similarity), in.range, in.max_abs, in.p999, channels,
+                                    in.clipped > 0 ? fmt::format(", {:.3f}% clipped", 100 * in.clipped) : ""),
+                        "      ", o.width);
+    }
+    if (!std::isnan(d.weight_similarity))
+      out += wrap_words("weights (per output channel): " + fmt_percent(d.weight_similarity), "      ", o.width);
+  }
+  return out;
+}
+
+nlohmann::ordered_json diagnosis_to_json(const std::vector<analysis::LayerDiagnosis>& diagnoses) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& d : diagnoses) {
+    nlohmann::ordered_json j;
+    j["layer"] = d.layer;
+    j["inputs"] = nlohmann::ordered_json::array();
+    for (const auto& in : d.inputs)
+      j["inputs"].push_back({{"tensor", in.tensor},
+                             {"producer", in.producer},
+                             {"layer_similarity_alone", num(in.similarity)},
+                             {"range", num(in.range)},
+                             {"max_abs", num(in.max_abs)},
+                             {"p99_9_abs", num(in.p999)},
+                             {"clipped_fraction", num(in.clipped)},
+                             {"top_channel", in.top_channel},
+                             {"top_channel_max_abs", num(in.top_channel_max)},
+                             {"median_channel_max_abs", num(in.median_channel_max)}});
+    j["weights_layer_similarity_alone"] = num(d.weight_similarity);
+    j["verdict"] = d.verdict;
+    out.push_back(std::move(j));
   }
   return out;
 }

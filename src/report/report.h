@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/diagnose.h"
 #include "analysis/sweep.h"
 
 namespace qs::report {
@@ -31,6 +32,12 @@ struct TableOptions {
 // op names abbreviated, notes cut, and when that is not enough the Worst column and then the Op
 // column are left out (a line under the table says so).
 std::string format_table(const analysis::SweepResult& r, const ReportMeta& meta, const TableOptions& options = {});
+
+// The lines under the table that say why each flagged layer loses: each part of its step (an
+// INT8 input, the weights) quantized alone, and the verdict.
+std::string format_diagnosis(const std::vector<analysis::LayerDiagnosis>& diagnoses, const TableOptions& options = {});
+// The same as the report JSON's "diagnosis".
+nlohmann::ordered_json diagnosis_to_json(const std::vector<analysis::LayerDiagnosis>& diagnoses);
 
 // What a report shows about each layer besides the sweep's numbers (the HTML page's layer
 // columns), known to the command that ran the sweep: the lowering of the final plan and the

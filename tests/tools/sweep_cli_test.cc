@@ -163,6 +163,18 @@ TEST_F(SweepCliTest, FindsThePlantedFaultInATrainedModel) {
   const auto report = read_json(fs::path(out) / "report.json");
   EXPECT_EQ(report["fallback"], nlohmann::json::array({meta["reader"]}));
   EXPECT_GT(report["final_similarity"].get<double>(), report["all_int8_similarity"].get<double>());
+  // Why: the reader's input is the planted tensor, and its planted channel sets the range.
+  ASSERT_EQ(report["diagnosis"].size(), 1u) << report["diagnosis"].dump();
+  const auto& why = report["diagnosis"][0];
+  EXPECT_EQ(why["layer"], meta["reader"]);
+  ASSERT_FALSE(why["inputs"].empty());
+  EXPECT_EQ(why["inputs"][0]["tensor"], meta["planted_tensor"]);
+  EXPECT_EQ(why["inputs"][0]["top_channel"], meta["channel"]);
+  EXPECT_NE(r.out.find("why (each flagged layer"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(meta["reader"].get<std::string>() + ": its input " + meta["planted_tensor"].get<std::string>() +
+                       " loses most"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(SweepCliTest, ResumeRefusesAnotherSweepsState) {

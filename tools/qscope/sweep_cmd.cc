@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "analysis/sweep.h"
+#include "analysis/diagnose.h"
 #include "app/export.h"
 #include "app/model.h"
 #include "app/progress.h"
@@ -194,6 +196,23 @@ int run_sweep_command(SweepArgs a) {
   report::TableOptions to;
   to.color = !a.no_color && ::isatty(STDOUT_FILENO);
   fmt::print("{}", report::format_table(*result, meta, to));
+  // Why each flagged layer loses; the sweep's result stands without it if it cannot be had.
+  std::vector<std::string> flagged;
+  for (const auto& step : result->steps) {
+    const std::string& name = result->layers[static_cast<size_t>(step.layer)].name;
+    if (step.flagged && std::find(flagged.begin(), flagged.end(), name) == flagged.end()) flagged.push_back(name);
+  }
+  // The first ones only: the diagnosis keeps the FP32 inputs of every layer it looks at.
+  constexpr size_t kMaxDiagnosed = 16;
+  const size_t all_flagged = flagged.size();
+  if (flagged.size() > kMaxDiagnosed) flagged.resize(kMaxDiagnosed);
+  auto diagnosis = analysis::diagnose_layers(*graph, inputs, scales, flagged, o.plan_options);
+  if (!diagnosis.ok())
+    fmt::print(stderr, "qscope: warning: no diagnosis of the flagged layers: {}\n", diagnosis.status().message());
+  else
+    fmt::print("{}", report::format_diagnosis(*diagnosis, to));
+  if (diagnosis.ok() && all_flagged > flagged.size())
+    fmt::print("(the first {} of {} flagged layers)\n", flagged.size(), all_flagged);
   fmt::print("{} runs in {:.1f} s ({} activations reused)\n", result->runs, result->seconds, result->cache.hits);
 
   // Each layer's group, final precision, range (and histograms for --html with --calib-data);
@@ -202,6 +221,7 @@ int run_sweep_command(SweepArgs a) {
                                   o.plan_options);
   if (!extra.ok()) fmt::print(stderr, "qscope: warning: the report lacks layer details: {}\n", extra.status().message());
   auto json = report::to_json(*result, meta, extra.ok() ? &*extra : nullptr);
+  if (diagnosis.ok()) json["diagnosis"] = report::diagnosis_to_json(*diagnosis);
   const std::string report_path = a.report.empty() ? (fs::path(a.out_dir) / "report.json").string() : a.report;
   const std::string plan_path = a.plan_out.empty() ? (fs::path(a.out_dir) / "plan.json").string() : a.plan_out;
   Status st = io::write_file_atomic(report_path, json.dump(2) + "\n");
