@@ -8,38 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "app/model.h"
-#include "io/npy.h"
-#include "quant/minmax.h"
+#include "analysis/planted_fixture.h"
 
 namespace qs::analysis {
 namespace {
-
-const std::string kPlanted = std::string(QS_TEST_DATA_DIR) + "/planted/";
-
-struct Fixture {
-  std::shared_ptr<const ir::Graph> graph;
-  std::vector<std::map<std::string, Tensor>> inputs;
-  std::map<std::string, float> scales;
-};
-
-Fixture load(const std::string& model) {
-  Fixture f;
-  auto g = app::load_model(kPlanted + model + ".onnx");
-  EXPECT_TRUE(g.ok()) << g.status().message();
-  f.graph = *g;
-  runtime::Engine fp32(f.graph);
-  quant::MinMaxObserver obs;
-  for (int i = 0; i < 3; ++i) {
-    auto t = io::read_npy(kPlanted + "input" + std::to_string(i) + ".npy");
-    EXPECT_TRUE(t.ok());
-    std::map<std::string, Tensor> in{{"data", *t}};
-    EXPECT_TRUE(obs.Observe(fp32, in).ok());
-    f.inputs.push_back(in);
-  }
-  f.scales = obs.ToCache().scales;
-  return f;
-}
 
 TEST(Diagnose, NamesThePlantedChannelOfTheReadersInput) {
   for (const char* name : {"planted_conv1", "planted_conv2", "planted_conv3"}) {
@@ -48,7 +20,7 @@ TEST(Diagnose, NamesThePlantedChannelOfTheReadersInput) {
     const auto meta = nlohmann::json::parse(meta_file);
     const std::string tensor = meta["planted"][0]["tensor"];
     const std::string reader = meta["planted"][0]["reader"];
-    Fixture f = load(name);
+    Fixture f = load(name, 3);
     auto d = diagnose_layers(f.graph, f.inputs, f.scales, {reader});
     ASSERT_TRUE(d.ok()) << d.status().message();
     ASSERT_EQ(d->size(), 1u);
@@ -71,7 +43,7 @@ TEST(Diagnose, NamesThePlantedChannelOfTheReadersInput) {
     EXPECT_THAT(l.verdict, ::testing::HasSubstr("channel 0 (max |x|"));
 
     // The same layer of the clean model: nothing stands out.
-    Fixture clean = load(meta["clean"].get<std::string>());
+    Fixture clean = load(meta["clean"].get<std::string>(), 3);
     auto c = diagnose_layers(clean.graph, clean.inputs, clean.scales, {reader});
     ASSERT_TRUE(c.ok()) << c.status().message();
     ASSERT_EQ(c->front().inputs.size(), 1u);
