@@ -88,16 +88,17 @@ std::string verdict_of(const LayerDiagnosis& d) {
   if (!worst || (!std::isnan(d.weight_similarity) && d.weight_similarity < worst->similarity))
     return fmt::format("its weights lose most ({:.4f}% with only them in INT8)", d.weight_similarity);
   std::string v = fmt::format("its input {} loses most ({:.4f}% with only it in INT8)", worst->tensor, worst->similarity);
-  if (worst->top_channel >= 0 && worst->median_channel_max > 0 && worst->range >= 8 * worst->median_channel_max &&
+  if (worst->top_channel >= 0 && worst->median_channel_max > 0 && worst->range >= 10 * worst->median_channel_max &&
       worst->top_channel_max >= 4 * worst->median_channel_max)
     v += fmt::format(": channel {} (max |x| {:.4g}) sets its range {:.4g}, {:.0f}x the median channel's max ({:.4g}), "
-                     "so most channels get a few INT8 steps",
+                     "which then spans {:.0f} of the 127 INT8 steps",
                      worst->top_channel, worst->top_channel_max, worst->range,
-                     worst->range / worst->median_channel_max, worst->median_channel_max);
+                     worst->range / worst->median_channel_max, worst->median_channel_max,
+                     127 * worst->median_channel_max / worst->range);
   else if (worst->p999 > 0 && worst->range >= 20 * worst->p999)
-    v += fmt::format(": its range {:.4g} is {:.0f}x the 99.9th percentile of |x| ({:.4g}), so a few large values leave "
-                     "the rest a few INT8 steps",
-                     worst->range, worst->range / worst->p999, worst->p999);
+    v += fmt::format(": its range {:.4g} is {:.0f}x the 99.9th percentile of |x| ({:.4g}), so 99.9% of its values span "
+                     "{:.0f} of the 127 INT8 steps",
+                     worst->range, worst->range / worst->p999, worst->p999, 127 * worst->p999 / worst->range);
   else if (worst->clipped > 0.001)
     v += fmt::format(": {:.2f}% of its values lie beyond its range {:.4g} and are clipped", 100 * worst->clipped,
                      worst->range);
