@@ -481,6 +481,32 @@ Expected<std::string> render_html(const Json& j) {
     }
     h += "</ul>\n";
   }
+  // Why the flagged layers lose (the sweep's "diagnosis"): the verdict, then each part alone.
+  if (j.contains("diagnosis") && j["diagnosis"].is_array() && !j["diagnosis"].empty()) {
+    h += "<h3>Why</h3>\n<p class=\"note\">Each flagged layer run alone on FP32 inputs, with only one of its INT8 "
+         "inputs, or only its weights, quantized: the layer's output against FP32 (cosine %, worst input).</p>\n"
+         "<ul id=\"diagnosis\">\n";
+    auto num = [](const Json& v) { return v.is_number() ? fmt::format("{:.4g}", v.get<double>()) : std::string("n/a"); };
+    auto pct = [](const Json& v) { return v.is_number() ? fmt::format("{:.4f}", v.get<double>()) : std::string("n/a"); };
+    for (const auto& d : j["diagnosis"]) {
+      if (!d.is_object()) continue;
+      h += "<li><b class=\"mono\">" + esc(str(d, "layer")) + "</b>: " + esc(str(d, "verdict")) + "<ul>\n";
+      if (d.contains("inputs") && d["inputs"].is_array())
+        for (const auto& in : d["inputs"]) {
+          if (!in.is_object()) continue;
+          h += "<li>input <span class=\"mono\">" + esc(str(in, "tensor")) + "</span>: " +
+               pct(in.value("layer_similarity_alone", Json())) + " | range " + num(in.value("range", Json())) +
+               ", max |x| " + num(in.value("max_abs", Json())) + ", 99.9% of |x| &le; " +
+               num(in.value("p99_9_abs", Json())) + ", largest channel max " +
+               num(in.value("top_channel_max_abs", Json())) + " against a median " +
+               num(in.value("median_channel_max_abs", Json())) + "</li>\n";
+        }
+      if (d.contains("weights_layer_similarity_alone") && d["weights_layer_similarity_alone"].is_number())
+        h += "<li>weights (per output channel): " + pct(d["weights_layer_similarity_alone"]) + "</li>\n";
+      h += "</ul></li>\n";
+    }
+    h += "</ul>\n";
+  }
   if (j.contains("minimized_back_to_int8") && j["minimized_back_to_int8"].is_array() &&
       !j["minimized_back_to_int8"].empty()) {
     std::string back;

@@ -141,6 +141,35 @@ TEST(HtmlReportTest, HostileNamesAreEscaped) {
   EXPECT_GT(tags, 100u);
 }
 
+// The sweep's "diagnosis": the verdict and each part's numbers, escaped; no section without it.
+TEST(HtmlReportTest, DiagnosisShowsEachFlaggedLayersParts) {
+  const auto r = make_result(8);
+  analysis::LayerDiagnosis d;
+  d.layer = "conv<3>";
+  d.verdict = "its input x<y> loses most";
+  analysis::QuantizedInput in;
+  in.tensor = "x<y>";
+  in.similarity = 61.25;
+  in.range = 402.4;
+  in.top_channel = 0;
+  in.top_channel_max = 2166;
+  in.median_channel_max = 2.802;
+  d.inputs.push_back(in);
+  d.weight_similarity = 99.2789;
+  auto j = to_json(r, make_meta());
+  EXPECT_EQ(render_html(j)->find("id=\"diagnosis\""), std::string::npos);
+  j["diagnosis"] = diagnosis_to_json({d});
+  const std::string h = *render_html(j);
+  const size_t at = h.find("<ul id=\"diagnosis\">");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = h.substr(at, h.find("<h3>", at) - at);
+  EXPECT_NE(section.find("<b class=\"mono\">conv&lt;3&gt;</b>: its input x&lt;y&gt; loses most"), std::string::npos)
+      << section;
+  EXPECT_NE(section.find("61.2500 | range 402.4"), std::string::npos) << section;
+  EXPECT_NE(section.find("largest channel max 2166 against a median 2.802"), std::string::npos) << section;
+  EXPECT_NE(section.find("weights (per output channel): 99.2789"), std::string::npos) << section;
+}
+
 TEST(HtmlReportTest, SelfContained) {
   const auto r = make_result(20);
   const auto extra = make_extra(r);
