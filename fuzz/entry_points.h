@@ -18,6 +18,7 @@
 #include "core/tensor.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "io/wav.h"
 #include "onnx/import.h"
 #include "passes/precision_plan.h"
 #include "passes/qdq_import.h"
@@ -119,6 +120,11 @@ inline void qdq_model(std::string_view bytes) {
 inline void npy(std::string_view bytes) {
   TempFile f(bytes, ".npy");
   if (!f.path().empty()) (void)io::read_npy(f.path());
+}
+
+inline void wav(std::string_view bytes) {
+  TempFile f(bytes, ".wav");
+  if (!f.path().empty()) (void)io::read_wav(f.path());
 }
 
 inline void tensor_pb(std::string_view bytes) {

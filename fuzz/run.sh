@@ -10,7 +10,7 @@ SECONDS_PER_TARGET="${1:-60}"
 [ "$SECONDS_PER_TARGET" -ge 1 ] || { echo "fuzz/run.sh: seconds must be >= 1" >&2; exit 2; }
 shift || true
 BUILD=build-fuzz
-ALL=(onnx_model qdq_model npy tensor_pb image calib_cache plan_json report_json)
+ALL=(onnx_model qdq_model npy wav tensor_pb image calib_cache plan_json report_json)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 

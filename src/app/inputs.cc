@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "io/npy.h"
+#include "io/wav.h"
 #include "onnx/import.h"
 
 namespace qs::app {
@@ -21,7 +22,7 @@ std::string lower_ext(const std::string& path) {
 
 bool is_input_file(const std::string& path) {
   const std::string e = lower_ext(path);
-  return e == ".npy" || e == ".pb" || io::is_image_path(path);
+  return e == ".npy" || e == ".pb" || e == ".wav" || io::is_image_path(path);
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ Expected<std::vector<std::string>> expand_input_path(const std::string& path) {
   }
   if (ec) return IoError("cannot list folder '{}': {}", path, ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) return InvalidInput("folder '{}' holds no .npy, .pb or image files", path);
+  if (files.empty()) return InvalidInput("folder '{}' holds no .npy, .pb, .wav or image files", path);
   return files;
 }
 
@@ -55,6 +56,12 @@ Expected<Tensor> read_input_file(const std::string& path, const ir::ValueInfo& i
     QS_ASSIGN_OR_RETURN(t, io::read_npy(path));
   } else if (e == ".pb") {
     QS_ASSIGN_OR_RETURN(t, onnx_io::load_tensor_pb(path));
+  } else if (e == ".wav") {
+    QS_ASSIGN_OR_RETURN(t, io::read_wav(path));  // [channels, frames]
+    // Mono audio for a [N, T] input is [1, T]; for [N, C, T], [1, C, T] (below).
+    const int64_t rank = input.has_shape ? static_cast<int64_t>(input.dims.size()) : 0;
+    if (rank == 2 && t.dim(0) == 1) t = t.Reshaped({1, t.dim(1)});
+    if (rank == 1 && t.dim(0) == 1) t = t.Reshaped({t.dim(1)});
   } else if (io::is_image_path(path)) {
     io::ImageOptions io_opt = opt.image;
     const bool nchw = input.has_shape && input.dims.size() == 4;
@@ -69,7 +76,7 @@ Expected<Tensor> read_input_file(const std::string& path, const ir::ValueInfo& i
     }
     QS_ASSIGN_OR_RETURN(t, io::read_image(path, io_opt));
   } else {
-    return InvalidInput("cannot read '{}': unknown input type '{}' (expected .npy, .pb, .png, .jpg or .pgm)", path, e);
+    return InvalidInput("cannot read '{}': unknown input type '{}' (expected .npy, .pb, .wav, .png, .jpg or .pgm)", path, e);
   }
   // A file that lacks only the batch dimension gets a batch of one.
   if (input.has_shape && t.rank() + 1 == static_cast<int64_t>(input.dims.size())) {

@@ -48,6 +48,7 @@ void feed_all(const std::string& target, const std::function<void(std::string_vi
 TEST(FuzzRegressions, OnnxModel) { feed_all("onnx_model", qs::fuzz::onnx_model, 1); }
 TEST(FuzzRegressions, QdqModel) { feed_all("qdq_model", qs::fuzz::qdq_model, 1); }
 TEST(FuzzRegressions, Npy) { feed_all("npy", qs::fuzz::npy, 1); }
+TEST(FuzzRegressions, Wav) { feed_all("wav", qs::fuzz::wav, 1); }
 TEST(FuzzRegressions, TensorPb) { feed_all("tensor_pb", qs::fuzz::tensor_pb, 1); }
 TEST(FuzzRegressions, Image) { feed_all("image", qs::fuzz::image, 1); }
 TEST(FuzzRegressions, CalibCache) { feed_all("calib_cache", qs::fuzz::calib_cache, 1); }

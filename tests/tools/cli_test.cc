@@ -106,6 +106,41 @@ TEST_F(CliTest, AFileOfSeveralRowsForAFixedBatchIsOneRunPerRow) {
                {"odd.npy", "the model expects [1,3,8,8]"});
 }
 
+// A .wav for a raw-waveform model: mono becomes [1, T] for an [N, T] input and [1, 1, T] for
+// [N, 1, T]; the samples arrive scaled to [-1, 1); a stereo file for one channel is refused.
+TEST_F(CliTest, WavFilesFeedRawWaveformModels) {
+  namespace io = qs::io;
+  auto wav = [](uint16_t channels, const std::vector<int16_t>& samples) {
+    auto u16 = [](uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; };
+    auto u32 = [&](uint32_t v) { return u16(static_cast<uint16_t>(v & 0xffff)) + u16(static_cast<uint16_t>(v >> 16)); };
+    std::string data;
+    for (int16_t v : samples) data += u16(static_cast<uint16_t>(v));
+    const std::string body = "WAVEfmt " + u32(16) + u16(1) + u16(channels) + u32(16000) + u32(32000u * channels) +
+                             u16(static_cast<uint16_t>(2 * channels)) + u16(16) + "data" +
+                             u32(static_cast<uint32_t>(data.size())) + data;
+    return "RIFF" + u32(static_cast<uint32_t>(body.size())) + body;
+  };
+  const std::vector<int16_t> samples = {-16384, 8192, 0, 32767, -32768, 4096, 100, -100};
+  const std::string mono = write("mono.wav", wav(1, samples));
+  const std::string stereo = write("stereo.wav", wav(2, samples));
+  for (const qs::Shape& dims : {qs::Shape{1, 8}, qs::Shape{1, 1, 8}}) {
+    qs::testing::OnnxBuilder b(13);
+    b.input("x", dims);
+    b.node("Relu", "relu", {"x"}, {"y"});
+    b.output("y", dims);
+    const std::string model = b.save(path("wave" + std::to_string(dims.size()) + ".onnx"));
+    const std::string out = path("wave_out" + std::to_string(dims.size()));
+    CliResult r = run("run " + model + " --input " + mono + " --save-outputs " + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto y = io::read_npy(out + "/y.npy");
+    ASSERT_TRUE(y.ok()) << y.status().message();
+    EXPECT_EQ(y->shape(), dims);
+    for (size_t i = 0; i < samples.size(); ++i)
+      EXPECT_EQ(y->data<float>()[i], std::max(0.f, static_cast<float>(samples[i]) / 32768.f)) << i;
+    expect_error(run("run " + model + " --input " + stereo), 3, {"stereo.wav", "the model expects"});
+  }
+}
+
 TEST_F(CliTest, InspectListsLayers) {
   CliResult r = run("inspect " + kData + "/mobilenet_tiny_fmnist.onnx");
   ASSERT_EQ(r.code, 0) << r.err;
