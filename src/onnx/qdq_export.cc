@@ -181,10 +181,11 @@ void add_initializer(onnx::GraphProto* g, const Tensor& t, const std::string& na
 }
 
 // ImageScaler (an experimental op of opsets 1-9 that no later opset has) becomes the
-// BatchNormalization it equals (mean 0, var 1, epsilon 0), keeping its name and tensors.
+// BatchNormalization it equals (mean 0, var 1, epsilon 0), or a Mul without a bias, keeping its
+// name and tensors.
 // Before IR version 4 an initializer is also a graph input: the new ones are, for the
 // converter, and are returned so that they can be taken out of the inputs after it.
-std::set<std::string> image_scaler_to_batch_norm(onnx::GraphProto* g, int64_t ir_version) {
+std::set<std::string> replace_image_scalers(onnx::GraphProto* g, int64_t ir_version) {
   Names names(*g);
   std::set<std::string> inputs;
   for (auto& n : *g->mutable_node()) {
@@ -197,9 +198,7 @@ std::set<std::string> image_scaler_to_batch_norm(onnx::GraphProto* g, int64_t ir
     }
     const int64_t c = static_cast<int64_t>(bias.size());
     const std::string base = n.name().empty() ? std::string("ImageScaler") : n.name();
-    auto vec = [&](const char* what, float fill, const std::vector<float>* values) {
-      Tensor t(DType::kFloat32, {c});
-      for (int64_t i = 0; i < c; ++i) t.data<float>()[i] = values ? (*values)[static_cast<size_t>(i)] : fill;
+    auto add_const = [&](const Tensor& t, const char* what) {
       const std::string name = names.fresh(base + "." + what);
       add_initializer(g, t, name);
       if (ir_version < 4) {
@@ -207,18 +206,29 @@ std::set<std::string> image_scaler_to_batch_norm(onnx::GraphProto* g, int64_t ir
         auto* in = g->add_input();
         in->set_name(name);
         in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-        in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(c);
+        auto* shape = in->mutable_type()->mutable_tensor_type()->mutable_shape();
+        for (int64_t d : t.shape()) shape->add_dim()->set_dim_value(d);
       }
       return name;
+    };
+    auto vec = [&](const char* what, float fill, const std::vector<float>* values) {
+      Tensor t(DType::kFloat32, {c});
+      for (int64_t i = 0; i < c; ++i) t.data<float>()[i] = values ? (*values)[static_cast<size_t>(i)] : fill;
+      return add_const(t, what);
     };
     const std::string x = n.input(0);
     n.clear_input();
     n.add_input(x);
+    n.clear_attribute();
+    if (c == 0) {  // no bias: y = scale * x, whatever the channel count
+      n.add_input(add_const(Tensor::FromVector<float>({}, std::vector<float>{scale}), "scale"));
+      n.set_op_type("Mul");
+      continue;
+    }
     n.add_input(vec("scale", scale, nullptr));
     n.add_input(vec("bias", 0.f, &bias));
     n.add_input(vec("mean", 0.f, nullptr));
     n.add_input(vec("var", 1.f, nullptr));
-    n.clear_attribute();
     auto* eps = n.add_attribute();
     eps->set_name("epsilon");
     eps->set_type(onnx::AttributeProto::FLOAT);
@@ -278,8 +288,9 @@ Expected<std::string> export_qdq_model(const std::string& model_path, const QdqP
   if (st.opset_before < kMinOpset) {
     const onnx::GraphProto before = model.graph();
     // The converter needs what libonnx's shape inference knows (Softmax-11 on a 4-D input, for
-    // one) and fails on a Pad-2 without its optional 'value'. Both are set for it only.
-    const std::set<std::string> added_inputs = image_scaler_to_batch_norm(model.mutable_graph(), model.ir_version());
+    // one; the inferred shapes are dropped after it) and fails on a Pad-2 without its optional
+    // 'value' (set to its default).
+    const std::set<std::string> added_inputs = replace_image_scalers(model.mutable_graph(), model.ir_version());
     try_infer_shapes(model);
     set_pad_value_defaults(model.mutable_graph());
     try {

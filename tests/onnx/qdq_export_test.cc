@@ -281,6 +281,22 @@ TEST_F(QdqExportTest, ImageScalerLeavesAsBatchNormalization) {
   EXPECT_EQ(nodes["scaler"]->input(0), "x_dequantized");
   EXPECT_EQ(nodes["scaler"]->output(0), "s");
   for (const auto& in : m.graph().input()) EXPECT_EQ(in.name().rfind("scaler.", 0), std::string::npos) << in.name();
+
+  // Without a bias it scales only: a Mul by the scale.
+  OnnxBuilder c(8);
+  c.input("x", {1, 3, 8, 8});
+  auto* plain = c.node("ImageScaler", "scaler", {"x"}, {"s"});
+  auto* plain_scale = plain->add_attribute();
+  plain_scale->set_name("scale");
+  plain_scale->set_type(onnx::AttributeProto::FLOAT);
+  plain_scale->set_f(0.25f);
+  c.conv("conv1", "s", "y", 3, 4);
+  c.output("y", {1, 4, 8, 8});
+  const auto m2 = round_trip(c.save(dir_ / "image_scaler_no_bias.onnx"), {Precision::kInt8, {}});
+  auto nodes2 = by_name(m2);
+  ASSERT_TRUE(nodes2.count("scaler"));
+  EXPECT_EQ(nodes2["scaler"]->op_type(), "Mul");
+  EXPECT_EQ(nodes2["scaler"]->output(0), "s");
 }
 
 TEST_F(QdqExportTest, BundledModelsRoundTripExactly) {
