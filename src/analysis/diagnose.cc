@@ -233,7 +233,11 @@ Expected<std::vector<LayerDiagnosis>> diagnose_layers(std::shared_ptr<const ir::
       const std::string& y = node.outputs.front();
       for (size_t k = 0; k < inputs.size(); ++k) {
         std::map<std::string, Tensor> feed;
-        for (const auto& v : alone.graph().inputs) feed[v.name] = kept[k].at(v.name);
+        for (const auto& v : alone.graph().inputs) {
+          auto it = kept[k].find(v.name);
+          if (it == kept[k].end()) return InternalError("the FP32 run gave no '{}'", v.name);
+          feed[v.name] = it->second;
+        }
         QS_ASSIGN_OR_RETURN(auto base, alone.Run(feed));
         if (!base.count(y)) return InternalError("the layer alone gave no '{}'", y);
         auto worst = [&](double& into, const std::map<std::string, Tensor>& test) {
