@@ -80,25 +80,56 @@ Tensor fake_quantized_weights(const Tensor& w, int64_t axis) {
   return deq;
 }
 
+// The output channel (along `axis`) whose max |w| is the most times its median |w|.
+void weight_spread(const Tensor& w, int64_t axis, LayerDiagnosis* d) {
+  const int64_t channels = w.dim(axis);
+  int64_t inner = 1;
+  for (int64_t k = axis + 1; k < w.rank(); ++k) inner *= w.dim(k);
+  std::vector<std::vector<float>> values(static_cast<size_t>(channels));
+  for (int64_t i = 0; i < w.numel(); ++i)
+    values[static_cast<size_t>((i / inner) % channels)].push_back(std::fabs(w.data<float>()[i]));
+  for (int64_t c = 0; c < channels; ++c) {
+    auto& v = values[static_cast<size_t>(c)];
+    if (v.size() < 4) continue;
+    const float top = *std::max_element(v.begin(), v.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    const float median = v[v.size() / 2];
+    if (median > 0 && top / median > d->weight_spread) {
+      d->weight_spread = top / median;
+      d->weight_spread_channel = c;
+    }
+  }
+}
+
+// "spans 12 of the 127 INT8 steps", or "rounds to zero" below half a step.
+std::string steps(double n, const char* verb, const char* zero) {
+  return n < 0.5 ? std::string(zero) : fmt::format("{} {:.0f} of the 127 INT8 steps", verb, n);
+}
+
 std::string verdict_of(const LayerDiagnosis& d) {
   const QuantizedInput* worst = nullptr;
   for (const auto& in : d.inputs)
     if (!worst || in.similarity < worst->similarity) worst = &in;
   if (!worst && std::isnan(d.weight_similarity)) return "";
-  if (!worst || (!std::isnan(d.weight_similarity) && d.weight_similarity < worst->similarity))
-    return fmt::format("its weights lose most ({:.4f}% with only them in INT8)", d.weight_similarity);
+  if (!worst || (!std::isnan(d.weight_similarity) && d.weight_similarity < worst->similarity)) {
+    std::string v = fmt::format("its weights lose most ({:.4f}% with only them in INT8)", d.weight_similarity);
+    if (d.weight_spread >= 20)
+      v += fmt::format(": in output channel {} the largest |w| is {:.0f}x the median |w|, so most of its weights {}",
+                       d.weight_spread_channel, d.weight_spread, steps(127 / d.weight_spread, "span", "round to zero"));
+    return v;
+  }
   std::string v = fmt::format("its input {} loses most ({:.4f}% with only it in INT8)", worst->tensor, worst->similarity);
   if (worst->top_channel >= 0 && worst->median_channel_max > 0 && worst->range >= 10 * worst->median_channel_max &&
       worst->top_channel_max >= 4 * worst->median_channel_max)
     v += fmt::format(": channel {} (max |x| {:.4g}) sets its range {:.4g}, {:.0f}x the median channel's max ({:.4g}), "
-                     "which then spans {:.0f} of the 127 INT8 steps",
+                     "which then {}",
                      worst->top_channel, worst->top_channel_max, worst->range,
                      worst->range / worst->median_channel_max, worst->median_channel_max,
-                     127 * worst->median_channel_max / worst->range);
+                     steps(127 * worst->median_channel_max / worst->range, "spans", "rounds to zero"));
   else if (worst->p999 > 0 && worst->range >= 20 * worst->p999)
-    v += fmt::format(": its range {:.4g} is {:.0f}x the 99.9th percentile of |x| ({:.4g}), so 99.9% of its values span "
-                     "{:.0f} of the 127 INT8 steps",
-                     worst->range, worst->range / worst->p999, worst->p999, 127 * worst->p999 / worst->range);
+    v += fmt::format(": its range {:.4g} is {:.0f}x the 99.9th percentile of |x| ({:.4g}), so 99.9% of its values {}",
+                     worst->range, worst->range / worst->p999, worst->p999,
+                     steps(127 * worst->p999 / worst->range, "span", "round to zero"));
   else if (worst->clipped > 0.001)
     v += fmt::format(": {:.2f}% of its values lie beyond its range {:.4g} and are clipped", 100 * worst->clipped,
                      worst->range);
@@ -199,7 +230,10 @@ Expected<std::vector<LayerDiagnosis>> diagnose_layers(std::shared_ptr<const ir::
     if (node.inputs.size() > 1)
       if (auto w = constants.find(node.inputs[1]); w != constants.end() && w->second.dtype() == DType::kFloat32) {
         const int64_t axis = passes::weight_channel_axis(node, w->second.shape());
-        if (axis >= 0 && axis < w->second.rank() && w->second.numel() > 0) weights = fake_quantized_weights(w->second, axis);
+        if (axis >= 0 && axis < w->second.rank() && w->second.numel() > 0) {
+          weights = fake_quantized_weights(w->second, axis);
+          weight_spread(w->second, axis, &d);
+        }
       }
     runtime::Engine alone(layer_graph(*graph, node, *first->plan, nullptr), fp32);
     std::optional<runtime::Engine> alone_w;

@@ -36,6 +36,10 @@ struct LayerDiagnosis {
   // The layer's first output with only its weights in INT8 (per output channel, unfolded), against
   // FP32 (cosine %, worst input); NaN: no constant weights.
   double weight_similarity = NAN;
+  // The output channel whose largest |w| is the most times its median |w|, and that ratio (the
+  // channel's INT8 scale follows its largest weight); -1 / 0 without weights.
+  int64_t weight_spread_channel = -1;
+  double weight_spread = 0;
   // The part that loses most, in words, with what sets the range when that is the story.
   std::string verdict;
 };

@@ -502,7 +502,12 @@ Expected<std::string> render_html(const Json& j) {
                num(in.value("median_channel_max_abs", Json())) + "</li>\n";
         }
       if (d.contains("weights_layer_similarity_alone") && d["weights_layer_similarity_alone"].is_number())
-        h += "<li>weights (per output channel): " + pct(d["weights_layer_similarity_alone"]) + "</li>\n";
+        h += "<li>weights (per output channel): " + pct(d["weights_layer_similarity_alone"]) +
+             (d.value("weights_spread_channel", -1) >= 0
+                  ? " | largest |w| / median |w| up to " + num(d.value("weights_spread", Json())) + " (output channel " +
+                        std::to_string(d.value("weights_spread_channel", -1)) + ")"
+                  : "") +
+             "</li>\n";
       h += "</ul></li>\n";
     }
     h += "</ul>\n";

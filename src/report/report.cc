@@ -246,7 +246,12 @@ std::string format_diagnosis(const std::vector<analysis::LayerDiagnosis>& diagno
                         "      ", o.width);
     }
     if (!std::isnan(d.weight_similarity))
-      out += wrap_words("weights (per output channel): " + fmt_percent(d.weight_similarity), "      ", o.width);
+      out += wrap_words("weights (per output channel): " + fmt_percent(d.weight_similarity) +
+                            (d.weight_spread_channel >= 0
+                                 ? fmt::format(" | largest |w| / median |w| up to {:.3g} (output channel {})",
+                                               d.weight_spread, d.weight_spread_channel)
+                                 : ""),
+                        "      ", o.width);
   }
   return out;
 }
@@ -270,6 +275,8 @@ nlohmann::ordered_json diagnosis_to_json(const std::vector<analysis::LayerDiagno
                              {"top_channel_max_abs", num(in.top_channel_max)},
                              {"median_channel_max_abs", num(in.median_channel_max)}});
     j["weights_layer_similarity_alone"] = num(d.weight_similarity);
+    j["weights_spread_channel"] = d.weight_spread_channel;
+    j["weights_spread"] = num(d.weight_spread);
     j["verdict"] = d.verdict;
     out.push_back(std::move(j));
   }

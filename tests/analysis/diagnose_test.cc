@@ -52,26 +52,26 @@ TEST(Diagnose, NamesThePlantedChannelOfTheReadersInput) {
   }
 }
 
-// A 1x1 convolution whose weights on input channel 1 (always zero in the data) are 1000 times
-// the others: FP32 never sees them, but they set every output channel's INT8 weight scale and
-// the weights that matter round to zero.
+// A 1x1 convolution whose weights on input channel 7 (always zero in the data) are 1000 or more
+// times the others: FP32 never sees them, but they set every output channel's INT8 weight scale
+// and the weights that matter round to zero.
 TEST(Diagnose, WeightsThatLoseAreBlamedAndUnknownLayersAreErrors) {
   auto g = std::make_shared<ir::Graph>();
   g->opset = 13;
-  g->inputs.push_back(ir::ValueInfo{"x", DType::kFloat32, true, {1, 2, 4, 4}, {}});
+  g->inputs.push_back(ir::ValueInfo{"x", DType::kFloat32, true, {1, 8, 4, 4}, {}});
   g->outputs.push_back(ir::ValueInfo{"y", DType::kFloat32, false, {}, {}});
-  g->initializers["w"] = Tensor::FromVector<float>({3, 2, 1, 1}, std::vector<float>{0.3f, 1000.f, -0.5f, 1000.f, 0.7f, -1000.f});
+  std::vector<float> w(3 * 8);
+  for (int oc = 0; oc < 3; ++oc)
+    for (int ic = 0; ic < 8; ++ic) w[oc * 8 + ic] = ic == 7 ? 1000.f * (oc + 1) : 0.1f * static_cast<float>(ic + 1);
+  g->initializers["w"] = Tensor::FromVector<float>({3, 8, 1, 1}, w);
   ir::Node conv;
   conv.name = "conv";
   conv.op_type = "Conv";
   conv.inputs = {"x", "w"};
   conv.outputs = {"y"};
   g->nodes.push_back(conv);
-  Tensor x(DType::kFloat32, {1, 2, 4, 4});
-  for (int64_t i = 0; i < 16; ++i) {
-    x.data<float>()[i] = static_cast<float>(i % 5) - 1.5f;
-    x.data<float>()[16 + i] = 0.f;
-  }
+  Tensor x(DType::kFloat32, {1, 8, 4, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = i >= 7 * 16 ? 0.f : static_cast<float>(i % 5) - 1.5f;
   const std::map<std::string, float> scales{{"x", 2.5f / 127.f}};
   auto d = diagnose_layers(g, {{{"x", x}}}, scales, {"conv"});
   ASSERT_TRUE(d.ok()) << d.status().message();
@@ -79,6 +79,11 @@ TEST(Diagnose, WeightsThatLoseAreBlamedAndUnknownLayersAreErrors) {
   EXPECT_GT(d->front().inputs.front().similarity, 99.9);
   EXPECT_LT(d->front().weight_similarity, 50.0);
   EXPECT_THAT(d->front().verdict, ::testing::HasSubstr("its weights lose most"));
+  // Output channel 2: 3000 against a median |w| of 0.5 (the 0.1 ... 0.7 and 3000 of its row).
+  EXPECT_EQ(d->front().weight_spread_channel, 2);
+  EXPECT_FLOAT_EQ(d->front().weight_spread, 3000.f / 0.5f);
+  EXPECT_THAT(d->front().verdict, ::testing::HasSubstr("in output channel 2 the largest |w| is 6000x the median |w|, "
+                                                       "so most of its weights round to zero"));
 
   auto bad = diagnose_layers(g, {{{"x", x}}}, scales, {"nope"});
   ASSERT_FALSE(bad.ok());
