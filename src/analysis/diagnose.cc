@@ -189,7 +189,7 @@ Expected<std::vector<LayerDiagnosis>> diagnose_layers(std::shared_ptr<const ir::
   fp32.optimize = false;  // the model's own tensors
   runtime::Engine engine(graph, fp32);
   QS_ASSIGN_OR_RETURN(const runtime::MixedPlan* first, engine.PlanFor(inputs.front()));
-  const auto constants = first->plan->constants();
+  const auto& constants = first->plan->constants();  // the engine keeps the plan
 
   // The activations the layers read: kept per input set; stats for those with a range.
   std::set<std::string> wanted;
