@@ -14,6 +14,9 @@ namespace qs::analysis {
 
 namespace {
 
+// Elements per step along `axis` of a row-major tensor of `shape` (the product of the later dims).
+int64_t inner_size(const Shape& shape, int64_t axis) { return numel(Shape(shape.begin() + axis + 1, shape.end())); }
+
 // At most this many |x| values per tensor are kept for its percentile (evenly spaced ones).
 constexpr int64_t kMaxKept = int64_t{1} << 22;
 
@@ -37,11 +40,9 @@ void add_values(Stats& s, const Tensor& t, float scale, size_t runs, int64_t axi
   const float* x = t.data<float>();
   const double range = static_cast<double>(scale) * 127.0;
   const int64_t stride = std::max<int64_t>(1, t.numel() * static_cast<int64_t>(runs) / kMaxKept);
-  int64_t channels = 1, inner = 1;
-  if (axis >= 0 && axis < t.rank()) {
-    channels = t.dim(axis);
-    for (int64_t d = axis + 1; d < t.rank(); ++d) inner *= t.dim(d);
-  }
+  const bool per_channel = axis >= 0 && axis < t.rank();
+  const int64_t channels = per_channel ? t.dim(axis) : 1;
+  const int64_t inner = per_channel ? inner_size(t.shape(), axis) : 1;
   if (s.channel_max.size() < static_cast<size_t>(channels)) s.channel_max.resize(static_cast<size_t>(channels), 0.0);
   for (int64_t i = 0; i < t.numel(); ++i) {
     const double a = std::fabs(static_cast<double>(x[i]));
@@ -72,8 +73,7 @@ Tensor fake_quantized_weights(const Tensor& w, int64_t axis) {
   Tensor q8(DType::kInt8, w.shape());
   std::vector<float> scales(static_cast<size_t>(w.dim(axis)));
   kernels::ref::quantize_weights_s8(w.data<float>(), w.shape(), axis, q8.data<int8_t>(), scales.data());
-  int64_t inner = 1;
-  for (int64_t d = axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
+  const int64_t inner = inner_size(w.shape(), axis);
   Tensor deq(DType::kFloat32, w.shape());
   for (int64_t i = 0; i < w.numel(); ++i)
     deq.data<float>()[i] = static_cast<float>(q8.data<int8_t>()[i]) * scales[static_cast<size_t>((i / inner) % w.dim(axis))];
@@ -83,8 +83,7 @@ Tensor fake_quantized_weights(const Tensor& w, int64_t axis) {
 // The output channel (along `axis`) whose max |w| is the most times its median |w|.
 void weight_spread(const Tensor& w, int64_t axis, LayerDiagnosis* d) {
   const int64_t channels = w.dim(axis);
-  int64_t inner = 1;
-  for (int64_t k = axis + 1; k < w.rank(); ++k) inner *= w.dim(k);
+  const int64_t inner = inner_size(w.shape(), axis);
   std::vector<std::vector<float>> values(static_cast<size_t>(channels));
   for (int64_t i = 0; i < w.numel(); ++i)
     values[static_cast<size_t>((i / inner) % channels)].push_back(std::fabs(w.data<float>()[i]));

@@ -262,14 +262,8 @@ TEST_F(QdqExportTest, ImageScalerLeavesAsBatchNormalization) {
   b.ir_version(3);
   b.input("x", {1, 3, 8, 8});
   auto* n = b.node("ImageScaler", "scaler", {"x"}, {"s"});
-  auto* scale = n->add_attribute();
-  scale->set_name("scale");
-  scale->set_type(onnx::AttributeProto::FLOAT);
-  scale->set_f(0.5f);
-  auto* bias = n->add_attribute();
-  bias->set_name("bias");
-  bias->set_type(onnx::AttributeProto::FLOATS);
-  for (float v : {0.1f, -0.2f, 0.3f}) bias->add_floats(v);
+  OnnxBuilder::float_attr(n, "scale", 0.5f);
+  OnnxBuilder::floats(n, "bias", {0.1f, -0.2f, 0.3f});
   b.conv("conv1", "s", "y", 3, 4);
   b.input("conv1.W", {4, 3, 3, 3});
   b.input("conv1.B", {4});
@@ -285,11 +279,7 @@ TEST_F(QdqExportTest, ImageScalerLeavesAsBatchNormalization) {
   // Without a bias it scales only: a Mul by the scale.
   OnnxBuilder c(8);
   c.input("x", {1, 3, 8, 8});
-  auto* plain = c.node("ImageScaler", "scaler", {"x"}, {"s"});
-  auto* plain_scale = plain->add_attribute();
-  plain_scale->set_name("scale");
-  plain_scale->set_type(onnx::AttributeProto::FLOAT);
-  plain_scale->set_f(0.25f);
+  OnnxBuilder::float_attr(c.node("ImageScaler", "scaler", {"x"}, {"s"}), "scale", 0.25f);
   c.conv("conv1", "s", "y", 3, 4);
   c.output("y", {1, 4, 8, 8});
   const auto m2 = round_trip(c.save(dir_ / "image_scaler_no_bias.onnx"), {Precision::kInt8, {}});

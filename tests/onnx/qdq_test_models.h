@@ -70,6 +70,18 @@ class OnnxBuilder {
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(v);
   }
+  static void float_attr(onnx::NodeProto* n, const std::string& name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  static void floats(onnx::NodeProto* n, const std::string& name, std::vector<float> v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOATS);
+    for (auto x : v) a->add_floats(x);
+  }
   // Conv with a 3x3 kernel (pads 1) or 1x1, weights "<name>.W" and bias "<name>.B".
   void conv(const std::string& name, const std::string& x, const std::string& y, int64_t cin, int64_t cout,
             int64_t k = 3, int64_t group = 1) {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "analysis/sweep.h"
 #include "analysis/diagnose.h"
+#include "analysis/sweep.h"
 #include "app/export.h"
 #include "app/model.h"
 #include "app/progress.h"
