@@ -29,7 +29,7 @@ std::vector<float> random_values(int64_t n, float range, uint32_t seed) {
 
 // The quantization formula element by element, written independently of the kernel.
 int8_t quantize_one(float x, float scale, float lo, float hi) {
-  if (!(scale > 0.f) || std::isnan(x)) return 0;
+  if (!(scale > 0.f) || std::isnan(x / scale)) return 0;  // NaN, and inf / inf
   const double r = std::nearbyint(static_cast<double>(x / scale));
   return static_cast<int8_t>(std::min<double>(hi, std::max<double>(lo, r)));
 }
@@ -118,6 +118,37 @@ TEST(Int8Weights, PerChannelScalesAlongEachAxis) {
   ref::quantize_weights_s8(z.data(), {2, 2}, 0, q.data(), scales.data());
   EXPECT_EQ(scales, (std::vector<float>{0.f, 2.f / 127.f}));
   EXPECT_EQ(q, (std::vector<int8_t>{0, 0, 64, -127}));  // 1 / (2/127) = 63.5 -> 64 (half to even)
+}
+
+TEST(Int8Weights, LongChannelsWithNonFiniteWeightsFollowTheFormula) {
+  // Channels long enough for the vector loops, with a NaN (ignored by the maximum, quantized to
+  // 0), an infinity (its channel's scale is infinite: every value quantizes to 0) and a channel
+  // whose largest |w| is negative.
+  const std::vector<int64_t> shape{3, 5, 67};
+  auto w = random_values(3 * 5 * 67, 2.f, 11);
+  w[70] = std::numeric_limits<float>::quiet_NaN();                   // [0, 1, 3]
+  w[2 * 67 + 9] = std::numeric_limits<float>::infinity();            // [0, 2, 9]
+  w[4 * 67 + 30] = -40.f;                                            // [0, 4, 30]
+  for (int64_t axis = 0; axis < 3; ++axis) {
+    const int64_t c_count = shape[static_cast<size_t>(axis)];
+    std::vector<int8_t> q(w.size());
+    std::vector<float> scales(static_cast<size_t>(c_count));
+    ref::quantize_weights_s8(w.data(), shape, axis, q.data(), scales.data());
+    auto channel = [&](size_t i) {
+      const int64_t idx[3] = {static_cast<int64_t>(i) / (5 * 67), (static_cast<int64_t>(i) / 67) % 5,
+                              static_cast<int64_t>(i) % 67};
+      return static_cast<size_t>(idx[axis]);
+    };
+    std::vector<float> max_abs(static_cast<size_t>(c_count), 0.f);
+    for (size_t i = 0; i < w.size(); ++i) max_abs[channel(i)] = std::max(max_abs[channel(i)], std::fabs(w[i]));
+    for (int64_t c = 0; c < c_count; ++c)
+      EXPECT_EQ(scales[static_cast<size_t>(c)], max_abs[static_cast<size_t>(c)] / 127.f) << "axis=" << axis;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const float s = scales[channel(i)];
+      const int8_t want = s > 0.f ? quantize_one(w[i], s, -127.f, 127.f) : int8_t{0};
+      ASSERT_EQ(q[i], want) << "axis=" << axis << " i=" << i << " w=" << w[i];
+    }
+  }
 }
 
 TEST(Int8Weights, SymmetricRangeNeverMinus128) {

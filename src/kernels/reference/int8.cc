@@ -156,24 +156,34 @@ void fake_quantize_f32(const float* x, float* y, int64_t n, float scale) {
   for (int64_t i = 0; i < n; ++i) y[i] = quantize_value(x[i], scale, -128.f, 127.f) * scale;
 }
 
+QS_VECTOR_CLONES
 void quantize_weights_s8(const float* w, const std::vector<int64_t>& shape, int64_t axis, int8_t* q, float* scales) {
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= shape[static_cast<size_t>(i)];
   for (size_t i = static_cast<size_t>(axis) + 1; i < shape.size(); ++i) inner *= shape[i];
   const int64_t channels = shape[static_cast<size_t>(axis)];
-  for (int64_t c = 0; c < channels; ++c) {
-    float m = 0.f;
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(w[(o * channels + c) * inner + i]));
-    scales[c] = m / 127.f;
-  }
+  std::fill(scales, scales + channels, 0.f);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* row = w + (o * channels + c) * inner;
+      float m = scales[c];
+      for (int64_t i = 0; i < inner; ++i) {
+        const float a = std::fabs(row[i]);
+        m = a > m ? a : m;  // NaN weights leave the maximum as it was, as std::max(m, NaN) does
+      }
+      scales[c] = m;
+    }
+  for (int64_t c = 0; c < channels; ++c) scales[c] /= 127.f;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < channels; ++c) {
       const int64_t base = (o * channels + c) * inner;
       const float s = scales[c];
+      if (!(s > 0.f)) {
+        std::fill(q + base, q + base + inner, int8_t{0});
+        continue;
+      }
       for (int64_t i = 0; i < inner; ++i)
-        q[base + i] = s > 0.f ? static_cast<int8_t>(static_cast<int32_t>(quantize_value(w[base + i], s, -127.f, 127.f)))
-                              : int8_t{0};
+        q[base + i] = static_cast<int8_t>(static_cast<int32_t>(quantize_value(w[base + i], s, -127.f, 127.f)));
     }
 }
 
