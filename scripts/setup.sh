@@ -17,6 +17,7 @@ PACKAGES=(
   libdnnl-dev                                     # oneDNN: fast Conv/ConvTranspose/Gemm/MatMul
   ocl-icd-opencl-dev                              # Debian's oneDNN CMake config requires OpenCL (only recommended by libdnnl-dev)
   libcli11-dev nlohmann-json3-dev libfmt-dev      # command line, JSON, formatting
+  libxxhash-dev                                   # hashing: activation signatures, file digests
   libstb-dev                                      # PNG/JPEG/PGM decoding and resizing
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and benchmarks
   libonnx-testdata                                # ONNX's backend node tests: the conformance suite

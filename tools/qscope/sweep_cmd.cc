@@ -49,17 +49,17 @@ struct SweepArgs {
   std::string report, csv, plan_out, dump_dir, html;
 };
 
-uint64_t file_digest(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(f)), {});
-  return runtime::hash_bytes(bytes.data(), bytes.size());
+// The file was read whole before (the model, the cache): only a file changed since reads "changed".
+std::string file_digest(const std::string& path) {
+  const std::optional<uint64_t> h = runtime::hash_file(path);
+  return h ? fmt::format("{:016x}", *h) : "changed";
 }
 
 // What a state file must match to be resumed.
 nlohmann::ordered_json sweep_identity(const SweepArgs& a, const analysis::SweepOptions& o,
                                       const std::vector<std::string>& stems, const std::string& calib_digest) {
   nlohmann::ordered_json j;
-  j["model_digest"] = fmt::format("{:016x}", file_digest(a.model));
+  j["model_digest"] = file_digest(a.model);
   j["inputs"] = stems;
   j["calib_digest"] = calib_digest;
   j["mode"] = a.mode;
@@ -130,7 +130,7 @@ int run_sweep_command(SweepArgs a) {
     for (const auto& w : cache->warnings) fmt::print(stderr, "qscope: warning: {}\n", w);
     scales = cache->scales;
     meta.calib = a.calib;
-    calib_digest = fmt::format("{:016x}", file_digest(a.calib));
+    calib_digest = file_digest(a.calib);
   } else {
     auto calib = calibrate_from_data(*graph, a.model, a.calib_data, *image, a.calib_args, o.plan_options);
     if (!calib.ok()) return report_error(calib.status());

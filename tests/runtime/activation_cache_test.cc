@@ -1,0 +1,56 @@
+// The activation cache's keys and the digests a resumed sweep compares: hash_bytes (XXH3) and
+// hash_file, which reads a file in chunks and must give the hash of its bytes as one block.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <unistd.h>
+
+#include "runtime/activation_cache.h"
+
+namespace qs::runtime {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("qscope_hash_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+TEST(HashFile, EqualsTheHashOfTheBytesAcrossChunks) {
+  // 2.5 MiB: two whole 1 MiB chunks and a part.
+  std::string bytes(5 << 19, '\0');
+  std::mt19937 rng(3);
+  for (char& c : bytes) c = static_cast<char>(rng());
+  const std::string path = temp_path("a.bin");
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const auto h = hash_file(path);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(*h, hash_bytes(bytes.data(), bytes.size()));
+  // One byte changed anywhere changes the digest.
+  bytes[bytes.size() - 1] ^= 1;
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  EXPECT_NE(*hash_file(path), *h);
+  std::remove(path.c_str());
+}
+
+TEST(HashFile, EmptyAndMissingFiles) {
+  const std::string path = temp_path("empty.bin");
+  std::ofstream(path, std::ios::binary).flush();
+  ASSERT_TRUE(hash_file(path).has_value());
+  EXPECT_EQ(*hash_file(path), hash_bytes("", 0));
+  std::remove(path.c_str());
+  EXPECT_FALSE(hash_file(path).has_value());
+}
+
+TEST(HashBytes, SeedAndOrderMatter) {
+  const uint64_t a = 1, b = 2;
+  EXPECT_NE(hash_combine(hash_combine(0, a), b), hash_combine(hash_combine(0, b), a));
+  EXPECT_NE(hash_bytes("abc", 3, 1), hash_bytes("abc", 3, 2));
+  EXPECT_EQ(hash_bytes("abc", 3, 7), hash_bytes("abc", 3, 7));
+}
+
+}  // namespace
+}  // namespace qs::runtime
