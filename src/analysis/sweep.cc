@@ -121,7 +121,7 @@ class Runner {
       for (const auto& [name, t] : in) shapes[name] = t.shape();
       shapes_.push_back(shapes);
     }
-    QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::Plan::Build(graph_, shapes_[0], plan_options_));
+    QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::build_view_plan(graph_, shapes_[0], plan_options_));
     fp32_ = std::make_unique<runtime::Plan>(std::move(fp32));
     view_ = runtime::graph_view(*fp32_);
     for (const ir::Node* n : view_.layers)

@@ -23,7 +23,7 @@ Expected<std::map<std::string, Shape>> declared_shapes(const ir::Graph& g, const
 
 Expected<PlanExport> plan_export(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
                                  const runtime::PrecisionConfig& config) {
-  QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::Plan::Build(graph, shapes));
+  QS_ASSIGN_OR_RETURN(runtime::Plan fp32, runtime::build_view_plan(graph, shapes));
   const passes::GraphView view = runtime::graph_view(fp32);
   auto lowered = passes::lower_precision(view, config.plan, config.scales);
   if (!lowered.ok())

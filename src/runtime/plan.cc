@@ -371,6 +371,14 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
   return out;
 }
 
+Expected<Plan> build_view_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
+                               PlanOptions options) {
+  options.kernel.use_fast = false;
+  options.kernels = nullptr;
+  options.optimize = false;
+  return Plan::Build(std::move(graph), shapes, options);
+}
+
 passes::GraphView graph_view(const Plan& plan) {
   passes::GraphView v;
   v.graph = &plan.graph();
@@ -413,7 +421,10 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
   PlanOptions model_options = options;
   model_options.optimize = false;
   if (!fp32 || (!config && !options.optimize)) {
-    QS_ASSIGN_OR_RETURN(Plan p, Plan::Build(graph, shapes, model_options));
+    // The model's own plan runs when nothing is lowered or optimized; else only its view is read.
+    const bool runs = !config && !options.optimize;
+    QS_ASSIGN_OR_RETURN(Plan p, runs ? Plan::Build(graph, shapes, model_options)
+                                     : build_view_plan(graph, shapes, model_options));
     own_fp32 = std::make_unique<Plan>(std::move(p));
     fp32 = own_fp32.get();
     lowered.reset();  // made against another plan

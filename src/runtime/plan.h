@@ -115,6 +115,13 @@ class Plan {
 // The passes' view of a plan: its layers, constants and value infos.
 passes::GraphView graph_view(const Plan& plan);
 
+// A plan built to be read (graph_view: layers, value infos, constants), not run fast: every
+// node takes its reference kernel, so no weights are packed or reordered and no oneDNN primitive
+// is made (a ResNet-50's fast FP32 kernels hold about 100 MiB of reordered weights), and none
+// goes into options.kernels. It runs, slowly, with the reference kernels.
+Expected<Plan> build_view_plan(std::shared_ptr<const ir::Graph> graph, const std::map<std::string, Shape>& shapes,
+                               PlanOptions options = {});
+
 // A model bound to input shapes with a precision plan applied: the lowered graph's plan and
 // what the lowering decided for each original layer.
 struct MixedPlan {

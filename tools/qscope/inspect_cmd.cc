@@ -32,7 +32,7 @@ int run_inspect(const InspectArgs& a) {
       if (s[d] < 0) s[d] = d == 0 ? a.batch : 1;
     shapes[in.name] = s;
   }
-  auto plan = runtime::Plan::Build(*graph, shapes);
+  auto plan = runtime::build_view_plan(*graph, shapes);
   if (!plan.ok()) return report_error(plan.status().WithPrefix("cannot plan '" + a.model + "': "));
   fmt::print("model: {} (opset {}, {} nodes, {} layers)\n", a.model, g.opset, g.nodes.size(), plan->steps().size());
   for (const auto& in : g.inputs) fmt::print("input:  {} {} {}\n", in.name, dtype_name(in.dtype), shape_str(shapes[in.name]));

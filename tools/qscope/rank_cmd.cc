@@ -102,9 +102,7 @@ int run_rank(const RankArgs& a) {
     if (!fplan.ok()) return report_error(fplan.status().WithPrefix("cannot run '" + a.model + "' on '" + label + "': "));
     if (rows.empty()) {
       // The model's own tensors: the unoptimized FP32 plan's (the engine's fuses them).
-      runtime::PlanOptions model_options;
-      model_options.kernel.use_fast = false;  // only its steps are needed
-      auto model_plan = runtime::Plan::Build(*graph, (*fplan)->plan->input_shapes(), model_options);
+      auto model_plan = runtime::build_view_plan(*graph, (*fplan)->plan->input_shapes());
       if (!model_plan.ok()) return report_error(model_plan.status());
       auto missing = quant::tensors_missing_from(*model_plan, config.scales);
       if (!missing.empty())

@@ -26,7 +26,7 @@ Expected<report::ReportExtra> sweep_report_extra(
     const runtime::PlanOptions& plan_options) {
   std::map<std::string, Shape> shapes;
   for (const auto& [name, t] : inputs) shapes[name] = t.shape();
-  QS_ASSIGN_OR_RETURN(runtime::Plan plan, runtime::Plan::Build(graph, shapes, plan_options));
+  QS_ASSIGN_OR_RETURN(runtime::Plan plan, runtime::build_view_plan(graph, shapes, plan_options));
   const passes::GraphView view = runtime::graph_view(plan);
   QS_ASSIGN_OR_RETURN(passes::Lowered lowered, passes::lower_precision(view, r.plan, scales));
   std::map<std::string, const passes::LayerPrecision*> by_name;
