@@ -16,6 +16,7 @@
 #include "passes/layout.h"
 #include "quant/calibrate.h"
 #include "quant/minmax.h"
+#include "runtime/kernel_cache.h"
 #include "runtime/plan.h"
 
 namespace qs {
@@ -151,6 +152,40 @@ TEST(Optimize, Fp32OutputsMatchTheUnoptimizedPlan) {
     if (m.path.find("layout_mix") != std::string::npos || m.path.find("mobilenet") != std::string::npos) {
       EXPECT_LT(fast.steps, plain.steps) << m.path << ": BatchNormalization, Add and activations fuse";
     }
+  }
+}
+
+TEST(ViewPlan, SameLayersAndValuesAsTheFastPlanWithReferenceKernels) {
+  for (const ModelCase& m : kModels) {
+    auto g = model(m.path);
+    ASSERT_NE(g, nullptr);
+    const Tensor x = input_for(*g, m.input);
+    const std::map<std::string, Shape> shapes{{g->inputs[0].name, x.shape()}};
+    runtime::KernelCache kernels;
+    runtime::PlanOptions o;
+    o.kernels = &kernels;
+    auto view = runtime::build_view_plan(g, shapes, o);
+    auto fast = runtime::Plan::Build(g, shapes);
+    ASSERT_TRUE(view.ok() && fast.ok()) << m.path;
+    ASSERT_EQ(view->steps().size(), fast->steps().size()) << m.path;
+    bool fast_has_onednn = false;
+    for (size_t i = 0; i < view->steps().size(); ++i) {
+      EXPECT_EQ(view->steps()[i].node, fast->steps()[i].node) << m.path;
+      EXPECT_NE(view->steps()[i].kernel->impl(), "onednn") << m.path << " step " << i;
+      fast_has_onednn |= fast->steps()[i].kernel->impl() == "onednn";
+    }
+    EXPECT_TRUE(fast_has_onednn) << m.path << ": the fast plan this compares with uses oneDNN";
+    EXPECT_EQ(kernels.size(), 0u) << m.path << ": a view plan adds nothing to the kernel cache";
+    for (const auto& [name, info] : fast->value_infos()) {
+      ASSERT_TRUE(view->value_infos().count(name)) << m.path << " " << name;
+      EXPECT_EQ(view->value_infos().at(name).shape, info.shape) << m.path << " " << name;
+      EXPECT_EQ(view->value_infos().at(name).dtype, info.dtype) << m.path << " " << name;
+    }
+    // It still runs (reference kernels), to the fast plan's outputs.
+    auto a = view->Run({{g->inputs[0].name, x}});
+    auto b = fast->Run({{g->inputs[0].name, x}});
+    ASSERT_TRUE(a.ok() && b.ok()) << m.path;
+    for (const auto& [name, t] : *b) EXPECT_LT(rel_diff(a->at(name), t), 1e-5) << m.path << " " << name;
   }
 }
 
