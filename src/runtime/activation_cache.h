@@ -7,8 +7,6 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
-#include <optional>
-#include <string>
 #include <unordered_map>
 
 #include "core/tensor.h"
@@ -36,10 +34,5 @@ class ActivationCache {
   Stats stats_;
 };
 
-// 64-bit XXH3 (libxxhash), for computation signatures and file digests.
-uint64_t hash_bytes(const void* data, size_t n, uint64_t seed = 0);
-// The 64-bit XXH3 of a file's bytes, read in 1 MiB chunks; nullopt if it cannot be read.
-std::optional<uint64_t> hash_file(const std::string& path);
-inline uint64_t hash_combine(uint64_t a, uint64_t b) { return hash_bytes(&b, sizeof b, a); }
 
 }  // namespace qs::runtime

@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 
+#include "core/hash.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/eltwise_fast.h"
 #include "passes/eltwise_chain.h"

@@ -227,6 +227,39 @@ TEST(ConvOneDnn, MatchesReference) {
   }
 }
 
+// Kernels built from equal weights share one reordered copy (shared_reordered_constant): found by
+// the weights' values, never by their address, and never written after it is made.
+TEST(ConvOneDnn, KernelsOfEqualWeightsShareACopyFoundByValue) {
+  const ConvParams p = conv_params(1, 16, 32, 1, {9, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  const auto x = random_values(16 * 81, 21);
+  auto w = random_values(32 * 16 * 9, 22);
+  const std::vector<float> w_copy = w;  // equal values at another address
+  auto reference = [&](const std::vector<float>& weights) {
+    std::vector<float> y(32 * 81);
+    ref::conv_f32(p, x.data(), weights.data(), nullptr, y.data());
+    return y;
+  };
+  auto run = [&](const fast::ConvOneDnn& conv) {
+    std::vector<float> y(32 * 81, -777.f);
+    conv.run(x.data(), nullptr, nullptr, y.data());
+    return y;
+  };
+  std::string why;
+  const auto a = fast::ConvOneDnn::Conv(p, w.data(), nullptr, false, &why);
+  const auto b = fast::ConvOneDnn::Conv(p, w_copy.data(), nullptr, false, &why);
+  ASSERT_TRUE(a && b) << why;
+  const std::vector<float> want = reference(w);
+  expect_close(run(*a), want, "first kernel");
+  expect_close(run(*b), want, "kernel of a copy of the weights");
+  // The same buffer with other values: a new copy; the first kernel keeps the values it was built with.
+  w[5] += 3.f;
+  const auto c = fast::ConvOneDnn::Conv(p, w.data(), nullptr, false, &why);
+  ASSERT_NE(c, nullptr) << why;
+  expect_close(run(*c), reference(w), "kernel of changed weights");
+  expect_close(run(*a), want, "first kernel after the change");
+  EXPECT_NE(run(*c), run(*a));
+}
+
 // Channels-last x and/or y, with the epilogue (residual, activation) inside oneDNN or left to
 // the caller, against the plain reference conv + ref::float_epilogue.
 TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {

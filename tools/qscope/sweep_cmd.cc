@@ -15,6 +15,7 @@
 #include "app/progress.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "core/hash.h"
 #include "image_args.h"
 #include "io/atomic_file.h"
 #include "passes/precision_plan.h"
@@ -51,7 +52,7 @@ struct SweepArgs {
 
 // The file was read whole before (the model, the cache): only a file changed since reads "changed".
 std::string file_digest(const std::string& path) {
-  const std::optional<uint64_t> h = runtime::hash_file(path);
+  const std::optional<uint64_t> h = hash_file(path);
   return h ? fmt::format("{:016x}", *h) : "changed";
 }
 
@@ -137,7 +138,7 @@ int run_sweep_command(SweepArgs a) {
     scales = calib->cache.scales;
     meta.calib = "calibrated from --calib-data (" + calib->cache.algorithm + ")";
     const std::string text = quant::format_calib_cache(calib->cache);
-    calib_digest = fmt::format("{:016x}", runtime::hash_bytes(text.data(), text.size()));
+    calib_digest = fmt::format("{:016x}", hash_bytes(text.data(), text.size()));
     calib_result = std::move(calib).value();
   }
 

@@ -91,7 +91,7 @@ struct ConvS8OneDnn::Impl {
   dnnl::memory::desc src_md, dst_md;              // plain, as the op sees them
   dnnl::memory::desc inner_src_md, inner_dst_md;  // oneDNN's choice
   dnnl::memory::desc scratch_md;
-  dnnl::memory wei;  // the constant weights in oneDNN's layout (with its s8 compensation)
+  std::shared_ptr<const dnnl::memory> wei;  // the constant weights in oneDNN's layout (with its s8 compensation)
   Reorder src_in, dst_out;
   bool reorder_src = false, reorder_dst = false;
   // The float epilogue (ConvS8Epilogue): its constants and whether it reads a residual.
@@ -241,12 +241,7 @@ std::unique_ptr<ConvS8OneDnn::Impl> build(const ref::ConvParams& p, const int8_t
   }
 
   // The reorder copies the weights, so the caller's buffer need not outlive the kernel.
-  dnnl::memory user(user_wei_md, eng, const_cast<int8_t*>(w));
-  impl->wei = dnnl::memory(chosen_wei, eng);
-  Reorder wei_in;
-  wei_in.init(user_wei_md, chosen_wei);
-  wei_in.run(user, impl->wei);
-  cpu_stream().wait();
+  impl->wei = shared_reordered_constant(w, user_wei_md, chosen_wei);
   return impl;
 }
 
@@ -323,7 +318,7 @@ void ConvS8OneDnn::run_any(const int8_t* x, const float* residual, void* acc) co
   ExecArg args[7];
   size_t n = 0;
   args[n++] = {DNNL_ARG_SRC, impl_->reorder_src ? &impl_->inner_src_md : &impl_->src_md, inner_src.get_data_handle()};
-  args[n++] = {DNNL_ARG_WEIGHTS, nullptr, nullptr, &impl_->wei};
+  args[n++] = {DNNL_ARG_WEIGHTS, nullptr, nullptr, impl_->wei.get()};
   args[n++] = {DNNL_ARG_DST, impl_->reorder_dst ? &impl_->inner_dst_md : &impl_->dst_md, inner_dst.get_data_handle()};
   if (impl_->scales) args[n++] = {impl_->scales_arg, nullptr, nullptr, &impl_->scales};
   if (impl_->bias) args[n++] = {impl_->bias_arg, nullptr, nullptr, &impl_->bias};

@@ -88,7 +88,8 @@ dims act_dims(int64_t n, int64_t c, const std::vector<int64_t>& spatial) {
 struct ConvOneDnn::Impl {
   dnnl::primitive prim;
   dnnl::memory::desc src_md, wei_md, bias_md, dst_md;  // src/dst: plain, as the op sees them
-  dnnl::memory wei_const, bias_const;                 // owned copies of constant weights / bias
+  std::shared_ptr<const dnnl::memory> wei_const;     // constant weights in oneDNN's layout (shared_reordered_constant)
+  dnnl::memory bias_const;                            // owned copy of a constant bias
   uint64_t exec_id = new_exec_id();                   // execute_reusing_args
   bool has_bias = false;
   // Where oneDNN runs faster on its blocked activation layout (nChw16c...), x is reordered
@@ -206,15 +207,7 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
     impl->dst_out = dnnl::reorder(pd);
   }
 
-  if (const_w) {
-    dnnl::memory user(user_wei_md, eng, const_cast<float*>(const_w));
-    impl->wei_const = dnnl::memory(chosen_wei, eng);
-    dnnl::reorder::primitive_desc pd(eng, user_wei_md, eng, chosen_wei, attr);
-    dnnl::reorder(pd).execute(cpu_stream(), {{DNNL_ARG_FROM, user},
-                                             {DNNL_ARG_TO, impl->wei_const},
-                                             {DNNL_ARG_SCRATCHPAD, scratchpad(pd.scratchpad_desc())}});
-    cpu_stream().wait();
-  }
+  if (const_w) impl->wei_const = shared_reordered_constant(const_w, user_wei_md, chosen_wei);
   if (has_bias && const_b) {
     impl->bias_const = dnnl::memory(impl->bias_md, eng);
     std::memcpy(impl->bias_const.get_data_handle(), const_b, static_cast<size_t>(p.out_channels) * sizeof(float));
@@ -327,7 +320,7 @@ void ConvOneDnn::run(const float* x, const float* w, const float* b, float* y, c
   ExecArg args[5];
   size_t n = 0;
   args[n++] = {DNNL_ARG_SRC, impl_->reorder_src ? &impl_->inner_src_md : &impl_->src_md, inner_src.get_data_handle()};
-  args[n++] = {DNNL_ARG_WEIGHTS, &impl_->wei_md, const_cast<float*>(w), impl_->wei_const ? &impl_->wei_const : nullptr};
+  args[n++] = {DNNL_ARG_WEIGHTS, &impl_->wei_md, const_cast<float*>(w), impl_->wei_const.get()};
   args[n++] = {DNNL_ARG_DST, impl_->reorder_dst ? &impl_->inner_dst_md : &impl_->dst_md, inner_dst.get_data_handle()};
   if (impl_->has_bias)
     args[n++] = {DNNL_ARG_BIAS, &impl_->bias_md, const_cast<float*>(b), impl_->bias_const ? &impl_->bias_const : nullptr};

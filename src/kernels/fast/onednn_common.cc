@@ -4,7 +4,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
+
+#include "core/hash.h"
 
 namespace qs::kernels::fast {
 
@@ -32,6 +35,42 @@ void* thread_buffer(ThreadBuffer which, size_t bytes) {
   }
   const auto addr = reinterpret_cast<uintptr_t>(b.data.get());
   return b.data.get() + (kAlign - addr % kAlign) % kAlign;
+}
+
+std::shared_ptr<const dnnl::memory> shared_reordered_constant(const void* data, const dnnl::memory::desc& from,
+                                                              const dnnl::memory::desc& to) {
+  struct Entry {
+    dnnl::memory::desc from, to;
+    std::weak_ptr<const dnnl::memory> copy;
+  };
+  static std::mutex mu;
+  static auto* entries = new std::unordered_multimap<uint64_t, Entry>;  // never destroyed, as kernels may outlive statics
+  const uint64_t key = hash_bytes(data, from.get_size());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto [b, e] = entries->equal_range(key);
+    for (auto it = b; it != e; ++it)
+      if (it->second.from == from && it->second.to == to)
+        if (auto copy = it->second.copy.lock()) return copy;
+  }
+  auto& eng = cpu_engine();
+  dnnl::memory src(from, eng, const_cast<void*>(data));
+  auto copy = std::make_shared<dnnl::memory>(to, eng);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::reorder::primitive_desc pd(eng, from, eng, to, attr);
+  dnnl::reorder(pd).execute(cpu_stream(), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, *copy},
+                                           {DNNL_ARG_SCRATCHPAD, scratchpad(pd.scratchpad_desc())}});
+  cpu_stream().wait();
+  std::lock_guard<std::mutex> lock(mu);
+  // Entries whose copies every kernel has let go of are dropped as the table grows.
+  static size_t prune_at = 64;
+  if (entries->size() >= prune_at) {
+    std::erase_if(*entries, [](const auto& kv) { return kv.second.copy.expired(); });
+    prune_at = std::max<size_t>(64, 2 * entries->size());
+  }
+  entries->emplace(key, Entry{from, to, copy});
+  return copy;
 }
 
 dnnl::memory scratchpad(const dnnl::memory::desc& md) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -38,6 +39,14 @@ struct ExecArg {
 void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<const ExecArg> args,
                           const dnnl::memory::desc& scratch_md);
 uint64_t new_exec_id();
+
+// Constant weights at `data` (laid out as `from`) reordered into `to`, one copy shared by every
+// kernel that asks for the same values in the same two layouts: a sweep builds a layer's kernel
+// again for each layout its neighbours give it (channels-last or not, post-ops, Winograd), and
+// oneDNN picks the same weight layout for most of them. Found by the content of the weights
+// (XXH3 of from.get_size() bytes) and both descriptors; the copy lives while a kernel holds it.
+std::shared_ptr<const dnnl::memory> shared_reordered_constant(const void* data, const dnnl::memory::desc& from,
+                                                              const dnnl::memory::desc& to);
 
 // The plain row-major (abc...) format of a tensor of this rank.
 dnnl::memory::format_tag plain_tag(size_t rank);

@@ -1,5 +1,5 @@
-// The activation cache's keys and the digests a resumed sweep compares: hash_bytes (XXH3) and
-// hash_file, which reads a file in chunks and must give the hash of its bytes as one block.
+// core/hash.h: hash_bytes (XXH3), and hash_file, which reads a file in chunks and must give the
+// hash of its bytes as one block (the digests a resumed sweep compares).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,9 +10,9 @@
 
 #include <unistd.h>
 
-#include "runtime/activation_cache.h"
+#include "core/hash.h"
 
-namespace qs::runtime {
+namespace qs {
 namespace {
 
 std::string temp_path(const std::string& name) {
@@ -53,4 +53,4 @@ TEST(HashBytes, SeedAndOrderMatter) {
 }
 
 }  // namespace
-}  // namespace qs::runtime
+}  // namespace qs
