@@ -357,6 +357,9 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       }
     }
   }
+  // Every fast kernel keeps its own copy of the weights (packed, or in oneDNN's layout): the
+  // quantized weights serve only the reference path.
+  if (s->fast || s->pointwise || s->depthwise || s->stem) std::vector<int8_t>().swap(s->wq);
   const std::string_view impl = s->pointwise   ? "pointwise-s8"
                                 : s->depthwise ? "depthwise-s8"
                                 : s->stem      ? "stem-s8"
@@ -565,6 +568,7 @@ Expected<std::unique_ptr<Kernel>> fused_gemm_int8(const PrepareContext& ctx, con
       s->fast_matmul = kernels::fast::MatMulS8OneDnn::Create(b.matmul, s->wq.data(), nullptr);
     }
   }
+  if (s->fast_gemm || s->fast_matmul) std::vector<int8_t>().swap(s->wq);  // the fast kernel keeps its own copy
   const std::string_view impl = s->fast_gemm || s->fast_matmul ? "onednn-s8" : "reference-s8";
   return make_kernel(
       [s](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
