@@ -126,9 +126,9 @@ TEST(Int8Weights, LongChannelsWithNonFiniteWeightsFollowTheFormula) {
   // whose largest |w| is negative.
   const std::vector<int64_t> shape{3, 5, 67};
   auto w = random_values(3 * 5 * 67, 2.f, 11);
-  w[70] = std::numeric_limits<float>::quiet_NaN();                   // [0, 1, 3]
-  w[2 * 67 + 9] = std::numeric_limits<float>::infinity();            // [0, 2, 9]
-  w[4 * 67 + 30] = -40.f;                                            // [0, 4, 30]
+  w[70] = std::numeric_limits<float>::quiet_NaN();         // [0, 1, 3]
+  w[2 * 67 + 9] = std::numeric_limits<float>::infinity();  // [0, 2, 9]
+  w[4 * 67 + 30] = -40.f;                                  // [0, 4, 30]
   for (int64_t axis = 0; axis < 3; ++axis) {
     const int64_t c_count = shape[static_cast<size_t>(axis)];
     std::vector<int8_t> q(w.size());
