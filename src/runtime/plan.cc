@@ -421,16 +421,16 @@ Expected<MixedPlan> build_mixed_plan(std::shared_ptr<const ir::Graph> graph, con
   std::unique_ptr<Plan> own_fp32;
   PlanOptions model_options = options;
   model_options.optimize = false;
-  if (!fp32 || (!config && !options.optimize)) {
-    // The model's own plan runs when nothing is lowered or optimized; else only its view is read.
-    const bool runs = !config && !options.optimize;
-    QS_ASSIGN_OR_RETURN(Plan p, runs ? Plan::Build(graph, shapes, model_options)
-                                     : build_view_plan(graph, shapes, model_options));
+  // The model's own plan runs when nothing is lowered or optimized; else only its view is read.
+  const bool model_runs = !config && !options.optimize;
+  if (!fp32 || model_runs) {
+    QS_ASSIGN_OR_RETURN(Plan p, model_runs ? Plan::Build(graph, shapes, model_options)
+                                           : build_view_plan(graph, shapes, model_options));
     own_fp32 = std::make_unique<Plan>(std::move(p));
     fp32 = own_fp32.get();
     lowered.reset();  // made against another plan
   }
-  if (!config && !options.optimize) {
+  if (model_runs) {
     m.plan = std::move(own_fp32);
     return m;
   }

@@ -3,42 +3,34 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 
-#include <unistd.h>
-
 #include "core/hash.h"
+#include "temp_dir.h"
 
 namespace qs {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("qscope_hash_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+using HashFile = TempDirTest;
 
-TEST(HashFile, EqualsTheHashOfTheBytesAcrossChunks) {
+TEST_F(HashFile, EqualsTheHashOfTheBytesAcrossChunks) {
   // 2.5 MiB: two whole 1 MiB chunks and a part.
   std::string bytes(5 << 19, '\0');
   std::mt19937 rng(3);
   for (char& c : bytes) c = static_cast<char>(rng());
-  const std::string path = temp_path("a.bin");
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::string path = WriteFile("a.bin", bytes);
   const auto h = hash_file(path);
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(*h, hash_bytes(bytes.data(), bytes.size()));
   // One byte changed anywhere changes the digest.
   bytes[bytes.size() - 1] ^= 1;
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  WriteFile("a.bin", bytes);
   EXPECT_NE(*hash_file(path), *h);
-  std::remove(path.c_str());
 }
 
-TEST(HashFile, EmptyAndMissingFiles) {
-  const std::string path = temp_path("empty.bin");
-  std::ofstream(path, std::ios::binary).flush();
+TEST_F(HashFile, EmptyAndMissingFiles) {
+  const std::string path = WriteFile("empty.bin", "");
   ASSERT_TRUE(hash_file(path).has_value());
   EXPECT_EQ(*hash_file(path), hash_bytes("", 0));
   std::remove(path.c_str());

@@ -1,7 +1,6 @@
 #include "io/image.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "io/options_parse.h"
+#include "temp_dir.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -34,21 +34,8 @@ ImageOptions Raw(Channels c = Channels::kGray) {
 
 std::vector<float> Values(const Tensor& t) { return {t.data<float>(), t.data<float>() + t.numel()}; }
 
-class ImageTest : public ::testing::Test {
+class ImageTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "qs_image_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-  std::string WriteRaw(const std::string& name, const std::string& bytes) const {
-    const std::string p = Path(name);
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
   std::string WritePng(const std::string& name, int w, int h, int comp, const std::vector<uint8_t>& px) const {
     const std::string p = Path(name);
     EXPECT_NE(stbi_write_png(p.c_str(), w, h, comp, px.data(), w * comp), 0);
@@ -61,12 +48,10 @@ class ImageTest : public ::testing::Test {
     EXPECT_NE(r.status().message().find(what), std::string::npos) << r.status().message();
     EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << "message is not one line";
   }
-
-  std::string dir_;
 };
 
 TEST_F(ImageTest, BinaryPgm) {
-  const auto p = WriteRaw("a.pgm", std::string("P5\n# a comment\n3 2\n255\n") + std::string("\x00\x10\x20\x30\x40\xff", 6));
+  const auto p = WriteFile("a.pgm", std::string("P5\n# a comment\n3 2\n255\n") + std::string("\x00\x10\x20\x30\x40\xff", 6));
   auto t = read_image(p, Raw());
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->dtype(), DType::kFloat32);
@@ -75,7 +60,7 @@ TEST_F(ImageTest, BinaryPgm) {
 }
 
 TEST_F(ImageTest, AsciiPgmMatchesBinary) {
-  const auto p = WriteRaw("a.pgm", "P2 # comment after magic\n3 2 255\n0 16 32\n# mid comment\n48 64 255\n");
+  const auto p = WriteFile("a.pgm", "P2 # comment after magic\n3 2 255\n0 16 32\n# mid comment\n48 64 255\n");
   auto t = read_image(p, Raw());
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->shape(), (Shape{1, 1, 2, 3}));
@@ -85,8 +70,8 @@ TEST_F(ImageTest, AsciiPgmMatchesBinary) {
 TEST_F(ImageTest, PpmRgbBgrAndGray) {
   // 2x1 image: pixel 0 = (255, 0, 10), pixel 1 = (0, 100, 200).
   const std::string data("\xff\x00\x0a\x00\x64\xc8", 6);
-  const auto bin = WriteRaw("c.ppm", "P6 2 1 255\n" + data);
-  const auto asc = WriteRaw("c2.ppm", "P3\n2 1\n255\n255 0 10   0 100 200\n");
+  const auto bin = WriteFile("c.ppm", "P6 2 1 255\n" + data);
+  const auto asc = WriteFile("c2.ppm", "P3\n2 1\n255\n255 0 10   0 100 200\n");
   for (const auto& p : {bin, asc}) {
     auto rgb = read_image(p, Raw(Channels::kRgb));
     ASSERT_TRUE(rgb.ok()) << rgb.status().message();
@@ -104,12 +89,12 @@ TEST_F(ImageTest, PpmRgbBgrAndGray) {
 }
 
 TEST_F(ImageTest, SixteenBitPgmIsRescaledTo255) {
-  const auto p = WriteRaw("w.pgm", std::string("P5 2 1 65535\n\xff\xff\x80\x00", 17));
+  const auto p = WriteFile("w.pgm", std::string("P5 2 1 65535\n\xff\xff\x80\x00", 17));
   auto t = read_image(p, Raw());
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_FLOAT_EQ(t->data<float>()[0], 255.0f);
   EXPECT_NEAR(t->data<float>()[1], 32768.0f * 255.0f / 65535.0f, 1e-3);
-  auto a = read_image(WriteRaw("m.pgm", "P2 2 1 15\n15 5\n"), Raw());  // maxval 15
+  auto a = read_image(WriteFile("m.pgm", "P2 2 1 15\n15 5\n"), Raw());  // maxval 15
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(Values(*a), (std::vector<float>{255, 85}));
 }
@@ -150,7 +135,7 @@ TEST_F(ImageTest, JpegDecodesApproximately) {
 }
 
 TEST_F(ImageTest, ScaleMeanAndStdPerChannel) {
-  const auto p = WriteRaw("c.ppm", std::string("P6 1 1 255\n\xff\x00\x80", 14));
+  const auto p = WriteFile("c.ppm", std::string("P6 1 1 255\n\xff\x00\x80", 14));
   ImageOptions o;
   o.channels = Channels::kRgb;
   o.mean = {0.5f, 0.25f, 0.0f};
@@ -172,7 +157,7 @@ TEST_F(ImageTest, ScaleMeanAndStdPerChannel) {
 
 TEST_F(ImageTest, BilinearResize) {
   // 2x2 upsampled to 4x4: pixel centres map to -0.25, 0.25, 0.75, 1.25 (clamped at the edges).
-  const auto p = WriteRaw("r.pgm", std::string("P5 2 2 255\n\x00\x40\x80\xc0", 15));
+  const auto p = WriteFile("r.pgm", std::string("P5 2 2 255\n\x00\x40\x80\xc0", 15));
   ImageOptions o = Raw();
   o.height = 4;
   o.width = 4;
@@ -185,7 +170,7 @@ TEST_F(ImageTest, BilinearResize) {
   EXPECT_NEAR(t->data<float>()[15], 192, 1e-3);
 
   // A constant image stays constant when shrunk or stretched unevenly.
-  const auto flat = WriteRaw("f.pgm", "P5 8 6 255\n" + std::string(48, '\x64'));
+  const auto flat = WriteFile("f.pgm", "P5 8 6 255\n" + std::string(48, '\x64'));
   o.height = 3;
   o.width = 11;
   auto s = read_image(flat, o);
@@ -227,14 +212,14 @@ TEST_F(ImageTest, IsImagePath) {
 TEST_F(ImageTest, MissingEmptyAndFolder) {
   ExpectError(Path("nope.png"), ImageOptions{}, "does not exist");
   EXPECT_EQ(read_image(Path("nope.png"), ImageOptions{}).status().kind(), ErrorKind::kIo);
-  ExpectError(WriteRaw("empty.png", ""), ImageOptions{}, "empty");
+  ExpectError(WriteFile("empty.png", ""), ImageOptions{}, "empty");
   fs::create_directory(Path("d.png"));
   ExpectError(Path("d.png"), ImageOptions{}, "folder");
 }
 
 TEST_F(ImageTest, NonImageBytesWithPngExtension) {
-  ExpectError(WriteRaw("text.png", "hello, this is not a picture\n"), ImageOptions{}, "not a PNG, JPEG, PGM or PPM image (");
-  ExpectError(WriteRaw("gif.png", "GIF89a\1\0\1\0"), ImageOptions{}, "not a PNG, JPEG, PGM or PPM image");
+  ExpectError(WriteFile("text.png", "hello, this is not a picture\n"), ImageOptions{}, "not a PNG, JPEG, PGM or PPM image (");
+  ExpectError(WriteFile("gif.png", "GIF89a\1\0\1\0"), ImageOptions{}, "not a PNG, JPEG, PGM or PPM image");
 }
 
 TEST_F(ImageTest, TruncatedPngAndJpeg) {
@@ -243,41 +228,41 @@ TEST_F(ImageTest, TruncatedPngAndJpeg) {
   const auto p = WritePng("full.png", 32, 32, 1, px);
   std::ifstream in(p, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ExpectError(WriteRaw("half.png", bytes.substr(0, bytes.size() / 2)), ImageOptions{}, "cannot be decoded");
-  ExpectError(WriteRaw("head.png", bytes.substr(0, 12)), ImageOptions{}, "not a PNG");
+  ExpectError(WriteFile("half.png", bytes.substr(0, bytes.size() / 2)), ImageOptions{}, "cannot be decoded");
+  ExpectError(WriteFile("head.png", bytes.substr(0, 12)), ImageOptions{}, "not a PNG");
 }
 
 TEST_F(ImageTest, ZeroSizeAndOversizedImages) {
-  ExpectError(WriteRaw("z.pgm", "P5 0 0 255\n"), ImageOptions{}, "0x0 pixels; it has no pixels");
-  ExpectError(WriteRaw("z2.pgm", "P2 4 0 255\n"), ImageOptions{}, "4x0 pixels");
-  ExpectError(WriteRaw("big.pgm", "P5 40000 10 255\n"), ImageOptions{}, "larger than the 32768 pixels per side");
-  ExpectError(WriteRaw("huge.pgm", "P5 99999999999 10 255\n"), ImageOptions{}, "larger than");
+  ExpectError(WriteFile("z.pgm", "P5 0 0 255\n"), ImageOptions{}, "0x0 pixels; it has no pixels");
+  ExpectError(WriteFile("z2.pgm", "P2 4 0 255\n"), ImageOptions{}, "4x0 pixels");
+  ExpectError(WriteFile("big.pgm", "P5 40000 10 255\n"), ImageOptions{}, "larger than the 32768 pixels per side");
+  ExpectError(WriteFile("huge.pgm", "P5 99999999999 10 255\n"), ImageOptions{}, "larger than");
 }
 
 TEST_F(ImageTest, MalformedPnm) {
-  ExpectError(WriteRaw("s.pgm", "P5 4 4 255\n" + std::string(10, 'x')), Raw(), "needs 16 bytes of pixel data but the file holds 10 (truncated)");
-  ExpectError(WriteRaw("l.pgm", "P5 2 2 255\n" + std::string(5, 'x')), Raw(), "holds 5 (trailing bytes)");
-  ExpectError(WriteRaw("w.pgm", std::string("P5 2 1 65535\n\x00\x01", 15)), Raw(), "needs 4 bytes");
-  ExpectError(WriteRaw("v.pgm", std::string("P5 1 1 100\n\xc8", 12)), Raw(), "exceeds the maxval 100");
-  ExpectError(WriteRaw("a.pgm", "P2 2 2 255\n1\n"), Raw(), "needs 4 pixel values but the file is too short");
-  ExpectError(WriteRaw("a2.pgm", "P2 2 2 255\n1 2 3 # only three\n"), Raw(), "bad pixel value 3 of 4: the file ends early");
-  ExpectError(WriteRaw("a3.pgm", "P2 2 1 255\n1 2 3\n"), Raw(), "trailing data");
-  ExpectError(WriteRaw("a4.pgm", "P2 2 1 255\n1 300\n"), Raw(), "larger than 255");
-  ExpectError(WriteRaw("a5.pgm", "P2 2 1 255\n1 -3\n"), Raw(), "where a number was expected");
-  ExpectError(WriteRaw("m0.pgm", "P5 1 1 0\n\0"), Raw(), "maxval 0 is outside");
-  ExpectError(WriteRaw("m1.pgm", "P5 1 1 70000\n\0"), Raw(), "maxval 70000 is outside");
-  ExpectError(WriteRaw("h.pgm", "P5 2\n"), Raw(), "malformed PGM/PPM header: the file ends early");
-  ExpectError(WriteRaw("h2.pgm", "P52 2 255\n"), Raw(), "no whitespace after the magic");
-  ExpectError(WriteRaw("h3.pgm", "P5 2x 2 255\n"), Raw(), "after a number");
-  ExpectError(WriteRaw("n.pgm", "P5 1 1 255"), Raw(), "no whitespace byte after");
-  ExpectError(WriteRaw("b.pbm", "P4 1 1\n\x80"), Raw(), "PBM");
+  ExpectError(WriteFile("s.pgm", "P5 4 4 255\n" + std::string(10, 'x')), Raw(), "needs 16 bytes of pixel data but the file holds 10 (truncated)");
+  ExpectError(WriteFile("l.pgm", "P5 2 2 255\n" + std::string(5, 'x')), Raw(), "holds 5 (trailing bytes)");
+  ExpectError(WriteFile("w.pgm", std::string("P5 2 1 65535\n\x00\x01", 15)), Raw(), "needs 4 bytes");
+  ExpectError(WriteFile("v.pgm", std::string("P5 1 1 100\n\xc8", 12)), Raw(), "exceeds the maxval 100");
+  ExpectError(WriteFile("a.pgm", "P2 2 2 255\n1\n"), Raw(), "needs 4 pixel values but the file is too short");
+  ExpectError(WriteFile("a2.pgm", "P2 2 2 255\n1 2 3 # only three\n"), Raw(), "bad pixel value 3 of 4: the file ends early");
+  ExpectError(WriteFile("a3.pgm", "P2 2 1 255\n1 2 3\n"), Raw(), "trailing data");
+  ExpectError(WriteFile("a4.pgm", "P2 2 1 255\n1 300\n"), Raw(), "larger than 255");
+  ExpectError(WriteFile("a5.pgm", "P2 2 1 255\n1 -3\n"), Raw(), "where a number was expected");
+  ExpectError(WriteFile("m0.pgm", "P5 1 1 0\n\0"), Raw(), "maxval 0 is outside");
+  ExpectError(WriteFile("m1.pgm", "P5 1 1 70000\n\0"), Raw(), "maxval 70000 is outside");
+  ExpectError(WriteFile("h.pgm", "P5 2\n"), Raw(), "malformed PGM/PPM header: the file ends early");
+  ExpectError(WriteFile("h2.pgm", "P52 2 255\n"), Raw(), "no whitespace after the magic");
+  ExpectError(WriteFile("h3.pgm", "P5 2x 2 255\n"), Raw(), "after a number");
+  ExpectError(WriteFile("n.pgm", "P5 1 1 255"), Raw(), "no whitespace byte after");
+  ExpectError(WriteFile("b.pbm", "P4 1 1\n\x80"), Raw(), "PBM");
   EXPECT_EQ(read_image(Path("b.pbm"), Raw()).status().kind(), ErrorKind::kUnsupported);
-  ExpectError(WriteRaw("p7.pam", "P7\nWIDTH 1\n"), Raw(), "PAM");
-  ExpectError(WriteRaw("p9.pgm", "P9 1 1 255\n\0"), Raw(), "not a PNG");  // not a PNM magic: goes to stb
+  ExpectError(WriteFile("p7.pam", "P7\nWIDTH 1\n"), Raw(), "PAM");
+  ExpectError(WriteFile("p9.pgm", "P9 1 1 255\n\0"), Raw(), "not a PNG");  // not a PNM magic: goes to stb
 }
 
 TEST_F(ImageTest, WrongChannelCountsAndBadOptions) {
-  const auto p = WriteRaw("g.pgm", "P5 1 1 255\n\x10");
+  const auto p = WriteFile("g.pgm", "P5 1 1 255\n\x10");
   ImageOptions o;
   o.mean = {0.1f, 0.2f, 0.3f};  // gray has one channel
   ExpectError(p, o, "3 mean values given but the image is read with 1 channel; give 1 or 1");
@@ -321,7 +306,7 @@ TEST_F(ImageTest, CorruptedFilesNeverCrash) {
       const int edits = 1 + static_cast<int>(rng() % 3);
       for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<char>(rng() % 256);
       if (rng() % 5 == 0) b.resize(rng() % b.size());
-      const std::string p = WriteRaw("fuzz" + std::to_string(iter) + ".png", b);
+      const std::string p = WriteFile("fuzz" + std::to_string(iter) + ".png", b);
       auto r = read_image(p, Raw(Channels::kRgb));
       if (!r.ok()) {
         ++errors;

@@ -1,7 +1,6 @@
 #include "io/npy.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -11,27 +10,15 @@
 #include <vector>
 
 #include "core/half.h"
+#include "temp_dir.h"
 
 namespace qs::io {
 namespace {
 
 namespace fs = std::filesystem;
 
-class NpyTest : public ::testing::Test {
+class NpyTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "qs_npy_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-  std::string WriteRaw(const std::string& name, const std::string& bytes) const {
-    const std::string p = Path(name);
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
   // A .npy file with the given header dict text (padded like numpy does) and raw data.
   std::string WriteNpy(const std::string& name, const std::string& dict, const std::string& data, int major = 1) const {
     const size_t pre = major == 1 ? 10 : 12;
@@ -43,7 +30,7 @@ class NpyTest : public ::testing::Test {
     bytes += '\0';
     const size_t n = header.size();
     for (size_t i = 0; i < pre - 8; ++i) bytes += static_cast<char>((n >> (8 * i)) & 0xff);
-    return WriteRaw(name, bytes + header + data);
+    return WriteFile(name, bytes + header + data);
   }
   // Expects read_npy to fail with a message naming the file and containing `what`.
   void ExpectError(const std::string& path, const std::string& what) const {
@@ -53,8 +40,6 @@ class NpyTest : public ::testing::Test {
     EXPECT_NE(r.status().message().find(what), std::string::npos) << r.status().message();
     EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << "message is not one line";
   }
-
-  std::string dir_;
 };
 
 std::string Floats(std::vector<float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4); }
@@ -192,26 +177,26 @@ TEST_F(NpyTest, MissingFileAndFolder) {
 }
 
 TEST_F(NpyTest, BadMagicAndTruncatedPreamble) {
-  ExpectError(WriteRaw("m.npy", "PK\3\4 this is a zip file"), "not a .npy file");
-  ExpectError(WriteRaw("e.npy", ""), "not a .npy file");
-  ExpectError(WriteRaw("p.npy", "\x93NUMPY\x01"), "ends inside the .npy preamble");
-  ExpectError(WriteRaw("p2.npy", std::string("\x93NUMPY\x02\x00\x10", 9)), "ends inside the .npy preamble");
-  ExpectError(WriteRaw("p3.npy", std::string("\x93NUMPY\x02\x00\x10\x00", 10)), "ends inside the .npy 2.0 preamble");
+  ExpectError(WriteFile("m.npy", "PK\3\4 this is a zip file"), "not a .npy file");
+  ExpectError(WriteFile("e.npy", ""), "not a .npy file");
+  ExpectError(WriteFile("p.npy", "\x93NUMPY\x01"), "ends inside the .npy preamble");
+  ExpectError(WriteFile("p2.npy", std::string("\x93NUMPY\x02\x00\x10", 9)), "ends inside the .npy preamble");
+  ExpectError(WriteFile("p3.npy", std::string("\x93NUMPY\x02\x00\x10\x00", 10)), "ends inside the .npy 2.0 preamble");
 }
 
 TEST_F(NpyTest, TruncatedHeader) {
   const std::string full = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
-  ExpectError(WriteRaw("t.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + full.substr(0, 20)), "truncated header");
+  ExpectError(WriteFile("t.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + full.substr(0, 20)), "truncated header");
 }
 
 TEST_F(NpyTest, UnsupportedVersion) {
-  ExpectError(WriteRaw("v.npy", std::string("\x93NUMPY\x04\x00\x10\x00", 10) + std::string(16, ' ')), "version 4.0");
-  ExpectError(WriteRaw("v1.npy", std::string("\x93NUMPY\x01\x01\x10\x00", 10) + std::string(16, ' ')), "version 1.1");
+  ExpectError(WriteFile("v.npy", std::string("\x93NUMPY\x04\x00\x10\x00", 10) + std::string(16, ' ')), "version 4.0");
+  ExpectError(WriteFile("v1.npy", std::string("\x93NUMPY\x01\x01\x10\x00", 10) + std::string(16, ' ')), "version 1.1");
 }
 
 TEST_F(NpyTest, HeaderLengthIsBounded) {
   std::string bytes("\x93NUMPY\x02\x00\x00\x00\x00\x10", 12);  // claims 256 MiB of header
-  ExpectError(WriteRaw("big.npy", bytes + "{}"), "more than the");
+  ExpectError(WriteFile("big.npy", bytes + "{}"), "more than the");
 }
 
 TEST_F(NpyTest, UnsupportedDtypes) {
@@ -295,7 +280,7 @@ TEST_F(NpyTest, CorruptedFilesNeverCrash) {
       b[pos] = static_cast<char>(rng() % 256);
     }
     if (rng() % 5 == 0) b.resize(rng() % b.size());
-    const std::string p = WriteRaw("fuzz" + std::to_string(iter) + ".npy", b);  // fresh names: truncating is slow
+    const std::string p = WriteFile("fuzz" + std::to_string(iter) + ".npy", b);  // fresh names: truncating is slow
     auto r = read_npy(p);
     if (!r.ok()) {
       ++errors;

@@ -4,19 +4,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace qs::io {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string u16(uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
 std::string u32(uint32_t v) { return u16(static_cast<uint16_t>(v & 0xffff)) + u16(static_cast<uint16_t>(v >> 16)); }
@@ -31,27 +28,13 @@ std::string wav_bytes(uint16_t format, uint16_t channels, uint16_t bits, const s
   return "RIFF" + u32(static_cast<uint32_t>(body.size())) + body;
 }
 
-class WavTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "qs_wav_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Write(const std::string& name, const std::string& bytes) const {
-    const std::string p = (fs::path(dir_) / name).string();
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
-  std::string dir_;
-};
+class WavTest : public TempDirTest {};
 
 TEST_F(WavTest, EachSampleFormatIsScaledToPlusMinusOne) {
   // 16-bit stereo, interleaved L R L R: [-32768, 16384], [32767, -1].
   std::string d16 = u16(0x8000) + u16(0x7fff) + u16(16384) + u16(0xffff);
   WavInfo info;
-  auto t = read_wav(Write("s16.wav", wav_bytes(1, 2, 16, d16)), &info);
+  auto t = read_wav(WriteFile("s16.wav", wav_bytes(1, 2, 16, d16)), &info);
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->shape(), (Shape{2, 2}));
   EXPECT_EQ(info.channels, 2);
@@ -61,23 +44,23 @@ TEST_F(WavTest, EachSampleFormatIsScaledToPlusMinusOne) {
   EXPECT_EQ(t->data<float>()[2], 32767.f / 32768.f);
   EXPECT_EQ(t->data<float>()[3], -1.f / 32768.f);
   // 8-bit unsigned: 0 -> -1, 128 -> 0, 255 -> 127/128.
-  t = read_wav(Write("u8.wav", wav_bytes(1, 1, 8, std::string{'\x00', '\x80', '\xff', '\x80'})));
+  t = read_wav(WriteFile("u8.wav", wav_bytes(1, 1, 8, std::string{'\x00', '\x80', '\xff', '\x80'})));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->shape(), (Shape{1, 4}));
   EXPECT_EQ(t->data<float>()[0], -1.f);
   EXPECT_EQ(t->data<float>()[1], 0.f);
   EXPECT_EQ(t->data<float>()[2], 127.f / 128.f);
   // 24-bit: -8388608 -> -1, 4194304 -> 0.5.
-  t = read_wav(Write("s24.wav", wav_bytes(1, 1, 24, std::string("\x00\x00\x80\x00\x00\x40", 6))));
+  t = read_wav(WriteFile("s24.wav", wav_bytes(1, 1, 24, std::string("\x00\x00\x80\x00\x00\x40", 6))));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->data<float>()[0], -1.f);
   EXPECT_EQ(t->data<float>()[1], 0.5f);
   // 32-bit PCM and float.
-  t = read_wav(Write("s32.wav", wav_bytes(1, 1, 32, u32(0xC0000000u))));
+  t = read_wav(WriteFile("s32.wav", wav_bytes(1, 1, 32, u32(0xC0000000u))));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->data<float>()[0], -0.5f);
   const float f[2] = {0.25f, -3.5f};
-  t = read_wav(Write("f32.wav", wav_bytes(3, 1, 32, std::string(reinterpret_cast<const char*>(f), 8))));
+  t = read_wav(WriteFile("f32.wav", wav_bytes(3, 1, 32, std::string(reinterpret_cast<const char*>(f), 8))));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->data<float>()[0], 0.25f);
   EXPECT_EQ(t->data<float>()[1], -3.5f);
@@ -86,12 +69,12 @@ TEST_F(WavTest, EachSampleFormatIsScaledToPlusMinusOne) {
 TEST_F(WavTest, SkipsOtherChunksWithTheirPadding) {
   // A LIST chunk of odd size (5 bytes, one pad byte) before the data.
   const std::string list = "LIST" + u32(5) + std::string("abcde") + std::string(1, '\0');
-  auto t = read_wav(Write("list.wav", wav_bytes(1, 1, 16, u16(16384), list)));
+  auto t = read_wav(WriteFile("list.wav", wav_bytes(1, 1, 16, u16(16384), list)));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->numel(), 1);
   EXPECT_EQ(t->data<float>()[0], 0.5f);
   // A streamed file leaves the data size unset: the samples run to the end.
-  t = read_wav(Write("stream.wav", wav_bytes(1, 1, 16, u16(16384) + u16(16384), "", 0)));
+  t = read_wav(WriteFile("stream.wav", wav_bytes(1, 1, 16, u16(16384) + u16(16384), "", 0)));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->numel(), 2);
 }
@@ -112,14 +95,14 @@ TEST_F(WavTest, BadFilesGetAnErrorNamingTheFile) {
        "has no 'data' chunk"},
   };
   for (const auto& c : cases) {
-    const std::string path = Write(c.name, c.bytes);
+    const std::string path = WriteFile(c.name, c.bytes);
     auto t = read_wav(path);
     ASSERT_FALSE(t.ok()) << c.name;
     EXPECT_THAT(t.status().message(), ::testing::HasSubstr(path)) << c.name;
     EXPECT_THAT(t.status().message(), ::testing::HasSubstr(c.message)) << c.name;
     EXPECT_EQ(t.status().message().find('\n'), std::string::npos) << c.name;
   }
-  EXPECT_FALSE(read_wav((fs::path(dir_) / "missing.wav").string()).ok());
+  EXPECT_FALSE(read_wav(Path("missing.wav")).ok());
 }
 
 }  // namespace
