@@ -1,6 +1,8 @@
 // Reference vs oneDNN Conv on ResNet-like 3x3 convolutions (stride 1, pad 1, bias, constant
 // weights), batch 1, and oneDNN's direct convolution vs its Winograd (ConvFastOptions::winograd,
-// what FP32 blocks run on finite inputs). Prints the speed-ups for each shape at the end.
+// what FP32 blocks run on finite inputs); and oneDNN vs Conv1x1F32 on the pointwise layers of
+// MobileNetV2 and ResNet-50 (channels-last, Clip(0, 6) epilogue, batch 1 and 8). Prints the
+// speed-ups for each shape at the end.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/reference/conv.h"
 #include "ratio_reporter.h"
@@ -89,6 +92,90 @@ void BM_ConvWinograd(benchmark::State& st) {
   set_flops(st, p);  // the direct convolution's multiply-adds, for comparison
 }
 
+// A pointwise layer: in and out channels, output size, batch (st.range(0..3)), channels-last
+// in and out, bias, Clip(0, 6) as in MobileNetV2's blocks.
+ConvParams pointwise_params(const std::vector<int64_t>& s) {
+  return ConvParams{s[3], s[0], s[1], 1, {s[2], s[2]}, {s[2], s[2]}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}};
+}
+ConvParams pointwise(const benchmark::State& st) {
+  return pointwise_params({st.range(0), st.range(1), st.range(2), st.range(3)});
+}
+
+qs::kernels::ref::Epilogue clip6() {
+  qs::kernels::ref::Epilogue e;
+  e.act = qs::kernels::ref::Epilogue::Act::kClip;
+  e.alpha = 0.f;
+  e.beta = 6.f;
+  return e;
+}
+
+struct PointwiseBuffers {
+  std::vector<float> x, w, b, y;
+  explicit PointwiseBuffers(const ConvParams& p)
+      : x(random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], 1)),
+        w(random_values(p.out_channels * p.in_channels, 2)),
+        b(random_values(p.out_channels, 3)),
+        y(static_cast<size_t>(p.batch * p.out_channels * p.out_size[0] * p.out_size[1])) {}
+};
+
+void set_pointwise_flops(benchmark::State& st, const ConvParams& p) {
+  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.out_size[0] * p.out_size[1];
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// What an FP32 block with a finite Clip runs on finite inputs without Conv1x1F32.
+void BM_PointwiseOneDnn(benchmark::State& st) {
+  const ConvParams p = pointwise(st);
+  PointwiseBuffers buf(p);
+  qs::kernels::fast::ConvFastOptions o;
+  o.src_channels_last = o.dst_channels_last = o.nan_free = true;
+  o.epilogue = clip6();
+  std::string why;
+  auto fast = qs::kernels::fast::ConvOneDnn::Conv(p, buf.w.data(), buf.b.data(), true, &why, o);
+  if (!fast) {
+    st.SkipWithError(("oneDNN declined: " + why).c_str());
+    return;
+  }
+  st.SetLabel(fast->impl_info());
+  for (auto _ : st) {
+    fast->run(buf.x.data(), nullptr, nullptr, buf.y.data());
+    benchmark::DoNotOptimize(buf.y.data());
+  }
+  set_pointwise_flops(st, p);
+}
+
+void BM_PointwiseRegisters(benchmark::State& st) {
+  const ConvParams p = pointwise(st);
+  PointwiseBuffers buf(p);
+  std::string why;
+  auto fast = qs::kernels::fast::Conv1x1F32::Create(p, buf.w.data(), buf.b.data(), clip6(), &why);
+  if (!fast) {
+    st.SkipWithError(("Conv1x1F32 declined: " + why).c_str());
+    return;
+  }
+  for (auto _ : st) {
+    fast->run(buf.x.data(), nullptr, buf.y.data());
+    benchmark::DoNotOptimize(buf.y.data());
+  }
+  set_pointwise_flops(st, p);
+}
+
+// {in, out, size, batch}: MobileNetV2's pointwise layers, then ResNet-50's (stride 1).
+const std::vector<std::vector<int64_t>> kPointwiseShapes = {
+    {32, 16, 112, 1},  {16, 96, 112, 1},  {96, 24, 56, 1},   {24, 144, 56, 1},  {144, 24, 56, 1},  {144, 32, 28, 1},
+    {32, 192, 28, 1},  {192, 32, 28, 1},  {192, 64, 14, 1},  {64, 384, 14, 1},  {384, 64, 14, 1},  {384, 96, 14, 1},
+    {96, 576, 14, 1},  {576, 96, 14, 1},  {576, 160, 7, 1},  {160, 960, 7, 1},  {960, 160, 7, 1},  {960, 320, 7, 1},
+    {320, 1280, 7, 1}, {32, 16, 112, 8},  {16, 96, 112, 8},  {96, 24, 56, 8},   {24, 144, 56, 8},  {144, 24, 56, 8},
+    {32, 192, 28, 8},  {192, 32, 28, 8},  {64, 384, 14, 8},  {96, 576, 14, 8},  {160, 960, 7, 8},  {64, 64, 56, 1},
+    {64, 256, 56, 1},  {256, 64, 56, 1},  {128, 512, 28, 1}, {512, 128, 28, 1}, {256, 1024, 14, 1}, {1024, 256, 14, 1}};
+
+void pointwise_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& s : kPointwiseShapes) b->Args(s);
+}
+
+BENCHMARK(BM_PointwiseOneDnn)->Apply(pointwise_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PointwiseRegisters)->Apply(pointwise_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // ResNet-18/34 stage 2 and stage 3 shapes.
 BENCHMARK(BM_ConvReference)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -113,6 +200,16 @@ int main(int argc, char** argv) {
     if (d != reporter.times.end() && w != reporter.times.end() && w->second > 0)
       std::printf("conv 3x3 channels/size %s: oneDNN direct %.3f ms, Winograd %.3f ms, Winograd is %.2fx faster\n",
                   args, d->second, w->second, d->second / w->second);
+  }
+  for (const auto& s : kPointwiseShapes) {
+    const std::string args = std::to_string(s[0]) + "/" + std::to_string(s[1]) + "/" + std::to_string(s[2]) + "/" +
+                             std::to_string(s[3]);
+    const std::string suffix = "/" + args + "/real_time";
+    auto d = reporter.times.find("BM_PointwiseOneDnn" + suffix), r = reporter.times.find("BM_PointwiseRegisters" + suffix);
+    if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
+      std::printf("pointwise in/out/size/batch %s: oneDNN %.3f ms, Conv1x1F32 %.3f ms, Conv1x1F32 is %.2fx faster%s\n",
+                  args.c_str(), d->second, r->second, d->second / r->second,
+                  qs::kernels::fast::Conv1x1F32::outruns_onednn(pointwise_params(s)) ? " (taken)" : "");
   }
   benchmark::Shutdown();
   return 0;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/conv_onednn.h"
@@ -169,8 +170,16 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
   using kernels::fast::ConvOneDnn;
   std::shared_ptr<ConvOneDnn> fast;
   std::shared_ptr<FiniteFastPath> finite;
+  // Pointwise layers with few input channels, channels-last in and out, constant weights and
+  // bias: in registers, the epilogue included, on any input (kernels/fast/conv1x1_f32.h).
+  std::shared_ptr<kernels::fast::Conv1x1F32> pointwise;
   const bool has_residual = ctx.has_input(3);
-  if (ctx.options.use_fast) {
+  if (ctx.options.use_fast && !transpose && layout.x && layout.y && constant_f32(ctx, 1) &&
+      (!ctx.has_input(2) || constant_f32(ctx, 2)) && kernels::fast::Conv1x1F32::outruns_onednn(p)) {
+    std::string why_not;
+    pointwise = kernels::fast::Conv1x1F32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
+  }
+  if (ctx.options.use_fast && !pointwise) {
     std::string why_not;
     if (transpose) {
       if (!layout.x && !layout.y)
@@ -208,12 +217,16 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
   return make_kernel(
-      [p, transpose, e, fast, finite, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
-                                                                           std::span<Tensor* const> out) {
+      [p, transpose, e, fast, finite, pointwise, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
+                                                                                      std::span<Tensor* const> out) {
         float* y = out[0]->data<float>();
         const float* w = in[1]->data<float>();
         const float* b = opt_f32(in, 2);
         const float* r = opt_f32(in, 3);
+        if (pointwise) {
+          out[0]->set_known_finite(pointwise->run(in[0]->data<float>(), r, y));
+          return;
+        }
         ConvOneDnn* f = fast.get();
         bool bounded = false;
         if (finite) {
@@ -251,7 +264,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           }
         });
       },
-      fast || finite ? "onednn" : "reference", true);
+      pointwise ? "pointwise" : fast || finite ? "onednn" : "reference", true, /*picks_threads=*/pointwise != nullptr);
 }
 
 // INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already

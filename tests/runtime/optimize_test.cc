@@ -11,6 +11,7 @@
 
 #include "app/model.h"
 #include "io/npy.h"
+#include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/int8_avx512.h"
 #include "passes/layout.h"
@@ -75,6 +76,7 @@ struct Outcome {
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
   int pointwise = 0, depthwise = 0, stem = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8, stem_s8)
+  int fp32_pointwise = 0;                      // FP32 steps on conv1x1_f32
   int in_register_single = 0;        // of those, steps the plan holds to one thread
   int single = 0;                    // steps held to one thread
   int steps = 0;
@@ -104,6 +106,7 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
     r.pointwise += impl == "pointwise-s8";
     r.depthwise += impl == "depthwise-s8";
     r.stem += impl == "stem-s8";
+    r.fp32_pointwise += impl == "pointwise";
     const bool in_register = impl == "pointwise-s8" || impl == "depthwise-s8" || impl == "stem-s8";
     r.in_register_single += in_register && s.single_thread;
     r.single += s.single_thread;
@@ -124,6 +127,13 @@ std::map<std::string, float> minmax_scales(std::shared_ptr<const ir::Graph> g, c
   quant::MinMaxObserver obs;
   EXPECT_TRUE(obs.Observe(fp32, {{g->inputs[0].name, x}}).ok());
   return obs.ToCache().scales;
+}
+
+// Whether this CPU runs kernels/fast/conv1x1_f32 (AVX-512).
+bool has_fp32_pointwise() {
+  const kernels::ref::ConvParams p{1, 1, 1, 1, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}};
+  const float w = 1.f;
+  return kernels::fast::Conv1x1F32::Create(p, &w, nullptr, {}, nullptr) != nullptr;
 }
 
 struct ModelCase {
@@ -152,7 +162,43 @@ TEST(Optimize, Fp32OutputsMatchTheUnoptimizedPlan) {
     if (m.path.find("layout_mix") != std::string::npos || m.path.find("mobilenet") != std::string::npos) {
       EXPECT_LT(fast.steps, plain.steps) << m.path << ": BatchNormalization, Add and activations fuse";
     }
+    EXPECT_EQ(plain.fp32_pointwise + ref.fp32_pointwise, 0) << m.path;
+    // MobileNet-tiny's expansions from at most 24 channels (8 -> 32, 16 -> 64 twice, 24 -> 96
+    // twice) read and write channels-last: Conv1x1F32 takes them where the CPU has AVX-512.
+    if (m.path.find("mobilenet") != std::string::npos && has_fp32_pointwise()) {
+      EXPECT_EQ(fast.fp32_pointwise, 5) << m.path;
+    }
   }
+}
+
+// MobileNet-tiny with NaN and infinity in its input: the FP32 plan with its fast kernels
+// (in-register expansions, oneDNN's depthwise and projections, their finite fast paths) gives
+// NaN exactly where the reference kernels do.
+TEST(Optimize, Fp32NonFiniteInputsAsTheReference) {
+  auto g = logits_of(model("fmnist/mobilenet_tiny_fmnist.onnx"));
+  ASSERT_NE(g, nullptr);
+  Tensor x = input_for(*g, "fmnist/ref/fmnist_test_0-7.input.npy").Clone();
+  x.data<float>()[300] = std::numeric_limits<float>::quiet_NaN();  // image 0
+  x.data<float>()[784 + 400] = std::numeric_limits<float>::infinity();  // image 1
+  const Outcome fast = run(g, x, true), ref = run(g, x, false, nullptr, false);
+  if (has_fp32_pointwise()) {
+    EXPECT_GT(fast.fp32_pointwise, 0);
+  }
+  ASSERT_EQ(fast.out.size(), 1u);
+  const Tensor& got = fast.out.begin()->second;
+  const Tensor& want = ref.out.at(fast.out.begin()->first);
+  ASSERT_EQ(got.shape(), want.shape());
+  int nans = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double w = want.GetAsDouble(i), v = got.GetAsDouble(i);
+    nans += std::isnan(w);
+    ASSERT_EQ(std::isnan(v), std::isnan(w)) << "logit " << i;
+    if (std::isfinite(w)) {
+      EXPECT_NEAR(v, w, 1e-4 * (1 + std::fabs(w))) << "logit " << i;
+    }
+  }
+  EXPECT_GT(nans, 0) << "the NaN must reach the logits of image 0";
+  for (int64_t i = 2 * 10; i < want.numel(); ++i) ASSERT_TRUE(std::isfinite(got.GetAsDouble(i))) << "images 2-7 stay finite";
 }
 
 TEST(ViewPlan, SameLayersAndValuesAsTheFastPlanWithReferenceKernels) {

@@ -1,0 +1,274 @@
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
+#include "kernels/fast/conv1x1_f32.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <utility>
+#include <vector>
+
+#include "kernels/fast/eltwise_fast.h"  // parallel_chunks
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
+#define QS_F32_AVX512 1
+#include <immintrin.h>
+#define QS_F32_TARGET __attribute__((target("avx512f,avx512dq,fma")))
+#else
+#define QS_F32_AVX512 0
+#endif
+
+namespace qs::kernels::fast {
+
+// Output channels go in blocks of 16 (one vector): the packed weights are [block][k][16], zero
+// beyond the tensor, and so is the bias.
+struct Conv1x1F32::Impl {
+  int64_t batch = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0, stride_h = 1, stride_w = 1;
+  int64_t k = 0, n = 0;  // input and output channels
+  int64_t blocks = 0;    // ceil(n / 16)
+  int rows = 1;          // pixels per tile
+  std::vector<float> w, bias;
+  ref::Epilogue act;
+};
+
+namespace {
+
+using Act = ref::Epilogue::Act;
+
+bool cpu_ok() {
+#if QS_F32_AVX512
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+constexpr int kMaxRows = 8;    // pixels per tile
+constexpr int kMaxBlocks = 6;  // output blocks per pass over a tile: with 4 pixels, 24 accumulators
+
+// Pixels per tile for a layer whose passes cover `blocks` blocks: enough independent
+// accumulators (at least 8) to hide the multiply-add's latency, at most 24 in registers.
+int rows_for(int64_t blocks) {
+  const int64_t nb = std::min<int64_t>(blocks, kMaxBlocks);
+  return nb <= 2 ? 8 : nb == 3 ? 6 : 4;
+}
+
+#if QS_F32_AVX512
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// What a tile reads, copied out of Impl: the float stores may alias anything, so fields read
+// through a reference would be loaded again after every store.
+struct TileArgs {
+  const float* w;
+  const float* bias;
+  int64_t k, blocks;
+  __mmask16 tail;  // the lanes of the last block that hold output channels
+  Act act;
+  float alpha, beta;
+};
+
+// NaN or infinity (quiet NaN, +inf, -inf, signalling NaN), for _mm512_fpclass_ps_mask.
+constexpr int kNonFinite = 0x01 | 0x08 | 0x10 | 0x80;
+
+// act(v) as ref::float_epilogue's activate computes it: max and min return their second operand
+// when the comparison fails, as the reference's conditionals do.
+QS_F32_TARGET inline __m512 activate(__m512 v, const TileArgs& a) {
+  switch (a.act) {
+    case Act::kNone: return v;
+    case Act::kRelu: return _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
+    case Act::kClip: {
+      const __m512 t = _mm512_max_ps(_mm512_set1_ps(a.alpha), v);  // v < alpha ? alpha : v
+      return _mm512_min_ps(_mm512_set1_ps(a.beta), t);             // beta < t ? beta : t
+    }
+    case Act::kLeakyRelu: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+      return _mm512_mask_mul_ps(v, neg, _mm512_set1_ps(a.alpha), v);  // v < 0 ? alpha * v : v
+    }
+    case Act::kSilu: break;  // declined by Create
+  }
+  return v;
+}
+
+// One tile: R pixels (rows of x, the residual and y, given by pointer) times NB output blocks
+// from block b0. Returns the lanes written that are not finite (0 when all are).
+template <int R, int NB>
+QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const float* const* res, float* const* y,
+                             int64_t b0) {
+  __m512 acc[R][NB];
+  const float* wb[NB];
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    wb[j] = a.w + (b0 + j) * a.k * 16;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r][j] = _mm512_setzero_ps();
+  }
+  const float* xr[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) xr[r] = x[r];
+  for (int64_t i = 0; i < a.k; ++i) {
+    __m512 wv[NB];
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_ps(wb[j] + i * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 xb = _mm512_set1_ps(xr[r][i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
+    }
+  }
+  const TileArgs args = a;  // a local copy: the stores below cannot change it
+  __mmask16 bad = 0;
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    const int64_t c = (b0 + j) * 16;
+    const __m512 b = _mm512_loadu_ps(args.bias + c);
+    if (b0 + j == args.blocks - 1 && args.tail != 0xFFFF) {  // the last block, part full
+      const __mmask16 m = args.tail;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        __m512 v = _mm512_add_ps(acc[r][j], b);
+        if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res[r] + c));
+        v = activate(v, args);
+        bad |= _mm512_mask_fpclass_ps_mask(m, v, kNonFinite);
+        _mm512_mask_storeu_ps(y[r] + c, m, v);
+      }
+      continue;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      __m512 v = _mm512_add_ps(acc[r][j], b);
+      if (res) v = _mm512_add_ps(v, _mm512_loadu_ps(res[r] + c));
+      v = activate(v, args);
+      bad |= _mm512_fpclass_ps_mask(v, kNonFinite);
+      _mm512_storeu_ps(y[r] + c, v);
+    }
+  }
+  return bad;
+}
+
+using TileFn = __mmask16 (*)(const TileArgs&, const float* const*, const float* const*, float* const*, int64_t);
+
+template <int R, size_t... NB>
+constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows(std::index_sequence<NB...>) {
+  return {tile<R, static_cast<int>(NB) + 1>...};
+}
+
+template <size_t... R>
+constexpr std::array<std::array<TileFn, kMaxBlocks>, kMaxRows> all_tiles(std::index_sequence<R...>) {
+  return {tiles_of_rows<static_cast<int>(R) + 1>(std::make_index_sequence<kMaxBlocks>())...};
+}
+
+// [rows - 1][blocks - 1]
+constexpr auto kTiles = all_tiles(std::make_index_sequence<kMaxRows>());
+
+// Pixels [p0, p1) of the output, every output channel, tile by tile. Returns whether all
+// values written are finite.
+QS_F32_TARGET bool run_pixels(const Conv1x1F32::Impl& k, const float* x, const float* residual, float* y, int64_t p0,
+                              int64_t p1) {
+  const int64_t tail = k.n - (k.blocks - 1) * 16;
+  const TileArgs args{k.w.data(), k.bias.data(), k.k, k.blocks, static_cast<__mmask16>((1u << tail) - 1u),
+                      k.act.act,  k.act.alpha,   k.act.beta};
+  // The pixel's position, stepped along instead of divided out per pixel.
+  const int64_t plane = k.out_h * k.out_w;
+  int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
+  const float* xr[kMaxRows];
+  const float* rr[kMaxRows];
+  float* yr[kMaxRows];
+  __mmask16 bad = 0;
+  for (int64_t p = p0; p < p1; p += k.rows) {
+    const int rows = static_cast<int>(std::min<int64_t>(k.rows, p1 - p));
+    for (int r = 0; r < rows; ++r) {
+      xr[r] = x + ((b * k.in_h + oh * k.stride_h) * k.in_w + ow * k.stride_w) * k.k;
+      rr[r] = residual ? residual + (p + r) * k.n : nullptr;
+      yr[r] = y + (p + r) * k.n;
+      if (++ow == k.out_w) {
+        ow = 0;
+        if (++oh == k.out_h) oh = 0, ++b;
+      }
+    }
+    const auto& row_fns = kTiles[static_cast<size_t>(rows - 1)];
+    for (int64_t c = 0; c < k.blocks; c += kMaxBlocks)
+      bad |= row_fns[static_cast<size_t>(std::min<int64_t>(kMaxBlocks, k.blocks - c) - 1)](
+          args, xr, residual ? rr : nullptr, yr, c);
+  }
+  return bad == 0;
+}
+
+#pragma GCC diagnostic pop
+#endif  // QS_F32_AVX512
+
+}  // namespace
+
+Conv1x1F32::Conv1x1F32(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Conv1x1F32::~Conv1x1F32() = default;
+
+bool Conv1x1F32::outruns_onednn(const ref::ConvParams& p) {
+  return p.group == 1 && p.kernel == std::vector<int64_t>(p.kernel.size(), 1) && p.in_channels <= 24 &&
+         p.out_channels >= 4 * p.in_channels;
+}
+
+std::unique_ptr<Conv1x1F32> Conv1x1F32::Create(const ref::ConvParams& p, const float* w, const float* bias,
+                                               const ref::Epilogue& e, std::string* why_not) {
+  auto decline = [&](const char* why) -> std::unique_ptr<Conv1x1F32> {
+    if (why_not) *why_not = why;
+    return nullptr;
+  };
+  if (!cpu_ok()) return decline("the CPU has no AVX-512");
+  if (p.in_size.size() != 2 || p.kernel != std::vector<int64_t>{1, 1}) return decline("not a 2-D 1x1 convolution");
+  if (p.group != 1) return decline("grouped");
+  for (size_t i = 0; i < 2; ++i)
+    if (p.pad_begin[i] != 0 || p.pad_end[i] != 0) return decline("padded");
+  if (p.batch <= 0 || p.in_channels <= 0 || p.out_channels <= 0) return decline("empty");
+  if (e.act == Act::kSilu) return decline("Silu is not computed in registers");
+  auto impl = std::make_unique<Impl>();
+  Impl& k = *impl;
+  k.batch = p.batch;
+  k.in_h = p.in_size[0];
+  k.in_w = p.in_size[1];
+  k.out_h = p.out_size[0];
+  k.out_w = p.out_size[1];
+  k.stride_h = p.stride[0];
+  k.stride_w = p.stride[1];
+  k.k = p.in_channels;
+  k.n = p.out_channels;
+  k.blocks = (k.n + 15) / 16;
+  k.rows = rows_for(k.blocks);
+  k.act = e;
+  const size_t padded = static_cast<size_t>(k.blocks * 16);
+  k.w.assign(padded * static_cast<size_t>(k.k), 0.f);
+  k.bias.assign(padded, 0.f);  // a missing bias adds +0.f, as ref::float_epilogue's does
+  for (int64_t c = 0; c < k.n; ++c) {
+    for (int64_t i = 0; i < k.k; ++i) k.w[static_cast<size_t>(((c / 16) * k.k + i) * 16 + c % 16)] = w[c * k.k + i];
+    if (bias) k.bias[static_cast<size_t>(c)] = bias[c];
+  }
+  return std::unique_ptr<Conv1x1F32>(new Conv1x1F32(std::move(impl)));
+}
+
+bool Conv1x1F32::run(const float* x, const float* residual, float* y) const {
+#if QS_F32_AVX512
+  const Impl& k = *impl_;
+  const int64_t pixels = k.batch * k.out_h * k.out_w;
+  const int64_t tiles = (pixels + k.rows - 1) / k.rows;
+  // About 20k multiply-adds per thread before a second one is woken.
+  const int64_t per_tile = k.rows * k.blocks * (k.k + 4);
+  std::atomic<bool> finite{true};
+  parallel_chunks(tiles, std::max<int64_t>(1, 20000 / per_tile), [&](int64_t lo, int64_t hi) {
+    if (!run_pixels(k, x, residual, y, lo * k.rows, std::min(pixels, hi * k.rows)))
+      finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+#else
+  (void)x, (void)residual, (void)y;
+  return false;
+#endif
+}
+
+}  // namespace qs::kernels::fast

@@ -1,0 +1,203 @@
+// Conv1x1F32 against the reference convolution and epilogue (ref::conv_f32 + ref::float_epilogue)
+// on channels-last tensors: shapes around its tiles (pixels per tile, blocks of 16 channels),
+// strides, every activation it takes, the residual, non-finite inputs, and what it declines.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/fast/conv1x1_f32.h"
+#include "kernels/naive_layout.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/int8.h"
+#include "random_values.h"
+
+namespace qs::kernels {
+namespace {
+
+using Act = ref::Epilogue::Act;
+using ref::ConvParams;
+
+ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t stride) {
+  return ConvParams{batch, cin, cout, 1, {h, w}, {(h - 1) / stride + 1, (w - 1) / stride + 1}, {1, 1}, {stride, stride},
+                    {1, 1}, {0, 0}, {0, 0}};
+}
+
+std::unique_ptr<fast::Conv1x1F32> create(const ConvParams& p, const std::vector<float>& w, const float* b,
+                                         const ref::Epilogue& e) {
+  std::string why;
+  auto k = fast::Conv1x1F32::Create(p, w.data(), b, e, &why);
+  if (!k) ADD_FAILURE() << why;
+  return k;
+}
+
+bool avx512() {
+  std::string why;
+  const ConvParams p = pointwise(1, 1, 1, 1, 1, 1);
+  const std::vector<float> w{1.f};
+  return fast::Conv1x1F32::Create(p, w.data(), nullptr, {}, &why) != nullptr || why != "the CPU has no AVX-512";
+}
+
+struct Expected {
+  std::vector<float> y;      // channels-last
+  std::vector<float> bound;  // sum |x w| + |b| + |r| at each output: the scale of its rounding
+};
+
+// The reference: plain NCHW convolution and epilogue, then channels-last.
+Expected reference(const ConvParams& p, const std::vector<float>& x_nhwc, const std::vector<float>& w, const float* b,
+                   const std::vector<float>* r_nhwc, const ref::Epilogue& e) {
+  const int64_t in_sp = p.in_size[0] * p.in_size[1], out_sp = p.out_size[0] * p.out_size[1];
+  const auto x = naive::to_nchw(p.batch, p.in_channels, in_sp, x_nhwc);
+  std::vector<float> y(static_cast<size_t>(p.batch * p.out_channels * out_sp));
+  ref::conv_f32(p, x.data(), w.data(), b, y.data());
+  std::vector<float> r;
+  if (r_nhwc) r = naive::to_nchw(p.batch, p.out_channels, out_sp, *r_nhwc);
+  ref::float_epilogue(y.data(), p.batch, p.out_channels, out_sp, nullptr, r_nhwc ? r.data() : nullptr, e, y.data());
+  // The bound, from |x| and |w| by the same convolution.
+  std::vector<float> ax(x.size()), aw(w.size()), bound(y.size());
+  for (size_t i = 0; i < x.size(); ++i) ax[i] = std::fabs(x[i]);
+  for (size_t i = 0; i < w.size(); ++i) aw[i] = std::fabs(w[i]);
+  std::vector<float> ab;
+  if (b)
+    for (int64_t c = 0; c < p.out_channels; ++c) ab.push_back(std::fabs(b[c]));
+  ref::conv_f32(p, ax.data(), aw.data(), b ? ab.data() : nullptr, bound.data());
+  if (r_nhwc)
+    for (size_t i = 0; i < bound.size(); ++i) bound[i] += std::fabs(r[i]);
+  return {naive::to_nhwc(p.batch, p.out_channels, out_sp, y), naive::to_nhwc(p.batch, p.out_channels, out_sp, bound)};
+}
+
+TEST(Conv1x1F32, MatchesTheReferenceAroundItsTiles) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  struct Shape {
+    int64_t batch, cin, cout, h, w, stride;
+  };
+  // Output channels below, at and past one and six blocks of 16; pixel counts that leave a
+  // partial tile of every size; strides 1 and 2; one input channel.
+  const std::vector<Shape> shapes = {{1, 16, 96, 7, 5, 1},  {2, 3, 17, 5, 5, 1},  {1, 32, 16, 9, 9, 2},
+                                     {1, 1, 8, 3, 7, 1},    {2, 24, 144, 6, 6, 1}, {1, 17, 112, 4, 3, 2},
+                                     {3, 8, 33, 5, 4, 1},   {1, 12, 200, 3, 3, 1}, {1, 32, 48, 11, 1, 1}};
+  const std::vector<ref::Epilogue> acts = {
+      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
+  uint32_t seed = 1;
+  for (const Shape& s : shapes) {
+    const ConvParams p = pointwise(s.batch, s.cin, s.cout, s.h, s.w, s.stride);
+    const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
+    const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed++);
+    const auto w = random_values(p.out_channels * p.in_channels, seed++);
+    const auto b = random_values(p.out_channels, seed++);
+    const auto r = random_values(out_n, seed++);
+    for (const ref::Epilogue& e : acts)
+      for (const bool with_bias : {true, false})
+        for (const bool with_residual : {false, true}) {
+          const std::string what = std::to_string(s.batch) + "x" + std::to_string(s.cin) + "->" +
+                                   std::to_string(s.cout) + " " + std::to_string(s.h) + "x" + std::to_string(s.w) +
+                                   " s" + std::to_string(s.stride) + " act " + std::to_string(static_cast<int>(e.act)) +
+                                   (with_bias ? " bias" : "") + (with_residual ? " residual" : "");
+          const float* bp = with_bias ? b.data() : nullptr;
+          const Expected want = reference(p, x, w, bp, with_residual ? &r : nullptr, e);
+          auto k = create(p, w, bp, e);
+          ASSERT_NE(k, nullptr) << what;
+          std::vector<float> got(static_cast<size_t>(out_n), -7.f);
+          EXPECT_TRUE(k->run(x.data(), with_residual ? r.data() : nullptr, got.data())) << what;
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i] + 1e-30f)
+                << what << ": element " << i << " got " << got[i] << " want " << want.y[i];
+        }
+  }
+}
+
+// The residual may be y itself (the planner may run the block in place).
+TEST(Conv1x1F32, ResidualMayBeTheOutput) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const ConvParams p = pointwise(1, 8, 40, 5, 5, 1);
+  const auto x = random_values(8 * 25, 1), w = random_values(40 * 8, 2), b = random_values(40, 3);
+  const auto r = random_values(40 * 25, 4);
+  const ref::Epilogue e{Act::kRelu, 0, 0};
+  const Expected want = reference(p, x, w, b.data(), &r, e);
+  auto k = create(p, w, b.data(), e);
+  ASSERT_NE(k, nullptr);
+  std::vector<float> y = r;
+  k->run(x.data(), y.data(), y.data());
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_LE(std::fabs(y[i] - want.y[i]), 1e-5f * want.bound[i]) << i;
+}
+
+// Large enough to be split over threads (when OpenMP gives more than one).
+TEST(Conv1x1F32, ManyPixelsMatchTheReference) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const ConvParams p = pointwise(2, 16, 96, 56, 56, 1);
+  const auto x = random_values(2 * 16 * 56 * 56, 5), w = random_values(96 * 16, 6), b = random_values(96, 7);
+  const ref::Epilogue e{Act::kClip, 0.f, 6.f};
+  const Expected want = reference(p, x, w, b.data(), nullptr, e);
+  auto k = create(p, w, b.data(), e);
+  ASSERT_NE(k, nullptr);
+  std::vector<float> got(want.y.size(), -1.f);
+  EXPECT_TRUE(k->run(x.data(), nullptr, got.data()));
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << i;
+}
+
+// NaN and infinity as the reference treats them: Relu turns NaN into 0, Clip and LeakyRelu
+// pass it on, an infinite sum stays infinite unless the clip bounds it; run() says whether
+// anything non-finite was written.
+TEST(Conv1x1F32, NonFiniteInputsAsTheReference) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const ConvParams p = pointwise(1, 8, 20, 4, 4, 1);
+  auto x = random_values(8 * 16, 8);
+  const auto w = random_values(20 * 8, 9), b = random_values(20, 10);
+  x[3 * 8 + 2] = std::numeric_limits<float>::quiet_NaN();   // pixel 3
+  x[9 * 8 + 5] = std::numeric_limits<float>::infinity();    // pixel 9
+  x[12 * 8 + 0] = -std::numeric_limits<float>::infinity();  // pixel 12
+  const std::vector<ref::Epilogue> acts = {
+      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -1.f, 1.f}, {Act::kLeakyRelu, 0.1f, 0}};
+  for (const ref::Epilogue& e : acts) {
+    const Expected want = reference(p, x, w, b.data(), nullptr, e);
+    auto k = create(p, w, b.data(), e);
+    ASSERT_NE(k, nullptr);
+    std::vector<float> got(want.y.size());
+    const bool finite = k->run(x.data(), nullptr, got.data());
+    bool want_finite = true;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const std::string what = "act " + std::to_string(static_cast<int>(e.act)) + " element " + std::to_string(i);
+      want_finite = want_finite && std::isfinite(want.y[i]);
+      ASSERT_EQ(std::isnan(got[i]), std::isnan(want.y[i])) << what << " got " << got[i] << " want " << want.y[i];
+      if (std::isinf(want.y[i])) {
+        ASSERT_EQ(got[i], want.y[i]) << what;
+      } else if (std::isfinite(want.y[i]) && std::isfinite(want.bound[i])) {
+        ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << what;
+      } else if (std::isfinite(want.y[i])) {
+        ASSERT_EQ(got[i], want.y[i]) << what;  // an infinite sum, bounded by the activation
+      }
+    }
+    EXPECT_EQ(finite, want_finite) << "act " << static_cast<int>(e.act);
+    EXPECT_FALSE(want_finite) << "NaN reaches pixel 3 under every activation but Relu, which keeps +inf";
+  }
+}
+
+TEST(Conv1x1F32, DeclinesWhatItDoesNotCompute) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const std::vector<float> w(9 * 16 * 16, 0.5f);
+  std::string why;
+  ConvParams p = pointwise(1, 16, 16, 4, 4, 1);
+  EXPECT_EQ(fast::Conv1x1F32::Create(p, w.data(), nullptr, {Act::kSilu, 0, 0}, &why), nullptr);
+  EXPECT_NE(why.find("Silu"), std::string::npos) << why;
+  ConvParams grouped = p;
+  grouped.group = 2;
+  EXPECT_EQ(fast::Conv1x1F32::Create(grouped, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "grouped");
+  ConvParams padded = p;
+  padded.pad_begin = {1, 1};
+  padded.pad_end = {1, 1};
+  padded.out_size = {6, 6};
+  EXPECT_EQ(fast::Conv1x1F32::Create(padded, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "padded");
+  ConvParams three = p;
+  three.kernel = {3, 3};
+  three.out_size = {2, 2};
+  EXPECT_EQ(fast::Conv1x1F32::Create(three, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "not a 2-D 1x1 convolution");
+  EXPECT_FALSE(fast::Conv1x1F32::outruns_onednn(three));
+}
+
+}  // namespace
+}  // namespace qs::kernels
