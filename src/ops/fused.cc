@@ -31,6 +31,7 @@
 #include "kernels/fast/gemm_onednn.h"
 #include "kernels/fast/layout.h"
 #include "kernels/fast/quantize_fast.h"
+#include "kernels/fast/stem_f32.h"
 #include "kernels/fast/stem_s8.h"
 #include "kernels/reference/conv_int8.h"
 #include "kernels/reference/gemm_int8.h"
@@ -170,16 +171,21 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
   using kernels::fast::ConvOneDnn;
   std::shared_ptr<ConvOneDnn> fast;
   std::shared_ptr<FiniteFastPath> finite;
-  // Pointwise layers with few input channels, channels-last in and out, constant weights and
-  // bias: in registers, the epilogue included, on any input (kernels/fast/conv1x1_f32.h).
+  // With constant weights and bias, in registers, the epilogue included, on any input:
+  // pointwise expansions from few channels, channels-last in and out (kernels/fast/conv1x1_f32.h),
+  // and first layers, plain in and channels-last out (kernels/fast/stem_f32.h).
   std::shared_ptr<kernels::fast::Conv1x1F32> pointwise;
+  std::shared_ptr<kernels::fast::StemConvF32> stem;
   const bool has_residual = ctx.has_input(3);
-  if (ctx.options.use_fast && !transpose && layout.x && layout.y && constant_f32(ctx, 1) &&
-      (!ctx.has_input(2) || constant_f32(ctx, 2)) && kernels::fast::Conv1x1F32::outruns_onednn(p)) {
+  if (ctx.options.use_fast && !transpose && layout.y && constant_f32(ctx, 1) &&
+      (!ctx.has_input(2) || constant_f32(ctx, 2))) {
     std::string why_not;
-    pointwise = kernels::fast::Conv1x1F32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
+    if (layout.x && kernels::fast::Conv1x1F32::outruns_onednn(p))
+      pointwise = kernels::fast::Conv1x1F32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
+    if (!layout.x && kernels::fast::StemConvF32::outruns_onednn(p))
+      stem = kernels::fast::StemConvF32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
   }
-  if (ctx.options.use_fast && !pointwise) {
+  if (ctx.options.use_fast && !pointwise && !stem) {
     std::string why_not;
     if (transpose) {
       if (!layout.x && !layout.y)
@@ -217,16 +223,14 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
   return make_kernel(
-      [p, transpose, e, fast, finite, pointwise, has_epilogue, has_residual, layout](std::span<const Tensor* const> in,
-                                                                                      std::span<Tensor* const> out) {
+      [p, transpose, e, fast, finite, pointwise, stem, has_epilogue, has_residual, layout](
+          std::span<const Tensor* const> in, std::span<Tensor* const> out) {
         float* y = out[0]->data<float>();
         const float* w = in[1]->data<float>();
         const float* b = opt_f32(in, 2);
         const float* r = opt_f32(in, 3);
-        if (pointwise) {
-          out[0]->set_known_finite(pointwise->run(in[0]->data<float>(), r, y));
-          return;
-        }
+        if (pointwise) return out[0]->set_known_finite(pointwise->run(in[0]->data<float>(), r, y));
+        if (stem) return out[0]->set_known_finite(stem->run(in[0]->data<float>(), r, y));
         ConvOneDnn* f = fast.get();
         bool bounded = false;
         if (finite) {
@@ -264,7 +268,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
           }
         });
       },
-      pointwise ? "pointwise" : fast || finite ? "onednn" : "reference", true, /*picks_threads=*/pointwise != nullptr);
+      pointwise ? "pointwise" : stem ? "stem" : fast || finite ? "onednn" : "reference", true,
+      /*picks_threads=*/pointwise || stem);
 }
 
 // INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already

@@ -76,7 +76,7 @@ struct Outcome {
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
   int pointwise = 0, depthwise = 0, stem = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8, stem_s8)
-  int fp32_pointwise = 0;                      // FP32 steps on conv1x1_f32
+  int fp32_pointwise = 0, fp32_stem = 0;       // FP32 steps on conv1x1_f32, stem_f32
   int in_register_single = 0;        // of those, steps the plan holds to one thread
   int single = 0;                    // steps held to one thread
   int steps = 0;
@@ -107,6 +107,7 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
     r.depthwise += impl == "depthwise-s8";
     r.stem += impl == "stem-s8";
     r.fp32_pointwise += impl == "pointwise";
+    r.fp32_stem += impl == "stem";
     const bool in_register = impl == "pointwise-s8" || impl == "depthwise-s8" || impl == "stem-s8";
     r.in_register_single += in_register && s.single_thread;
     r.single += s.single_thread;
@@ -162,11 +163,13 @@ TEST(Optimize, Fp32OutputsMatchTheUnoptimizedPlan) {
     if (m.path.find("layout_mix") != std::string::npos || m.path.find("mobilenet") != std::string::npos) {
       EXPECT_LT(fast.steps, plain.steps) << m.path << ": BatchNormalization, Add and activations fuse";
     }
-    EXPECT_EQ(plain.fp32_pointwise + ref.fp32_pointwise, 0) << m.path;
+    EXPECT_EQ(plain.fp32_pointwise + ref.fp32_pointwise + plain.fp32_stem + ref.fp32_stem, 0) << m.path;
     // MobileNet-tiny's expansions from at most 24 channels (8 -> 32, 16 -> 64 twice, 24 -> 96
-    // twice) read and write channels-last: Conv1x1F32 takes them where the CPU has AVX-512.
+    // twice) read and write channels-last, and its first layer (1 -> 16, 3x3) reads the plain
+    // image: Conv1x1F32 and StemConvF32 take them where the CPU has AVX-512.
     if (m.path.find("mobilenet") != std::string::npos && has_fp32_pointwise()) {
       EXPECT_EQ(fast.fp32_pointwise, 5) << m.path;
+      EXPECT_EQ(fast.fp32_stem, 1) << m.path;
     }
   }
 }

@@ -11,14 +11,7 @@
 #include <vector>
 
 #include "kernels/fast/eltwise_fast.h"  // parallel_chunks
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(QS_NO_TARGET_CLONES)
-#define QS_F32_AVX512 1
-#include <immintrin.h>
-#define QS_F32_TARGET __attribute__((target("avx512f,avx512dq,fma")))
-#else
-#define QS_F32_AVX512 0
-#endif
+#include "kernels/fast/f32_avx512.h"
 
 namespace qs::kernels::fast {
 
@@ -35,20 +28,6 @@ struct Conv1x1F32::Impl {
 
 namespace {
 
-using Act = ref::Epilogue::Act;
-
-bool cpu_ok() {
-#if QS_F32_AVX512
-  static const bool ok = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-  }();
-  return ok;
-#else
-  return false;
-#endif
-}
-
 constexpr int kMaxRows = 8;    // pixels per tile
 constexpr int kMaxBlocks = 6;  // output blocks per pass over a tile: with 4 pixels, 24 accumulators
 
@@ -64,38 +43,15 @@ int rows_for(int64_t blocks) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+using namespace f32_avx512;
+
 // What a tile reads, copied out of Impl: the float stores may alias anything, so fields read
 // through a reference would be loaded again after every store.
 struct TileArgs {
   const float* w;
-  const float* bias;
-  int64_t k, blocks;
-  __mmask16 tail;  // the lanes of the last block that hold output channels
-  Act act;
-  float alpha, beta;
+  int64_t k;
+  EpilogueArgs e;
 };
-
-// NaN or infinity (quiet NaN, +inf, -inf, signalling NaN), for _mm512_fpclass_ps_mask.
-constexpr int kNonFinite = 0x01 | 0x08 | 0x10 | 0x80;
-
-// act(v) as ref::float_epilogue's activate computes it: max and min return their second operand
-// when the comparison fails, as the reference's conditionals do.
-QS_F32_TARGET inline __m512 activate(__m512 v, const TileArgs& a) {
-  switch (a.act) {
-    case Act::kNone: return v;
-    case Act::kRelu: return _mm512_max_ps(v, _mm512_setzero_ps());  // v > 0 ? v : 0
-    case Act::kClip: {
-      const __m512 t = _mm512_max_ps(_mm512_set1_ps(a.alpha), v);  // v < alpha ? alpha : v
-      return _mm512_min_ps(_mm512_set1_ps(a.beta), t);             // beta < t ? beta : t
-    }
-    case Act::kLeakyRelu: {
-      const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-      return _mm512_mask_mul_ps(v, neg, _mm512_set1_ps(a.alpha), v);  // v < 0 ? alpha * v : v
-    }
-    case Act::kSilu: break;  // declined by Create
-  }
-  return v;
-}
 
 // One tile: R pixels (rows of x, the residual and y, given by pointer) times NB output blocks
 // from block b0. Returns the lanes written that are not finite (0 when all are).
@@ -124,34 +80,8 @@ QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const flo
       for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
   }
-  const TileArgs args = a;  // a local copy: the stores below cannot change it
-  __mmask16 bad = 0;
-#pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) {
-    const int64_t c = (b0 + j) * 16;
-    const __m512 b = _mm512_loadu_ps(args.bias + c);
-    if (b0 + j == args.blocks - 1 && args.tail != 0xFFFF) {  // the last block, part full
-      const __mmask16 m = args.tail;
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        __m512 v = _mm512_add_ps(acc[r][j], b);
-        if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res[r] + c));
-        v = activate(v, args);
-        bad |= _mm512_mask_fpclass_ps_mask(m, v, kNonFinite);
-        _mm512_mask_storeu_ps(y[r] + c, m, v);
-      }
-      continue;
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      __m512 v = _mm512_add_ps(acc[r][j], b);
-      if (res) v = _mm512_add_ps(v, _mm512_loadu_ps(res[r] + c));
-      v = activate(v, args);
-      bad |= _mm512_fpclass_ps_mask(v, kNonFinite);
-      _mm512_storeu_ps(y[r] + c, v);
-    }
-  }
-  return bad;
+  const EpilogueArgs e = a.e;  // a local copy: the stores cannot change it
+  return store_tile<R, NB>(acc, e, res, y, b0);
 }
 
 using TileFn = __mmask16 (*)(const TileArgs&, const float* const*, const float* const*, float* const*, int64_t);
@@ -173,9 +103,7 @@ constexpr auto kTiles = all_tiles(std::make_index_sequence<kMaxRows>());
 // values written are finite.
 QS_F32_TARGET bool run_pixels(const Conv1x1F32::Impl& k, const float* x, const float* residual, float* y, int64_t p0,
                               int64_t p1) {
-  const int64_t tail = k.n - (k.blocks - 1) * 16;
-  const TileArgs args{k.w.data(), k.bias.data(), k.k, k.blocks, static_cast<__mmask16>((1u << tail) - 1u),
-                      k.act.act,  k.act.alpha,   k.act.beta};
+  const TileArgs args{k.w.data(), k.k, epilogue_args(k.bias.data(), k.n, k.act)};
   // The pixel's position, stepped along instead of divided out per pixel.
   const int64_t plane = k.out_h * k.out_w;
   int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
@@ -221,13 +149,13 @@ std::unique_ptr<Conv1x1F32> Conv1x1F32::Create(const ref::ConvParams& p, const f
     if (why_not) *why_not = why;
     return nullptr;
   };
-  if (!cpu_ok()) return decline("the CPU has no AVX-512");
+  if (!f32_avx512::cpu_ok()) return decline("the CPU has no AVX-512");
   if (p.in_size.size() != 2 || p.kernel != std::vector<int64_t>{1, 1}) return decline("not a 2-D 1x1 convolution");
   if (p.group != 1) return decline("grouped");
   for (size_t i = 0; i < 2; ++i)
     if (p.pad_begin[i] != 0 || p.pad_end[i] != 0) return decline("padded");
   if (p.batch <= 0 || p.in_channels <= 0 || p.out_channels <= 0) return decline("empty");
-  if (e.act == Act::kSilu) return decline("Silu is not computed in registers");
+  if (!f32_avx512::epilogue_supported(e)) return decline("Silu is not computed in registers");
   auto impl = std::make_unique<Impl>();
   Impl& k = *impl;
   k.batch = p.batch;

@@ -1,6 +1,8 @@
-// Conv1x1F32 against the reference convolution and epilogue (ref::conv_f32 + ref::float_epilogue)
-// on channels-last tensors: shapes around its tiles (pixels per tile, blocks of 16 channels),
-// strides, every activation it takes, the residual, non-finite inputs, and what it declines.
+// The in-register float convolutions, Conv1x1F32 (channels-last in and out) and StemConvF32
+// (plain in, channels-last out), against the reference convolution and epilogue
+// (ref::conv_f32 + ref::float_epilogue): shapes around their tiles (pixels per tile, blocks of
+// 16 channels), strides and padding, every activation they take, the residual, non-finite
+// inputs, and what they decline.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "kernels/fast/conv1x1_f32.h"
+#include "kernels/fast/stem_f32.h"
 #include "kernels/naive_layout.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
@@ -45,11 +48,12 @@ struct Expected {
   std::vector<float> bound;  // sum |x w| + |b| + |r| at each output: the scale of its rounding
 };
 
-// The reference: plain NCHW convolution and epilogue, then channels-last.
-Expected reference(const ConvParams& p, const std::vector<float>& x_nhwc, const std::vector<float>& w, const float* b,
-                   const std::vector<float>* r_nhwc, const ref::Epilogue& e) {
+// The reference: plain NCHW convolution and epilogue, then channels-last. x is channels-last
+// unless x_plain.
+Expected reference(const ConvParams& p, const std::vector<float>& x_in, const std::vector<float>& w, const float* b,
+                   const std::vector<float>* r_nhwc, const ref::Epilogue& e, bool x_plain = false) {
   const int64_t in_sp = p.in_size[0] * p.in_size[1], out_sp = p.out_size[0] * p.out_size[1];
-  const auto x = naive::to_nchw(p.batch, p.in_channels, in_sp, x_nhwc);
+  const auto x = x_plain ? x_in : naive::to_nchw(p.batch, p.in_channels, in_sp, x_in);
   std::vector<float> y(static_cast<size_t>(p.batch * p.out_channels * out_sp));
   ref::conv_f32(p, x.data(), w.data(), b, y.data());
   std::vector<float> r;
@@ -197,6 +201,136 @@ TEST(Conv1x1F32, DeclinesWhatItDoesNotCompute) {
   EXPECT_EQ(fast::Conv1x1F32::Create(three, w.data(), nullptr, {}, &why), nullptr);
   EXPECT_EQ(why, "not a 2-D 1x1 convolution");
   EXPECT_FALSE(fast::Conv1x1F32::outruns_onednn(three));
+}
+
+// ---- StemConvF32 ----
+
+// A convolution with kernel k x k, stride s and pads (top, left, bottom, right); out_size by
+// the ONNX formula.
+ConvParams stem(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t k, int64_t s,
+                std::vector<int64_t> pads) {
+  return ConvParams{batch,
+                    cin,
+                    cout,
+                    1,
+                    {h, w},
+                    {(h + pads[0] + pads[2] - k) / s + 1, (w + pads[1] + pads[3] - k) / s + 1},
+                    {k, k},
+                    {s, s},
+                    {1, 1},
+                    {pads[0], pads[1]},
+                    {pads[2], pads[3]}};
+}
+
+TEST(StemConvF32, MatchesTheReferenceOverPaddingStridesAndTiles) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  // MobileNetV2's and ResNet's first layers, small; one to four channels; output channels
+  // below, at and past one and four blocks; rows of outputs that leave a partial tile of
+  // every size; asymmetric padding, padding wider than the filter reaches, none.
+  const std::vector<ConvParams> shapes = {
+      stem(2, 3, 32, 15, 17, 3, 2, {1, 1, 1, 1}), stem(1, 3, 64, 20, 19, 7, 2, {3, 3, 3, 3}),
+      stem(1, 1, 16, 28, 28, 3, 1, {1, 1, 1, 1}), stem(2, 4, 24, 9, 13, 5, 1, {2, 0, 1, 3}),
+      stem(1, 2, 72, 6, 30, 3, 3, {0, 0, 0, 0}),  stem(1, 3, 8, 5, 5, 1, 1, {0, 0, 0, 0}),
+      stem(1, 3, 40, 7, 26, 2, 2, {0, 1, 1, 0}),  stem(3, 1, 17, 4, 4, 3, 1, {2, 2, 2, 2})};
+  const std::vector<ref::Epilogue> acts = {
+      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
+  uint32_t seed = 100;
+  for (const ConvParams& p : shapes) {
+    const int64_t taps = p.in_channels * p.kernel[0] * p.kernel[1];
+    const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
+    const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed++);
+    const auto w = random_values(p.out_channels * taps, seed++);
+    const auto b = random_values(p.out_channels, seed++);
+    const auto r = random_values(out_n, seed++);
+    for (const ref::Epilogue& e : acts)
+      for (const bool with_bias : {true, false})
+        for (const bool with_residual : {false, true}) {
+          const std::string what = std::to_string(p.in_channels) + "->" + std::to_string(p.out_channels) + " k" +
+                                   std::to_string(p.kernel[0]) + " s" + std::to_string(p.stride[0]) + " " +
+                                   std::to_string(p.in_size[0]) + "x" + std::to_string(p.in_size[1]) + " act " +
+                                   std::to_string(static_cast<int>(e.act)) + (with_bias ? " bias" : "") +
+                                   (with_residual ? " residual" : "");
+          const float* bp = with_bias ? b.data() : nullptr;
+          const Expected want = reference(p, x, w, bp, with_residual ? &r : nullptr, e, /*x_plain=*/true);
+          std::string why;
+          auto k = fast::StemConvF32::Create(p, w.data(), bp, e, &why);
+          ASSERT_NE(k, nullptr) << what << ": " << why;
+          std::vector<float> got(static_cast<size_t>(out_n), -7.f);
+          EXPECT_TRUE(k->run(x.data(), with_residual ? r.data() : nullptr, got.data())) << what;
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i] + 1e-30f)
+                << what << ": element " << i << " got " << got[i] << " want " << want.y[i];
+        }
+  }
+}
+
+TEST(StemConvF32, ImageBatchOverThreadsMatchesTheReference) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const ConvParams p = stem(2, 3, 32, 64, 64, 3, 2, {1, 1, 1, 1});
+  const auto x = random_values(2 * 3 * 64 * 64, 11), w = random_values(32 * 27, 12), b = random_values(32, 13);
+  const ref::Epilogue e{Act::kClip, 0.f, 6.f};
+  const Expected want = reference(p, x, w, b.data(), nullptr, e, true);
+  std::string why;
+  auto k = fast::StemConvF32::Create(p, w.data(), b.data(), e, &why);
+  ASSERT_NE(k, nullptr) << why;
+  std::vector<float> got(want.y.size(), -1.f);
+  EXPECT_TRUE(k->run(x.data(), nullptr, got.data()));
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << i;
+}
+
+TEST(StemConvF32, NonFiniteInputsAsTheReference) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const ConvParams p = stem(1, 3, 20, 8, 8, 3, 1, {1, 1, 1, 1});
+  auto x = random_values(3 * 64, 14);
+  const auto w = random_values(20 * 27, 15), b = random_values(20, 16);
+  x[0 * 64 + 9] = std::numeric_limits<float>::quiet_NaN();    // channel 0, row 1, column 1
+  x[2 * 64 + 54] = std::numeric_limits<float>::infinity();    // channel 2, row 6, column 6
+  for (const ref::Epilogue& e : std::vector<ref::Epilogue>{
+           {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -1.f, 1.f}, {Act::kLeakyRelu, 0.1f, 0}}) {
+    const Expected want = reference(p, x, w, b.data(), nullptr, e, true);
+    std::string why;
+    auto k = fast::StemConvF32::Create(p, w.data(), b.data(), e, &why);
+    ASSERT_NE(k, nullptr) << why;
+    std::vector<float> got(want.y.size());
+    const bool finite = k->run(x.data(), nullptr, got.data());
+    bool want_finite = true;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const std::string what = "act " + std::to_string(static_cast<int>(e.act)) + " element " + std::to_string(i);
+      want_finite = want_finite && std::isfinite(want.y[i]);
+      ASSERT_EQ(std::isnan(got[i]), std::isnan(want.y[i])) << what << " got " << got[i] << " want " << want.y[i];
+      if (std::isinf(want.y[i])) {
+        ASSERT_EQ(got[i], want.y[i]) << what;
+      } else if (std::isfinite(want.y[i]) && std::isfinite(want.bound[i])) {
+        ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << what;
+      } else if (std::isfinite(want.y[i])) {
+        ASSERT_EQ(got[i], want.y[i]) << what;
+      }
+    }
+    EXPECT_EQ(finite, want_finite) << "act " << static_cast<int>(e.act);
+    EXPECT_FALSE(want_finite) << "the NaN and the infinity must reach the outputs";
+  }
+}
+
+TEST(StemConvF32, DeclinesWhatItDoesNotCompute) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const std::vector<float> w(64 * 8 * 9, 0.5f);
+  std::string why;
+  const ConvParams p = stem(1, 3, 16, 8, 8, 3, 1, {1, 1, 1, 1});
+  EXPECT_EQ(fast::StemConvF32::Create(p, w.data(), nullptr, {Act::kSilu, 0, 0}, &why), nullptr);
+  EXPECT_NE(why.find("Silu"), std::string::npos) << why;
+  const ConvParams wide = stem(1, 8, 16, 8, 8, 3, 1, {1, 1, 1, 1});
+  EXPECT_EQ(fast::StemConvF32::Create(wide, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "more than 4 input channels");
+  EXPECT_FALSE(fast::StemConvF32::outruns_onednn(wide));
+  ConvParams dilated = p;
+  dilated.dilation = {2, 2};
+  dilated.out_size = {6, 6};
+  EXPECT_EQ(fast::StemConvF32::Create(dilated, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "dilated");
+  ConvParams grouped = stem(1, 4, 16, 8, 8, 3, 1, {1, 1, 1, 1});
+  grouped.group = 2;
+  EXPECT_EQ(fast::StemConvF32::Create(grouped, w.data(), nullptr, {}, &why), nullptr);
+  EXPECT_EQ(why, "grouped");
 }
 
 }  // namespace
