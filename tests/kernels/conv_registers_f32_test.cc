@@ -72,6 +72,63 @@ Expected reference(const ConvParams& p, const std::vector<float>& x_in, const st
   return {naive::to_nhwc(p.batch, p.out_channels, out_sp, y), naive::to_nhwc(p.batch, p.out_channels, out_sp, bound)};
 }
 
+std::string describe(const ConvParams& p) {
+  return std::to_string(p.batch) + "x" + std::to_string(p.in_channels) + "->" + std::to_string(p.out_channels) + " k" +
+         std::to_string(p.kernel[0]) + " s" + std::to_string(p.stride[0]) + " " + std::to_string(p.in_size[0]) + "x" +
+         std::to_string(p.in_size[1]);
+}
+
+// The kernel that create(p, w, bias, e, &why) builds, on every activation it takes, with and
+// without bias and residual, against the reference (x plain or channels-last).
+template <typename Create>
+void expect_reference_values(const ConvParams& p, bool x_plain, uint32_t seed, Create create) {
+  const std::vector<ref::Epilogue> acts = {
+      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
+  const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
+  const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed);
+  const auto w = random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], seed + 1);
+  const auto b = random_values(p.out_channels, seed + 2);
+  const auto r = random_values(out_n, seed + 3);
+  for (const ref::Epilogue& e : acts)
+    for (const bool with_bias : {true, false})
+      for (const bool with_residual : {false, true}) {
+        const std::string what = describe(p) + " act " + std::to_string(static_cast<int>(e.act)) +
+                                 (with_bias ? " bias" : "") + (with_residual ? " residual" : "");
+        const float* bp = with_bias ? b.data() : nullptr;
+        const Expected want = reference(p, x, w, bp, with_residual ? &r : nullptr, e, x_plain);
+        std::string why;
+        auto k = create(p, w.data(), bp, e, &why);
+        ASSERT_NE(k, nullptr) << what << ": " << why;
+        std::vector<float> got(static_cast<size_t>(out_n), -7.f);
+        EXPECT_TRUE(k->run(x.data(), with_residual ? r.data() : nullptr, got.data())) << what;
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i] + 1e-30f)
+              << what << ": element " << i << " got " << got[i] << " want " << want.y[i];
+      }
+}
+
+// got against the reference's want where the input held NaN and infinity: NaN where it has
+// NaN, its infinities, finite values within the rounding bound (or equal, where the bound is
+// infinite and the activation bounded the value); `finite` is what the kernel's run returned.
+void expect_reference_non_finite(const std::vector<float>& got, const Expected& want, bool finite,
+                                 const std::string& what) {
+  bool want_finite = true;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const std::string at = what + " element " + std::to_string(i);
+    want_finite = want_finite && std::isfinite(want.y[i]);
+    ASSERT_EQ(std::isnan(got[i]), std::isnan(want.y[i])) << at << " got " << got[i] << " want " << want.y[i];
+    if (std::isinf(want.y[i])) {
+      ASSERT_EQ(got[i], want.y[i]) << at;
+    } else if (std::isfinite(want.y[i]) && std::isfinite(want.bound[i])) {
+      ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << at;
+    } else if (std::isfinite(want.y[i])) {
+      ASSERT_EQ(got[i], want.y[i]) << at;  // an infinite sum, bounded by the activation
+    }
+  }
+  EXPECT_EQ(finite, want_finite) << what;
+  EXPECT_FALSE(want_finite) << what << ": the NaN and the infinities must reach the outputs";
+}
+
 TEST(Conv1x1F32, MatchesTheReferenceAroundItsTiles) {
   if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
   struct Shape {
@@ -82,33 +139,11 @@ TEST(Conv1x1F32, MatchesTheReferenceAroundItsTiles) {
   const std::vector<Shape> shapes = {{1, 16, 96, 7, 5, 1},  {2, 3, 17, 5, 5, 1},  {1, 32, 16, 9, 9, 2},
                                      {1, 1, 8, 3, 7, 1},    {2, 24, 144, 6, 6, 1}, {1, 17, 112, 4, 3, 2},
                                      {3, 8, 33, 5, 4, 1},   {1, 12, 200, 3, 3, 1}, {1, 32, 48, 11, 1, 1}};
-  const std::vector<ref::Epilogue> acts = {
-      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
   uint32_t seed = 1;
   for (const Shape& s : shapes) {
-    const ConvParams p = pointwise(s.batch, s.cin, s.cout, s.h, s.w, s.stride);
-    const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
-    const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed++);
-    const auto w = random_values(p.out_channels * p.in_channels, seed++);
-    const auto b = random_values(p.out_channels, seed++);
-    const auto r = random_values(out_n, seed++);
-    for (const ref::Epilogue& e : acts)
-      for (const bool with_bias : {true, false})
-        for (const bool with_residual : {false, true}) {
-          const std::string what = std::to_string(s.batch) + "x" + std::to_string(s.cin) + "->" +
-                                   std::to_string(s.cout) + " " + std::to_string(s.h) + "x" + std::to_string(s.w) +
-                                   " s" + std::to_string(s.stride) + " act " + std::to_string(static_cast<int>(e.act)) +
-                                   (with_bias ? " bias" : "") + (with_residual ? " residual" : "");
-          const float* bp = with_bias ? b.data() : nullptr;
-          const Expected want = reference(p, x, w, bp, with_residual ? &r : nullptr, e);
-          auto k = create(p, w, bp, e);
-          ASSERT_NE(k, nullptr) << what;
-          std::vector<float> got(static_cast<size_t>(out_n), -7.f);
-          EXPECT_TRUE(k->run(x.data(), with_residual ? r.data() : nullptr, got.data())) << what;
-          for (size_t i = 0; i < got.size(); ++i)
-            ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i] + 1e-30f)
-                << what << ": element " << i << " got " << got[i] << " want " << want.y[i];
-        }
+    expect_reference_values(pointwise(s.batch, s.cin, s.cout, s.h, s.w, s.stride), false, seed,
+                            fast::Conv1x1F32::Create);
+    seed += 4;
   }
 }
 
@@ -152,29 +187,14 @@ TEST(Conv1x1F32, NonFiniteInputsAsTheReference) {
   x[3 * 8 + 2] = std::numeric_limits<float>::quiet_NaN();   // pixel 3
   x[9 * 8 + 5] = std::numeric_limits<float>::infinity();    // pixel 9
   x[12 * 8 + 0] = -std::numeric_limits<float>::infinity();  // pixel 12
-  const std::vector<ref::Epilogue> acts = {
-      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -1.f, 1.f}, {Act::kLeakyRelu, 0.1f, 0}};
-  for (const ref::Epilogue& e : acts) {
+  for (const ref::Epilogue& e : std::vector<ref::Epilogue>{
+           {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -1.f, 1.f}, {Act::kLeakyRelu, 0.1f, 0}}) {
     const Expected want = reference(p, x, w, b.data(), nullptr, e);
     auto k = create(p, w, b.data(), e);
     ASSERT_NE(k, nullptr);
     std::vector<float> got(want.y.size());
     const bool finite = k->run(x.data(), nullptr, got.data());
-    bool want_finite = true;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const std::string what = "act " + std::to_string(static_cast<int>(e.act)) + " element " + std::to_string(i);
-      want_finite = want_finite && std::isfinite(want.y[i]);
-      ASSERT_EQ(std::isnan(got[i]), std::isnan(want.y[i])) << what << " got " << got[i] << " want " << want.y[i];
-      if (std::isinf(want.y[i])) {
-        ASSERT_EQ(got[i], want.y[i]) << what;
-      } else if (std::isfinite(want.y[i]) && std::isfinite(want.bound[i])) {
-        ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << what;
-      } else if (std::isfinite(want.y[i])) {
-        ASSERT_EQ(got[i], want.y[i]) << what;  // an infinite sum, bounded by the activation
-      }
-    }
-    EXPECT_EQ(finite, want_finite) << "act " << static_cast<int>(e.act);
-    EXPECT_FALSE(want_finite) << "NaN reaches pixel 3 under every activation but Relu, which keeps +inf";
+    expect_reference_non_finite(got, want, finite, "act " + std::to_string(static_cast<int>(e.act)));
   }
 }
 
@@ -232,35 +252,10 @@ TEST(StemConvF32, MatchesTheReferenceOverPaddingStridesAndTiles) {
       stem(1, 1, 16, 28, 28, 3, 1, {1, 1, 1, 1}), stem(2, 4, 24, 9, 13, 5, 1, {2, 0, 1, 3}),
       stem(1, 2, 72, 6, 30, 3, 3, {0, 0, 0, 0}),  stem(1, 3, 8, 5, 5, 1, 1, {0, 0, 0, 0}),
       stem(1, 3, 40, 7, 26, 2, 2, {0, 1, 1, 0}),  stem(3, 1, 17, 4, 4, 3, 1, {2, 2, 2, 2})};
-  const std::vector<ref::Epilogue> acts = {
-      {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
   uint32_t seed = 100;
   for (const ConvParams& p : shapes) {
-    const int64_t taps = p.in_channels * p.kernel[0] * p.kernel[1];
-    const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
-    const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed++);
-    const auto w = random_values(p.out_channels * taps, seed++);
-    const auto b = random_values(p.out_channels, seed++);
-    const auto r = random_values(out_n, seed++);
-    for (const ref::Epilogue& e : acts)
-      for (const bool with_bias : {true, false})
-        for (const bool with_residual : {false, true}) {
-          const std::string what = std::to_string(p.in_channels) + "->" + std::to_string(p.out_channels) + " k" +
-                                   std::to_string(p.kernel[0]) + " s" + std::to_string(p.stride[0]) + " " +
-                                   std::to_string(p.in_size[0]) + "x" + std::to_string(p.in_size[1]) + " act " +
-                                   std::to_string(static_cast<int>(e.act)) + (with_bias ? " bias" : "") +
-                                   (with_residual ? " residual" : "");
-          const float* bp = with_bias ? b.data() : nullptr;
-          const Expected want = reference(p, x, w, bp, with_residual ? &r : nullptr, e, /*x_plain=*/true);
-          std::string why;
-          auto k = fast::StemConvF32::Create(p, w.data(), bp, e, &why);
-          ASSERT_NE(k, nullptr) << what << ": " << why;
-          std::vector<float> got(static_cast<size_t>(out_n), -7.f);
-          EXPECT_TRUE(k->run(x.data(), with_residual ? r.data() : nullptr, got.data())) << what;
-          for (size_t i = 0; i < got.size(); ++i)
-            ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i] + 1e-30f)
-                << what << ": element " << i << " got " << got[i] << " want " << want.y[i];
-        }
+    expect_reference_values(p, true, seed, fast::StemConvF32::Create);
+    seed += 4;
   }
 }
 
@@ -293,21 +288,7 @@ TEST(StemConvF32, NonFiniteInputsAsTheReference) {
     ASSERT_NE(k, nullptr) << why;
     std::vector<float> got(want.y.size());
     const bool finite = k->run(x.data(), nullptr, got.data());
-    bool want_finite = true;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const std::string what = "act " + std::to_string(static_cast<int>(e.act)) + " element " + std::to_string(i);
-      want_finite = want_finite && std::isfinite(want.y[i]);
-      ASSERT_EQ(std::isnan(got[i]), std::isnan(want.y[i])) << what << " got " << got[i] << " want " << want.y[i];
-      if (std::isinf(want.y[i])) {
-        ASSERT_EQ(got[i], want.y[i]) << what;
-      } else if (std::isfinite(want.y[i]) && std::isfinite(want.bound[i])) {
-        ASSERT_LE(std::fabs(got[i] - want.y[i]), 1e-5f * want.bound[i]) << what;
-      } else if (std::isfinite(want.y[i])) {
-        ASSERT_EQ(got[i], want.y[i]) << what;
-      }
-    }
-    EXPECT_EQ(finite, want_finite) << "act " << static_cast<int>(e.act);
-    EXPECT_FALSE(want_finite) << "the NaN and the infinity must reach the outputs";
+    expect_reference_non_finite(got, want, finite, "act " + std::to_string(static_cast<int>(e.act)));
   }
 }
 

@@ -5,7 +5,6 @@
 #include "kernels/fast/conv1x1_f32.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <utility>
 #include <vector>
@@ -22,6 +21,7 @@ struct Conv1x1F32::Impl {
   int64_t k = 0, n = 0;  // input and output channels
   int64_t blocks = 0;    // ceil(n / 16)
   int rows = 1;          // pixels per tile
+  std::vector<int32_t> offset;  // 0, 1, ..., k - 1: tap i is input channel i
   std::vector<float> w, bias;
   ref::Epilogue act;
 };
@@ -39,71 +39,14 @@ int rows_for(int64_t blocks) {
 }
 
 #if QS_F32_AVX512
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 using namespace f32_avx512;
-
-// What a tile reads, copied out of Impl: the float stores may alias anything, so fields read
-// through a reference would be loaded again after every store.
-struct TileArgs {
-  const float* w;
-  int64_t k;
-  EpilogueArgs e;
-};
-
-// One tile: R pixels (rows of x, the residual and y, given by pointer) times NB output blocks
-// from block b0. Returns the lanes written that are not finite (0 when all are).
-template <int R, int NB>
-QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const float* const* res, float* const* y,
-                             int64_t b0) {
-  __m512 acc[R][NB];
-  const float* wb[NB];
-#pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) {
-    wb[j] = a.w + (b0 + j) * a.k * 16;
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r][j] = _mm512_setzero_ps();
-  }
-  const float* xr[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) xr[r] = x[r];
-  for (int64_t i = 0; i < a.k; ++i) {
-    __m512 wv[NB];
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_ps(wb[j] + i * 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 xb = _mm512_set1_ps(xr[r][i]);
-#pragma GCC unroll 8
-      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
-    }
-  }
-  const EpilogueArgs e = a.e;  // a local copy: the stores cannot change it
-  return store_tile<R, NB>(acc, e, res, y, b0);
-}
-
-using TileFn = __mmask16 (*)(const TileArgs&, const float* const*, const float* const*, float* const*, int64_t);
-
-template <int R, size_t... NB>
-constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows(std::index_sequence<NB...>) {
-  return {tile<R, static_cast<int>(NB) + 1>...};
-}
-
-template <size_t... R>
-constexpr std::array<std::array<TileFn, kMaxBlocks>, kMaxRows> all_tiles(std::index_sequence<R...>) {
-  return {tiles_of_rows<static_cast<int>(R) + 1>(std::make_index_sequence<kMaxBlocks>())...};
-}
-
-// [rows - 1][blocks - 1]
-constexpr auto kTiles = all_tiles(std::make_index_sequence<kMaxRows>());
 
 // Pixels [p0, p1) of the output, every output channel, tile by tile. Returns whether all
 // values written are finite.
 QS_F32_TARGET bool run_pixels(const Conv1x1F32::Impl& k, const float* x, const float* residual, float* y, int64_t p0,
                               int64_t p1) {
-  const TileArgs args{k.w.data(), k.k, epilogue_args(k.bias.data(), k.n, k.act)};
+  const TileArgs args{k.w.data(), k.offset.data(), k.k, epilogue_args(k.bias.data(), k.n, k.act)};
   // The pixel's position, stepped along instead of divided out per pixel.
   const int64_t plane = k.out_h * k.out_w;
   int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
@@ -122,15 +65,11 @@ QS_F32_TARGET bool run_pixels(const Conv1x1F32::Impl& k, const float* x, const f
         if (++oh == k.out_h) oh = 0, ++b;
       }
     }
-    const auto& row_fns = kTiles[static_cast<size_t>(rows - 1)];
-    for (int64_t c = 0; c < k.blocks; c += kMaxBlocks)
-      bad |= row_fns[static_cast<size_t>(std::min<int64_t>(kMaxBlocks, k.blocks - c) - 1)](
-          args, xr, residual ? rr : nullptr, yr, c);
+    bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, xr, residual ? rr : nullptr, yr);
   }
   return bad == 0;
 }
 
-#pragma GCC diagnostic pop
 #endif  // QS_F32_AVX512
 
 }  // namespace
@@ -170,6 +109,7 @@ std::unique_ptr<Conv1x1F32> Conv1x1F32::Create(const ref::ConvParams& p, const f
   k.blocks = (k.n + 15) / 16;
   k.rows = rows_for(k.blocks);
   k.act = e;
+  for (int64_t i = 0; i < k.k; ++i) k.offset.push_back(static_cast<int32_t>(i));
   const size_t padded = static_cast<size_t>(k.blocks * 16);
   k.w.assign(padded * static_cast<size_t>(k.k), 0.f);
   k.bias.assign(padded, 0.f);  // a missing bias adds +0.f, as ref::float_epilogue's does

@@ -1,5 +1,5 @@
 // What the in-register float convolutions (conv1x1_f32.cc, stem_f32.cc) share: the AVX-512
-// target, the CPU check, and the epilogue of a tile of accumulators,
+// target, the CPU check, their tile of sums, and its epilogue,
 //   y = act(acc + bias[c] + residual)
 // each add rounded on its own and the activation exactly as ref::float_epilogue applies it
 // (max and min return their second operand when the comparison fails, as the reference's
@@ -9,7 +9,10 @@
 // QS_F32_AVX512 is 1 where the vector code is compiled (x86-64 with GCC or clang, target
 // clones allowed); elsewhere the kernels decline and their callers keep oneDNN's.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/reference/int8.h"  // Epilogue
 
@@ -113,6 +116,78 @@ QS_F32_TARGET __attribute__((always_inline)) inline __mmask16 store_tile(const _
       _mm512_storeu_ps(y[r] + c, v);
     }
   }
+  return bad;
+}
+
+// What a tile reads: the packed weights ([block][tap][16], zero past the output channels), the
+// offset of each tap from a pixel's input pointer, and the epilogue. A copy is passed: the
+// float stores may alias anything, so fields read through a reference would be loaded again
+// after every store.
+struct TileArgs {
+  const float* w;
+  const int32_t* offset;
+  int64_t taps;
+  EpilogueArgs e;
+};
+
+// One tile: R pixels (x[r] points at pixel r's input, tap t at x[r][offset[t]]; the rows of the
+// residual and y given by pointer) times NB output blocks from block b0, the sums in fused
+// multiply-adds in tap order. Returns the lanes written that are not finite.
+template <int R, int NB>
+QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const float* const* res, float* const* y,
+                             int64_t b0) {
+  __m512 acc[R][NB];
+  const float* wb[NB];
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    wb[j] = a.w + (b0 + j) * a.taps * 16;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r][j] = _mm512_setzero_ps();
+  }
+  const float* xr[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) xr[r] = x[r];
+  for (int64_t t = 0; t < a.taps; ++t) {
+    const int32_t off = a.offset[t];
+    __m512 wv[NB];
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_ps(wb[j] + t * 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m512 xb = _mm512_set1_ps(xr[r][off]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
+    }
+  }
+  const EpilogueArgs e = a.e;  // a local copy: the stores cannot change it
+  return store_tile<R, NB>(acc, e, res, y, b0);
+}
+
+using TileFn = __mmask16 (*)(const TileArgs&, const float* const*, const float* const*, float* const*, int64_t);
+
+template <int R, size_t... NB>
+constexpr std::array<TileFn, sizeof...(NB)> tiles_of_rows(std::index_sequence<NB...>) {
+  return {tile<R, static_cast<int>(NB) + 1>...};
+}
+
+template <size_t MaxBlocks, size_t... R>
+constexpr std::array<std::array<TileFn, MaxBlocks>, sizeof...(R)> all_tiles(std::index_sequence<R...>) {
+  return {tiles_of_rows<static_cast<int>(R) + 1>(std::make_index_sequence<MaxBlocks>())...};
+}
+
+// The tiles of up to MaxRows pixels and MaxBlocks blocks: [rows - 1][blocks - 1].
+template <size_t MaxRows, size_t MaxBlocks>
+inline constexpr auto kTiles = all_tiles<MaxBlocks>(std::make_index_sequence<MaxRows>());
+
+// Every block of R pixels' outputs, MaxBlocks blocks at a time. Returns the lanes written that
+// are not finite.
+template <size_t MaxRows, size_t MaxBlocks>
+QS_F32_TARGET inline __mmask16 run_tiles(const TileArgs& a, int rows, const float* const* x, const float* const* res,
+                                         float* const* y) {
+  const auto& fns = kTiles<MaxRows, MaxBlocks>[static_cast<size_t>(rows - 1)];
+  __mmask16 bad = 0;
+  for (int64_t c = 0; c < a.e.blocks; c += static_cast<int64_t>(MaxBlocks))
+    bad |= fns[static_cast<size_t>(std::min<int64_t>(MaxBlocks, a.e.blocks - c) - 1)](a, x, res, y, c);
   return bad;
 }
 

@@ -5,7 +5,6 @@
 #include "kernels/fast/stem_f32.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cstring>
 #include <utility>
@@ -42,66 +41,9 @@ int rows_for(int64_t blocks) {
 }
 
 #if QS_F32_AVX512
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 using namespace f32_avx512;
 using Impl = StemConvF32::Impl;
-
-struct TileArgs {
-  const float* w;
-  const int32_t* offset;
-  int64_t taps, stride_w;
-  EpilogueArgs e;
-};
-
-// One tile: R pixels of an output row from column ow0 (their windows in the row buffer) times
-// NB output blocks from block b0. Returns the lanes written that are not finite.
-template <int R, int NB>
-QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* buf, int64_t ow0, const float* const* res,
-                             float* const* y, int64_t b0) {
-  __m512 acc[R][NB];
-  const float* wb[NB];
-#pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) {
-    wb[j] = a.w + (b0 + j) * a.taps * 16;
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[r][j] = _mm512_setzero_ps();
-  }
-  const float* xr[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) xr[r] = buf + (ow0 + r) * a.stride_w;
-  for (int64_t t = 0; t < a.taps; ++t) {
-    const int32_t off = a.offset[t];
-    __m512 wv[NB];
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_ps(wb[j] + t * 16);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const __m512 xb = _mm512_set1_ps(xr[r][off]);
-#pragma GCC unroll 8
-      for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
-    }
-  }
-  const EpilogueArgs e = a.e;  // a local copy: the stores cannot change it
-  return store_tile<R, NB>(acc, e, res, y, b0);
-}
-
-using TileFn = __mmask16 (*)(const TileArgs&, const float*, int64_t, const float* const*, float* const*, int64_t);
-
-template <int R, size_t... NB>
-constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows(std::index_sequence<NB...>) {
-  return {tile<R, static_cast<int>(NB) + 1>...};
-}
-
-template <size_t... R>
-constexpr std::array<std::array<TileFn, kMaxBlocks>, kMaxRows> all_tiles(std::index_sequence<R...>) {
-  return {tiles_of_rows<static_cast<int>(R) + 1>(std::make_index_sequence<kMaxBlocks>())...};
-}
-
-// [rows - 1][blocks - 1]
-constexpr auto kTiles = all_tiles(std::make_index_sequence<kMaxRows>());
 
 // The row buffer of output row oh of image img.
 void fill_row(const Impl& k, const float* x, int64_t img, int64_t oh, float* buf) {
@@ -129,7 +71,8 @@ QS_F32_TARGET bool run_rows(const Impl& k, const float* x, const float* residual
   const size_t need = static_cast<size_t>(k.c * k.kh * k.copy_w);
   if (buffer.size() < need) buffer.resize(need);
   float* buf = buffer.data();
-  const TileArgs args{k.w.data(), k.offset.data(), k.taps, k.stride_w, epilogue_args(k.bias.data(), k.n, k.act)};
+  const TileArgs args{k.w.data(), k.offset.data(), k.taps, epilogue_args(k.bias.data(), k.n, k.act)};
+  const float* xr[kMaxRows];
   const float* rr[kMaxRows];
   float* yr[kMaxRows];
   __mmask16 bad = 0;
@@ -140,19 +83,16 @@ QS_F32_TARGET bool run_rows(const Impl& k, const float* x, const float* residual
       const int rows = static_cast<int>(std::min<int64_t>(k.rows, k.out_w - ow));
       for (int r = 0; r < rows; ++r) {
         const int64_t pixel = row * k.out_w + ow + r;
+        xr[r] = buf + (ow + r) * k.stride_w;
         rr[r] = residual ? residual + pixel * k.n : nullptr;
         yr[r] = y + pixel * k.n;
       }
-      const auto& row_fns = kTiles[static_cast<size_t>(rows - 1)];
-      for (int64_t c = 0; c < k.blocks; c += kMaxBlocks)
-        bad |= row_fns[static_cast<size_t>(std::min<int64_t>(kMaxBlocks, k.blocks - c) - 1)](
-            args, buf, ow, residual ? rr : nullptr, yr, c);
+      bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, xr, residual ? rr : nullptr, yr);
     }
   }
   return bad == 0;
 }
 
-#pragma GCC diagnostic pop
 #endif  // QS_F32_AVX512
 
 }  // namespace
