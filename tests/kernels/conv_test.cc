@@ -267,6 +267,7 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
   const std::vector<Case> cases = {
       {"3x3", conv_params(2, 16, 24, 1, {9, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
       {"pointwise", conv_params(1, 33, 64, 1, {8, 8}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})},
+      {"pointwise_to_24", conv_params(2, 40, 24, 1, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})},
       {"depthwise_s2", conv_params(1, 32, 32, 32, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},
       {"stem7x7", conv_params(1, 3, 16, 1, {32, 32}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3})}};
   const std::vector<ref::Epilogue> acts = {{Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, 0.f, 6.f},
@@ -310,8 +311,12 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
           // oneDNN may take the residual and Relu / LeakyRelu, only when it writes a channels-last
           // y, and never through its reference implementation.
           const bool exact_act = e.act == Act::kRelu || e.act == Act::kLeakyRelu;
-          if (conv->residual_fused()) EXPECT_TRUE(y_cl && residual) << what;
-          if (conv->activation_fused()) EXPECT_TRUE(y_cl && exact_act) << what;
+          if (conv->residual_fused()) {
+            EXPECT_TRUE(y_cl && residual) << what;
+          }
+          if (conv->activation_fused()) {
+            EXPECT_TRUE(y_cl && exact_act) << what;
+          }
           EXPECT_NE(conv->impl_info().rfind("ref", 0), 0u) << what << ": " << conv->impl_info();
           expect_close(got, y_cl ? naive::to_nhwc(p.batch, p.out_channels, out_sp, want) : want, what);
           if (x_cl && y_cl && c.name == "3x3" && e.act == Act::kRelu) {
@@ -320,6 +325,23 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
             EXPECT_EQ(conv->residual_fused(), residual) << what;
           }
         }
+  }
+}
+
+// 1x1 convolutions to between 16 and 32 channels take oneDNN's jit_1x1 kernel, not the brgemm
+// one it lists first (conv_onednn.cc, prefers_jit_1x1); 16 and 32 channels keep oneDNN's choice.
+TEST(ConvOneDnn, NarrowPointwiseTakesJit1x1) {
+  if (!fast::channels_last_preferred()) GTEST_SKIP() << "no channels-last convolutions on this CPU";
+  for (const int64_t out : {16, 20, 24, 31, 32}) {
+    const ConvParams p = conv_params(8, 96, out, 1, {56, 56}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0});
+    const auto w = random_values(out * 96, 2), b = random_values(out, 3);
+    fast::ConvFastOptions o;
+    o.src_channels_last = o.dst_channels_last = true;
+    std::string why;
+    auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+    ASSERT_NE(conv, nullptr) << why;
+    const bool jit = conv->impl_info().rfind("jit_1x1", 0) == 0;
+    EXPECT_EQ(jit, out > 16 && out < 32) << out << ": " << conv->impl_info();
   }
 }
 
@@ -351,7 +373,9 @@ TEST(ConvOneDnn, FusedEpilogueTreatsNanAsTheReferenceDoes) {
     for (size_t i = 0; i < got.size(); ++i) {
       nans += std::isnan(want_cl[i]);
       ASSERT_EQ(std::isnan(got[i]), std::isnan(want_cl[i])) << "act " << static_cast<int>(e.act) << " element " << i;
-      if (!std::isnan(got[i])) EXPECT_NEAR(got[i], want_cl[i], 1e-4f * (1 + std::fabs(want_cl[i])));
+      if (!std::isnan(got[i])) {
+        EXPECT_NEAR(got[i], want_cl[i], 1e-4f * (1 + std::fabs(want_cl[i])));
+      }
     }
     EXPECT_EQ(nans > 0, e.act != Act::kRelu) << "the NaN reaches 3x3 outputs unless Relu clears it";
   }
@@ -444,7 +468,9 @@ TEST(ConvOneDnn, WinogradMatchesTheReferenceWithinItsRounding) {
             ASSERT_FALSE(std::signbit(got[i])) << what << ": Relu gives +0, element " << i;
           }
         }
-        if (act == Act::kRelu) EXPECT_GT(zeros, 0) << what;
+        if (act == Act::kRelu) {
+          EXPECT_GT(zeros, 0) << what;
+        }
       }
   }
   // Not Winograd: without the caller's leave, a strided or grouped 3x3, too few pixels or channels.
