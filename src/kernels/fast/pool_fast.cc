@@ -228,6 +228,34 @@ QS_VEC_CLONES float plane_max(const float* x, int64_t n) {
 // One output row (batch item xb, output row o1) of an NHWC pool: per output pixel, the taps in the
 // reference's order (rows, then columns), each a loop over the channels, which are contiguous.
 
+// The maximum over one output pixel's taps (rows r1 from s1, columns r2 from s2) of channels
+// [c0, c0 + n), into y[c0, c0 + n): the first tap's value, then src > y ? src : y tap by tap in the
+// reference's order. kN > 0: n == kN, a constant, so that the running maximum stays in registers
+// across the taps instead of being stored and loaded again at each.
+template <int64_t kN>
+QS_ALWAYS_INLINE inline void max_over_taps(const PoolParams& p, const float* __restrict xb, int64_t s1, TapRange r1,
+                                           int64_t s2, TapRange r2, int64_t c0, int64_t n, float* __restrict y) {
+  const int64_t nc = p.channels, w = p.in[2];
+  if constexpr (kN > 0) n = kN;
+  float acc[kN > 0 ? kN : 64];
+  float* m = kN > 0 ? acc : y + c0;
+  bool first = true;
+  for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
+    const float* xr = xb + (s1 + k1 * p.dilation[1]) * w * nc + c0;
+    for (int64_t k2 = r2.lo; k2 < r2.hi; ++k2) {
+      const float* __restrict src = xr + (s2 + k2 * p.dilation[2]) * nc;
+      if (first) {
+        for (int64_t c = 0; c < n; ++c) m[c] = src[c];
+        first = false;
+      } else {
+        for (int64_t c = 0; c < n; ++c) m[c] = src[c] > m[c] ? src[c] : m[c];
+      }
+    }
+  }
+  if constexpr (kN > 0)
+    for (int64_t c = 0; c < n; ++c) y[c0 + c] = acc[c];
+}
+
 template <Kind kind>
 QS_ALWAYS_INLINE inline void nhwc_row(const PoolParams& p, const float* __restrict xb, float* __restrict yrow,
                                       int64_t o1) {
@@ -246,26 +274,20 @@ QS_ALWAYS_INLINE inline void nhwc_row(const PoolParams& p, const float* __restri
       for (int64_t c = 0; c < nc; ++c) y[c] = v;
       continue;
     }
-    if constexpr (kind == Kind::kAvg)
+    if constexpr (kind == Kind::kMax) {
+      constexpr int64_t kChunk = 64;  // channels at a time: four AVX-512 registers
+      int64_t c0 = 0;
+      for (; c0 + kChunk <= nc; c0 += kChunk) max_over_taps<kChunk>(p, xb, s1, r1, s2, r2, c0, kChunk, y);
+      if (c0 < nc) max_over_taps<0>(p, xb, s1, r1, s2, r2, c0, nc - c0, y);
+    } else {
       for (int64_t c = 0; c < nc; ++c) y[c] = 0.f;
-    bool first = true;
-    for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
-      const float* xr = xb + (s1 + k1 * p.dilation[1]) * w * nc;
-      for (int64_t k2 = r2.lo; k2 < r2.hi; ++k2) {
-        const float* __restrict src = xr + (s2 + k2 * p.dilation[2]) * nc;
-        if constexpr (kind == Kind::kMax) {
-          if (first) {
-            for (int64_t c = 0; c < nc; ++c) y[c] = src[c];
-            first = false;
-          } else {
-            for (int64_t c = 0; c < nc; ++c) y[c] = src[c] > y[c] ? src[c] : y[c];
-          }
-        } else {
+      for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
+        const float* xr = xb + (s1 + k1 * p.dilation[1]) * w * nc;
+        for (int64_t k2 = r2.lo; k2 < r2.hi; ++k2) {
+          const float* __restrict src = xr + (s2 + k2 * p.dilation[2]) * nc;
           for (int64_t c = 0; c < nc; ++c) y[c] += src[c];
         }
       }
-    }
-    if constexpr (kind == Kind::kAvg) {
       // count >= 1 here: some tap lies inside the input, hence inside the padded input too.
       const int64_t count =
           p.count_include_pad
