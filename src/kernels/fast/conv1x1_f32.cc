@@ -28,7 +28,7 @@ struct Conv1x1F32::Impl {
 
 namespace {
 
-constexpr int kMaxRows = 8;    // pixels per tile
+[[maybe_unused]] constexpr int kMaxRows = 8;  // pixels per tile
 constexpr int kMaxBlocks = 6;  // output blocks per pass over a tile: with 4 pixels, 24 accumulators
 
 // Pixels per tile for a layer whose passes cover `blocks` blocks: enough independent

@@ -45,7 +45,9 @@ inline bool epilogue_supported(const ref::Epilogue& e) { return e.act != ref::Ep
 #if QS_F32_AVX512
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // What an epilogue reads, copied out of the kernel: the float stores may alias anything, so
 // fields read through a reference would be loaded again after every store.

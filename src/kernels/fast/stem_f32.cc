@@ -31,7 +31,7 @@ struct StemConvF32::Impl {
 
 namespace {
 
-constexpr int kMaxRows = 12;   // pixels per tile
+[[maybe_unused]] constexpr int kMaxRows = 12;  // pixels per tile
 constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile
 
 // Pixels per tile: at most 24 accumulators, at least 8.
