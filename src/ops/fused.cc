@@ -179,11 +179,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
   const bool has_residual = ctx.has_input(3);
   if (ctx.options.use_fast && !transpose && layout.y && constant_f32(ctx, 1) &&
       (!ctx.has_input(2) || constant_f32(ctx, 2))) {
-    std::string why_not;
+    // A kernel that declines leaves the block to oneDNN below.
     if (layout.x && kernels::fast::Conv1x1F32::outruns_onednn(p))
-      pointwise = kernels::fast::Conv1x1F32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
+      pointwise = kernels::fast::Conv1x1F32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, nullptr);
     if (!layout.x && kernels::fast::StemConvF32::outruns_onednn(p))
-      stem = kernels::fast::StemConvF32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, &why_not);
+      stem = kernels::fast::StemConvF32::Create(p, constant_f32(ctx, 1), constant_f32(ctx, 2), e, nullptr);
   }
   if (ctx.options.use_fast && !pointwise && !stem) {
     std::string why_not;

@@ -34,5 +34,4 @@ class ActivationCache {
   Stats stats_;
 };
 
-
 }  // namespace qs::runtime

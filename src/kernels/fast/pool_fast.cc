@@ -225,8 +225,6 @@ QS_VEC_CLONES float plane_max(const float* x, int64_t n) {
 }
 
 // ---- channels-last ------------------------------------------------------------------------------
-// One output row (batch item xb, output row o1) of an NHWC pool: per output pixel, the taps in the
-// reference's order (rows, then columns), each a loop over the channels, which are contiguous.
 
 // The maximum over one output pixel's taps (rows r1 from s1, columns r2 from s2) of channels
 // [c0, c0 + n), into y[c0, c0 + n): the first tap's value, then src > y ? src : y tap by tap in the
@@ -237,7 +235,7 @@ QS_ALWAYS_INLINE inline void max_over_taps(const PoolParams& p, const float* __r
                                            int64_t s2, TapRange r2, int64_t c0, int64_t n, float* __restrict y) {
   const int64_t nc = p.channels, w = p.in[2];
   if constexpr (kN > 0) n = kN;
-  float acc[kN > 0 ? kN : 64];
+  float acc[kN > 0 ? kN : 1];  // kN == 0: the maximum runs in y itself
   float* m = kN > 0 ? acc : y + c0;
   bool first = true;
   for (int64_t k1 = r1.lo; k1 < r1.hi; ++k1) {
@@ -256,6 +254,8 @@ QS_ALWAYS_INLINE inline void max_over_taps(const PoolParams& p, const float* __r
     for (int64_t c = 0; c < n; ++c) y[c0 + c] = acc[c];
 }
 
+// One output row (batch item xb, output row o1) of an NHWC pool: per output pixel, the taps in the
+// reference's order (rows, then columns), each a loop over the channels, which are contiguous.
 template <Kind kind>
 QS_ALWAYS_INLINE inline void nhwc_row(const PoolParams& p, const float* __restrict xb, float* __restrict yrow,
                                       int64_t o1) {
