@@ -58,6 +58,10 @@ class Tensor {
   bool known_finite() const { return known_finite_; }
   void set_known_finite(bool v) { known_finite_ = v; }
 
+  // Whether this tensor holds the only reference to its buffer (no copy, reshape or part of it
+  // is alive elsewhere), so that writing it changes no other tensor.
+  bool sole_owner() const { return buf_ && buf_.use_count() == 1; }
+
   // Same buffer, another shape with the same element count.
   Tensor Reshaped(Shape shape) const;
   // Elements [offset, offset + numel(shape)) as a tensor of `shape`, sharing (and keeping

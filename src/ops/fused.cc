@@ -222,6 +222,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
     }
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
+  // oneDNN adds the residual to what y holds (ConvOneDnn::run): y may be R's buffer.
+  const bool residual_in_place = fast && !finite && !pointwise && !stem && has_residual && fast->residual_fused();
   return make_kernel(
       [p, transpose, e, fast, finite, pointwise, stem, has_epilogue, has_residual, layout](
           std::span<const Tensor* const> in, std::span<Tensor* const> out) {
@@ -269,7 +271,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
         });
       },
       pointwise ? "pointwise" : stem ? "stem" : fast || finite ? "onednn" : "reference", true,
-      /*picks_threads=*/pointwise || stem);
+      /*picks_threads=*/pointwise || stem, /*in_place_input=*/residual_in_place ? 3 : -1);
 }
 
 // INT8 tensors handed from one INT8 block to the next (passes/int8_handoff.h): X already

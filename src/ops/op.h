@@ -51,30 +51,38 @@ class Kernel {
   // True when run() writes every element of every output, so the planner need not zero them.
   virtual bool writes_all_outputs() const { return false; }
   // True when run() sets each output Tensor itself (a view that shares an input's buffer), so
-  // the planner hands it empty tensors instead of allocating them. Inputs are never written,
-  // so a view stays valid for as long as anyone holds it.
+  // the planner hands it empty tensors instead of allocating them. Inputs are never written
+  // while anyone else holds them (in_place_input), so a view stays valid for as long as it is held.
   virtual bool makes_outputs() const { return false; }
   // True when run() picks its own thread count by the work it has, and a parallel region of
   // its costs little to start; the planner then does not hold a small layer to one thread.
   virtual bool picks_threads() const { return false; }
+  // The input whose buffer output 0 may take over, or -1. Where this step is that input's last
+  // reader and no one else holds its buffer, the planner hands run() that buffer as output 0
+  // (same dtype and shape), so run() must compute correctly with out[0] aliasing that input:
+  // a residual added in place instead of copied.
+  virtual int in_place_input() const { return -1; }
 };
 
 using KernelFn = std::function<void(std::span<const Tensor* const>, std::span<Tensor* const>)>;
 
 class FnKernel final : public Kernel {
  public:
-  FnKernel(KernelFn fn, std::string_view impl, bool writes_all, bool picks_threads = false)
-      : fn_(std::move(fn)), impl_(impl), writes_all_(writes_all), picks_threads_(picks_threads) {}
+  FnKernel(KernelFn fn, std::string_view impl, bool writes_all, bool picks_threads = false, int in_place_input = -1)
+      : fn_(std::move(fn)), impl_(impl), writes_all_(writes_all), picks_threads_(picks_threads),
+        in_place_input_(in_place_input) {}
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override { fn_(in, out); }
   std::string_view impl() const override { return impl_; }
   bool writes_all_outputs() const override { return writes_all_; }
   bool picks_threads() const override { return picks_threads_; }
+  int in_place_input() const override { return in_place_input_; }
 
  private:
   KernelFn fn_;
   std::string_view impl_;
   bool writes_all_;
   bool picks_threads_;
+  int in_place_input_;
 };
 
 // A kernel whose one output is its input 0 with another shape, sharing the buffer (Reshape,
@@ -93,10 +101,11 @@ class ViewKernel final : public Kernel {
   Shape shape_;
 };
 
-// writes_all: fn writes every element of every output (see Kernel::writes_all_outputs).
+// writes_all: fn writes every element of every output (see Kernel::writes_all_outputs); the
+// others: Kernel::picks_threads and Kernel::in_place_input.
 inline std::unique_ptr<Kernel> make_kernel(KernelFn fn, std::string_view impl = "reference", bool writes_all = false,
-                                           bool picks_threads = false) {
-  return std::make_unique<FnKernel>(std::move(fn), impl, writes_all, picks_threads);
+                                           bool picks_threads = false, int in_place_input = -1) {
+  return std::make_unique<FnKernel>(std::move(fn), impl, writes_all, picks_threads, in_place_input);
 }
 
 struct PrepareContext {

@@ -299,6 +299,18 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     if (keep.count(s) || p.slot_init_[static_cast<size_t>(s)].defined() || last_use[static_cast<size_t>(s)] < 0) continue;
     p.steps_[static_cast<size_t>(last_use[static_cast<size_t>(s)])].release.push_back(s);
   }
+  // Outputs that may take over an input's buffer: the input dies here (released by this step,
+  // read by no other of its inputs) and has output 0's dtype and shape.
+  for (Step& s : p.steps_) {
+    const int k = s.kernel->in_place_input();
+    if (k < 0 || static_cast<size_t>(k) >= s.inputs.size() || s.outputs.empty() || s.outputs[0] < 0) continue;
+    const int slot = s.inputs[static_cast<size_t>(k)];
+    if (slot < 0 || std::count(s.release.begin(), s.release.end(), slot) == 0 ||
+        std::count(s.inputs.begin(), s.inputs.end(), slot) != 1)
+      continue;
+    const ops::TensorInfo& in = p.infos_.at(s.node->inputs[static_cast<size_t>(k)]);
+    if (in.dtype == s.output_infos[0].dtype && in.shape == s.output_infos[0].shape) s.in_place = k;
+  }
   return p;
 }
 
@@ -351,6 +363,15 @@ Expected<std::map<std::string, Tensor>> Plan::Run(const std::map<std::string, Te
         continue;
       }
       const ops::TensorInfo& info = s.output_infos[k];
+      if (k == 0 && s.in_place >= 0) {
+        const Tensor& taken = slots[static_cast<size_t>(s.inputs[static_cast<size_t>(s.in_place)])];
+        if (taken.sole_owner()) {
+          slots[static_cast<size_t>(slot)] = taken;  // the input's slot is released after the step
+          slots[static_cast<size_t>(slot)].set_known_finite(false);
+          out_ptrs.push_back(&slots[static_cast<size_t>(slot)]);
+          continue;
+        }
+      }
       slots[static_cast<size_t>(slot)] = s.kernel->makes_outputs()        ? Tensor()
                                          : s.kernel->writes_all_outputs() ? Tensor::Uninitialized(info.dtype, info.shape)
                                                                           : Tensor(info.dtype, info.shape);

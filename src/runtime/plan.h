@@ -77,6 +77,9 @@ class Plan {
     Precision precision = Precision::kFp32;
     std::vector<uint64_t> output_signatures;  // per output: what computes it (activation_cache.h)
     bool single_thread = false;               // too little work to share between threads (and the kernel does not pick)
+    // The input (index) whose buffer output 0 takes over when this step holds its only
+    // reference (ops::Kernel::in_place_input; this step is its last reader), or -1.
+    int in_place = -1;
   };
 
   // input_shapes: shape of each graph input; types come from the model.

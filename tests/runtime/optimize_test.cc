@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -519,6 +520,89 @@ TEST(Optimize, WinogradBlocksGiveTheReferenceNanAndInfinity) {
     EXPECT_EQ(nonfinite > 0, std::isinf(bad)) << bad;
     EXPECT_GT(changed, 0) << bad;
     EXPECT_LT(changed, plain.numel() / 4) << bad << ": only the pixel's neighbourhood";
+  }
+}
+
+// x -> Conv 1x1 + Relu -> A -> Conv 1x1 -> B -> Conv 1x1 -> C; y = Relu(C + A): the last
+// convolution fuses the residual A (32 -> 64 -> 32 -> 64 channels, 8x8 pixels). With
+// a_is_output, A is a graph output too.
+std::shared_ptr<const ir::Graph> residual_block(bool a_is_output) {
+  auto g = std::make_shared<ir::Graph>();
+  g->opset = 13;
+  g->inputs.push_back({"x", DType::kFloat32, true, {1, 32, 8, 8}, {}});
+  g->outputs.push_back({"y", DType::kFloat32, true, {1, 64, 8, 8}, {}});
+  if (a_is_output) g->outputs.push_back({"A", DType::kFloat32, true, {1, 64, 8, 8}, {}});
+  for (const auto& [name, shape] :
+       {std::pair<const char*, Shape>{"wa", {64, 32, 1, 1}}, {"wb", {32, 64, 1, 1}}, {"wc", {64, 32, 1, 1}}}) {
+    Tensor t(DType::kFloat32, shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = std::sin(1.7f * static_cast<float>(i) + name[1]) * 0.2f;
+    g->initializers[name] = t;
+  }
+  add_node(*g, "Conv", "conv_a", {"x", "wa"}, "a");
+  add_node(*g, "Relu", "relu_a", {"a"}, "A");
+  add_node(*g, "Conv", "conv_b", {"A", "wb"}, "B");
+  add_node(*g, "Conv", "conv_c", {"B", "wc"}, "C");
+  add_node(*g, "Add", "add", {"C", "A"}, "s");
+  add_node(*g, "Relu", "relu", {"s"}, "y");
+  return g;
+}
+
+// A block that adds a residual whose value dies there writes its output into the residual's
+// buffer (Plan::Step::in_place), with the values of the plan that does not; a residual that
+// is also a graph output, or that someone still holds, is left as it was.
+TEST(Optimize, ResidualAddedInPlaceWhereItsValueDies) {
+  if (!kernels::fast::channels_last_preferred()) GTEST_SKIP() << "no AVX-512 convolutions on this CPU";
+  const Tensor x = input_for(*residual_block(false), "");
+  const std::string a_cl = passes::channels_last_name("A");
+  for (const bool a_is_output : {false, true}) {
+    auto g = residual_block(a_is_output);
+    const Outcome plain = run(g, x, false), ref = run(g, x, false, nullptr, false);
+    runtime::PlanOptions o;
+    o.optimize = true;
+    auto mp = runtime::build_mixed_plan(g, {{"x", x.shape()}}, nullptr, o);
+    ASSERT_TRUE(mp.ok()) << mp.status().message();
+    const runtime::Plan& plan = *mp->plan;
+    int in_place_steps = 0;
+    for (const auto& s : plan.steps()) {
+      if (s.in_place < 0) continue;
+      ++in_place_steps;
+      EXPECT_EQ(s.node->op_type, "FusedConv");
+      EXPECT_EQ(s.node->input(static_cast<size_t>(s.in_place)), a_cl);
+    }
+    EXPECT_EQ(in_place_steps, a_is_output ? 0 : 1) << "A is an output: " << a_is_output;
+
+    for (const bool hold : {false, true}) {
+      const std::string what = std::string(a_is_output ? "A an output" : "A dies in the block") +
+                               (hold ? ", held by the observer" : "");
+      // The observer sees where A and the block's output lie; with hold, it keeps A.
+      const void* a_buffer = nullptr;
+      const void* y_buffer = nullptr;
+      Tensor held, snapshot;
+      auto observer = [&](size_t, const ir::Node& node, std::span<const Tensor* const> outs) {
+        if (node.outputs[0] == a_cl) {
+          a_buffer = outs[0]->raw();
+          if (hold) {
+            held = *outs[0];
+            snapshot = outs[0]->Clone();
+          }
+        }
+        if (node.op_type == "FusedConv" && node.input(3) == a_cl) y_buffer = outs[0]->raw();
+      };
+      auto out = plan.Run({{"x", x}}, observer);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      ASSERT_NE(a_buffer, nullptr);
+      ASSERT_NE(y_buffer, nullptr) << "the Add fuses into conv_c";
+      EXPECT_EQ(y_buffer == a_buffer, !a_is_output && !hold) << what;
+      EXPECT_LE(rel_diff(out->at("y"), plain.out.at("y")), 1e-5) << what;
+      EXPECT_LE(rel_diff(out->at("y"), ref.out.at("y")), 1e-5) << what << " vs reference kernels";
+      if (a_is_output) {
+        EXPECT_LE(rel_diff(out->at("A"), plain.out.at("A")), 1e-5) << what;
+      }
+      if (hold) {
+        ASSERT_EQ(held.nbytes(), snapshot.nbytes());
+        EXPECT_EQ(std::memcmp(held.raw(), snapshot.raw(), held.nbytes()), 0) << what << ": A was written";
+      }
+    }
   }
 }
 

@@ -68,7 +68,8 @@ class ConvOneDnn {
 
   // Same buffers as ref::conv_f32 / conv_transpose_f32; w and b are ignored when they were
   // given as constants. Safe to call from several threads at once.
-  // residual: r of options.residual when residual_fused() (y may not alias it), else unused.
+  // residual: r of options.residual when residual_fused(), else unused. y may be r itself (the
+  // residual added in place); otherwise run() first copies r into y.
   // The caller applies what was not fused (the residual and/or the activation) to y.
   void run(const float* x, const float* w, const float* b, float* y, const float* residual = nullptr) const;
   // What run() applied as oneDNN post-ops (possible only when the primitive writes a
