@@ -59,8 +59,9 @@ uint64_t kernel_key(const ir::Node& node, Precision precision, const passes::Nod
 }
 
 // Multiply-adds of a convolution or matrix product (from its input shapes; stride 1 assumed,
-// so strided convolutions are over-estimated), or -1 for other ops.
-int64_t estimated_macs(const ir::Node& node, const std::vector<ops::TensorInfo>& in) {
+// so strided convolutions are over-estimated), or -1 for other ops. *rows: a matrix product's
+// rows of A (its batch included).
+int64_t estimated_macs(const ir::Node& node, const std::vector<ops::TensorInfo>& in, int64_t* rows) {
   if (in.size() < 2 || !in[0].present() || !in[1].present() || in[0].shape.empty() || in[1].shape.empty()) return -1;
   const std::string& op = node.op_type;
   const Shape& x = in[0].shape;
@@ -75,9 +76,9 @@ int64_t estimated_macs(const ir::Node& node, const std::vector<ops::TensorInfo>&
     const int64_t k = x.back();
     if (k <= 0) return -1;
     const int64_t n = b.size() == 1 ? 1 : b.back();
-    int64_t rows = numel(x) / k;
-    if (b.size() >= 3 && x.size() == 2 && b[b.size() - 2] > 0 && n > 0) rows *= numel(b) / (b[b.size() - 2] * n);
-    return rows * n * k;
+    *rows = numel(x) / k;
+    if (b.size() >= 3 && x.size() == 2 && b[b.size() - 2] > 0 && n > 0) *rows *= numel(b) / (b[b.size() - 2] * n);
+    return *rows * n * k;
   }
   return -1;
 }
@@ -88,14 +89,28 @@ bool is_matrix_product(const std::string& op) { return op == "Gemm" || op == "Fu
 // second one costs tens of microseconds (more on a busy machine), about what it would save.
 // Kept low: each switch between one and several threads leaves the other threads asleep for
 // the next layer, and at 4M MobileNetV2 at batch 1 ran 20-30% slower on 2 threads than with
-// every layer threaded. Matrix products need four times as much: oneDNN splits them by rows, and
-// a transformer's 64-token linear layers (64 x 64 x 64, 256K) ran 6-30% slower on two threads
-// than on one, the 1M ones (64 x 64 x 256) 0-25% faster (bench/transformer_bench).
+// every layer threaded. Matrix products need more, as oneDNN splits them by rows: four times as
+// much with at most kStreamingRows rows, which stream their weights (a second thread adds
+// memory bandwidth: MobileNetV2's 1280 -> 1000 classifier at batch 1, 1.3M, took 0.20 ms on one
+// thread and 0.14 on two), eight times with more rows. A transformer's 64-token linear layers
+// ran 6-30% slower on two threads than on one at 256K (64 x 64 x 64; bench/transformer_bench),
+// and at 1M (64 x 64 x 256) 0-25% faster alone but 50% slower inside vit_tiny (11 against 17 us:
+// the second thread sleeps between the layers around it), which ran as fast on two threads
+// as on one only once they took one.
 // Kernels that pick their own thread count (Kernel::picks_threads: the in-register INT8
 // kernels, which wake a second thread from about 10k cycles of work) are left to it: held to
 // one thread, MobileNetV2's depthwise layers at 14x14 and 7x7 ran no faster on 2 threads than
 // on 1, and at batch 1 the second thread sat idle in 34 % of its time (16 % after).
 constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
+constexpr int64_t kStreamingRows = 16;
+
+// The multiply-adds from which a layer of this kind takes several threads.
+int64_t min_parallel_macs(const ir::Node& node, Precision precision, int64_t rows) {
+  // int8 products run about four times as fast, so they need four times the work.
+  const int64_t int8 = precision == Precision::kInt8 ? 4 : 1;
+  if (!is_matrix_product(node.op_type)) return int8 * kMinParallelMacs;
+  return int8 * (rows <= kStreamingRows ? 4 : 8) * kMinParallelMacs;
+}
 
 }  // namespace
 
@@ -176,10 +191,9 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
     const uint64_t key = options.kernels && !all_constant
                              ? kernel_key(node, precision, exec, ctx.inputs, options.kernel)
                              : 0;
-    // int8 products run about four times as fast, so they need four times the work.
-    const int64_t macs = estimated_macs(node, ctx.inputs);
-    const bool single_thread = macs >= 0 && macs < (precision == Precision::kInt8 ? 4 : 1) *
-                                                       (is_matrix_product(node.op_type) ? 4 : 1) * kMinParallelMacs;
+    int64_t rows = 0;
+    const int64_t macs = estimated_macs(node, ctx.inputs, &rows);
+    const bool single_thread = macs >= 0 && macs < min_parallel_macs(node, precision, rows);
     std::optional<kernels::fast::SingleThreaded> one_thread;  // oneDNN sizes its work split at creation
     if (single_thread) one_thread.emplace();
     KernelCache::Entry cached;
