@@ -13,6 +13,7 @@
 
 #include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv_onednn.h"
+#include "kernels/fast/stem_f32.h"
 #include "kernels/reference/conv.h"
 #include "ratio_reporter.h"
 
@@ -176,6 +177,84 @@ void pointwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_PointwiseOneDnn)->Apply(pointwise_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PointwiseRegisters)->Apply(pointwise_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A first layer: in and out channels, kernel, stride, input size, batch (st.range(0..5)); padding
+// kernel / 2, bias, Relu; plain NCHW in, channels-last out, as the FP32 block runs it.
+ConvParams stem_params(const std::vector<int64_t>& s) {
+  const int64_t k = s[2], stride = s[3], pad = k / 2, out = (s[4] + 2 * pad - k) / stride + 1;
+  return ConvParams{s[5], s[0], s[1], 1, {s[4], s[4]}, {out, out}, {k, k}, {stride, stride}, {1, 1}, {pad, pad}, {pad, pad}};
+}
+
+struct StemBuffers {
+  std::vector<float> x, w, b, y;
+  explicit StemBuffers(const ConvParams& p)
+      : x(random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], 1)),
+        w(random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], 2)),
+        b(random_values(p.out_channels, 3)),
+        y(static_cast<size_t>(p.batch * p.out_channels * p.out_size[0] * p.out_size[1])) {}
+};
+
+void set_stem_flops(benchmark::State& st, const ConvParams& p) {
+  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1] * p.out_size[0] *
+                       p.out_size[1];
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+qs::kernels::ref::Epilogue relu() {
+  qs::kernels::ref::Epilogue e;
+  e.act = qs::kernels::ref::Epilogue::Act::kRelu;
+  return e;
+}
+
+// What an FP32 block runs for a first layer without StemConvF32.
+void BM_StemOneDnn(benchmark::State& st) {
+  const ConvParams p = stem_params({st.range(0), st.range(1), st.range(2), st.range(3), st.range(4), st.range(5)});
+  StemBuffers buf(p);
+  qs::kernels::fast::ConvFastOptions o;
+  o.dst_channels_last = true;
+  o.epilogue = relu();
+  std::string why;
+  auto fast = qs::kernels::fast::ConvOneDnn::Conv(p, buf.w.data(), buf.b.data(), true, &why, o);
+  if (!fast) {
+    st.SkipWithError(("oneDNN declined: " + why).c_str());
+    return;
+  }
+  st.SetLabel(fast->impl_info());
+  for (auto _ : st) {
+    fast->run(buf.x.data(), nullptr, nullptr, buf.y.data());
+    benchmark::DoNotOptimize(buf.y.data());
+  }
+  set_stem_flops(st, p);
+}
+
+void BM_StemRegisters(benchmark::State& st) {
+  const ConvParams p = stem_params({st.range(0), st.range(1), st.range(2), st.range(3), st.range(4), st.range(5)});
+  StemBuffers buf(p);
+  std::string why;
+  auto fast = qs::kernels::fast::StemConvF32::Create(p, buf.w.data(), buf.b.data(), relu(), &why);
+  if (!fast) {
+    st.SkipWithError(("StemConvF32 declined: " + why).c_str());
+    return;
+  }
+  for (auto _ : st) {
+    fast->run(buf.x.data(), nullptr, buf.y.data());
+    benchmark::DoNotOptimize(buf.y.data());
+  }
+  set_stem_flops(st, p);
+}
+
+// {in, out, kernel, stride, size, batch}: ResNet-50's and MobileNetV2's first layers, a
+// CIFAR ResNet's (stride 1), and one of stride 4 (a ViT's patches).
+const std::vector<std::vector<int64_t>> kStemShapes = {
+    {3, 64, 7, 2, 224, 1}, {3, 32, 3, 2, 224, 1}, {3, 64, 7, 2, 224, 8}, {3, 32, 3, 2, 224, 8}, {3, 16, 3, 1, 32, 8},
+    {3, 64, 4, 4, 32, 8}};
+
+void stem_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& s : kStemShapes) b->Args(s);
+}
+
+BENCHMARK(BM_StemOneDnn)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_StemRegisters)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // ResNet-18/34 stage 2 and stage 3 shapes.
 BENCHMARK(BM_ConvReference)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -210,6 +289,15 @@ int main(int argc, char** argv) {
       std::printf("pointwise in/out/size/batch %s: oneDNN %.3f ms, Conv1x1F32 %.3f ms, Conv1x1F32 is %.2fx faster%s\n",
                   args.c_str(), d->second, r->second, d->second / r->second,
                   qs::kernels::fast::Conv1x1F32::outruns_onednn(pointwise_params(s)) ? " (taken)" : "");
+  }
+  for (const auto& s : kStemShapes) {
+    std::string args;
+    for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
+    const std::string suffix = "/" + args + "/real_time";
+    auto d = reporter.times.find("BM_StemOneDnn" + suffix), r = reporter.times.find("BM_StemRegisters" + suffix);
+    if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
+      std::printf("first layer in/out/kernel/stride/size/batch %s: oneDNN %.3f ms, StemConvF32 %.3f ms, StemConvF32 is %.2fx faster\n",
+                  args.c_str(), d->second, r->second, d->second / r->second);
   }
   benchmark::Shutdown();
   return 0;

@@ -65,7 +65,7 @@ QS_F32_TARGET bool run_pixels(const Conv1x1F32::Impl& k, const float* x, const f
         if (++oh == k.out_h) oh = 0, ++b;
       }
     }
-    bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, xr, residual ? rr : nullptr, yr);
+    bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, PixelPointers{xr}, residual ? rr : nullptr, yr);
   }
   return bad == 0;
 }

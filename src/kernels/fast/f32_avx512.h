@@ -132,12 +132,24 @@ struct TileArgs {
   EpilogueArgs e;
 };
 
-// One tile: R pixels (x[r] points at pixel r's input, tap t at x[r][offset[t]]; the rows of the
-// residual and y given by pointer) times NB output blocks from block b0, the sums in fused
-// multiply-adds in tap order. Returns the lanes written that are not finite.
-template <int R, int NB>
-QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const float* const* res, float* const* y,
-                             int64_t b0) {
+// Where the pixels of a tile read their input: pixel r at x[r] (PixelPointers), or at x0 + r * S
+// (PixelStride<S>: pixels of one output row S floats apart, one pointer for the whole tile, so
+// that the sums' loop keeps every address in registers: R pointers of their own spill from 12).
+struct PixelPointers {
+  const float* const* x;
+  const float* pixel(int r) const { return x[r]; }
+};
+template <int S>
+struct PixelStride {
+  const float* x0;
+  const float* pixel(int r) const { return x0 + r * S; }
+};
+
+// One tile: R pixels (tap t of pixel r at in.pixel(r)[offset[t]]; the rows of the residual and y
+// given by pointer) times NB output blocks from block b0, the sums in fused multiply-adds in tap
+// order. Returns the lanes written that are not finite.
+template <int R, int NB, typename In>
+QS_F32_TARGET __mmask16 tile(const TileArgs& a, In in, const float* const* res, float* const* y, int64_t b0) {
   __m512 acc[R][NB];
   const float* wb[NB];
 #pragma GCC unroll 8
@@ -146,9 +158,6 @@ QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const flo
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) acc[r][j] = _mm512_setzero_ps();
   }
-  const float* xr[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) xr[r] = x[r];
   for (int64_t t = 0; t < a.taps; ++t) {
     const int32_t off = a.offset[t];
     __m512 wv[NB];
@@ -156,7 +165,7 @@ QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const flo
     for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_ps(wb[j] + t * 16);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512 xb = _mm512_set1_ps(xr[r][off]);
+      const __m512 xb = _mm512_set1_ps(in.pixel(r)[off]);
 #pragma GCC unroll 8
       for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_fmadd_ps(xb, wv[j], acc[r][j]);
     }
@@ -165,31 +174,31 @@ QS_F32_TARGET __mmask16 tile(const TileArgs& a, const float* const* x, const flo
   return store_tile<R, NB>(acc, e, res, y, b0);
 }
 
-using TileFn = __mmask16 (*)(const TileArgs&, const float* const*, const float* const*, float* const*, int64_t);
+template <typename In>
+using TileFn = __mmask16 (*)(const TileArgs&, In, const float* const*, float* const*, int64_t);
 
-template <int R, size_t... NB>
-constexpr std::array<TileFn, sizeof...(NB)> tiles_of_rows(std::index_sequence<NB...>) {
-  return {tile<R, static_cast<int>(NB) + 1>...};
+template <typename In, int R, size_t... NB>
+constexpr std::array<TileFn<In>, sizeof...(NB)> tiles_of_rows(std::index_sequence<NB...>) {
+  return {tile<R, static_cast<int>(NB) + 1, In>...};
 }
 
-template <size_t MaxBlocks, size_t... R>
-constexpr std::array<std::array<TileFn, MaxBlocks>, sizeof...(R)> all_tiles(std::index_sequence<R...>) {
-  return {tiles_of_rows<static_cast<int>(R) + 1>(std::make_index_sequence<MaxBlocks>())...};
+template <typename In, size_t MaxBlocks, size_t... R>
+constexpr std::array<std::array<TileFn<In>, MaxBlocks>, sizeof...(R)> all_tiles(std::index_sequence<R...>) {
+  return {tiles_of_rows<In, static_cast<int>(R) + 1>(std::make_index_sequence<MaxBlocks>())...};
 }
 
 // The tiles of up to MaxRows pixels and MaxBlocks blocks: [rows - 1][blocks - 1].
-template <size_t MaxRows, size_t MaxBlocks>
-inline constexpr auto kTiles = all_tiles<MaxBlocks>(std::make_index_sequence<MaxRows>());
+template <typename In, size_t MaxRows, size_t MaxBlocks>
+inline constexpr auto kTiles = all_tiles<In, MaxBlocks>(std::make_index_sequence<MaxRows>());
 
 // Every block of R pixels' outputs, MaxBlocks blocks at a time. Returns the lanes written that
 // are not finite.
-template <size_t MaxRows, size_t MaxBlocks>
-QS_F32_TARGET inline __mmask16 run_tiles(const TileArgs& a, int rows, const float* const* x, const float* const* res,
-                                         float* const* y) {
-  const auto& fns = kTiles<MaxRows, MaxBlocks>[static_cast<size_t>(rows - 1)];
+template <size_t MaxRows, size_t MaxBlocks, typename In>
+QS_F32_TARGET inline __mmask16 run_tiles(const TileArgs& a, int rows, In in, const float* const* res, float* const* y) {
+  const auto& fns = kTiles<In, MaxRows, MaxBlocks>[static_cast<size_t>(rows - 1)];
   __mmask16 bad = 0;
   for (int64_t c = 0; c < a.e.blocks; c += static_cast<int64_t>(MaxBlocks))
-    bad |= fns[static_cast<size_t>(std::min<int64_t>(MaxBlocks, a.e.blocks - c) - 1)](a, x, res, y, c);
+    bad |= fns[static_cast<size_t>(std::min<int64_t>(MaxBlocks, a.e.blocks - c) - 1)](a, in, res, y, c);
   return bad;
 }
 

@@ -23,7 +23,6 @@ struct StemConvF32::Impl {
   int64_t batch = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int64_t kh = 0, kw = 0, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
   int64_t n = 0, blocks = 0, taps = 0, copy_w = 0;
-  int rows = 1;                 // pixels per tile
   std::vector<int32_t> offset;  // of each tap in the row buffer
   std::vector<float> w, bias;
   ref::Epilogue act;
@@ -31,14 +30,12 @@ struct StemConvF32::Impl {
 
 namespace {
 
+// A tile: 12 pixels of an output row times 2 blocks of 16 output channels, 24 accumulators.
+// Two blocks of a 7x7 filter over 3 channels (19 KB) fit the first-level cache along with the
+// row buffer (19 KB at 224 columns), four do not: ResNet-50's first layer ran 1.21-1.26 ms with
+// 2 blocks and 12 pixels, 1.23-1.33 with 4 blocks and 6 (bench/conv_bench, one thread).
 [[maybe_unused]] constexpr int kMaxRows = 12;  // pixels per tile
-constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile
-
-// Pixels per tile: at most 24 accumulators, at least 8.
-int rows_for(int64_t blocks) {
-  const int64_t nb = std::min<int64_t>(blocks, kMaxBlocks);
-  return nb <= 2 ? 12 : nb == 3 ? 8 : 6;
-}
+[[maybe_unused]] constexpr int kMaxBlocks = 2;  // output blocks per pass over a tile
 
 #if QS_F32_AVX512
 
@@ -79,15 +76,20 @@ QS_F32_TARGET bool run_rows(const Impl& k, const float* x, const float* residual
   for (int64_t row = r0; row < r1; ++row) {
     const int64_t img = row / k.out_h, oh = row % k.out_h;
     fill_row(k, x, img, oh, buf);
-    for (int64_t ow = 0; ow < k.out_w; ow += k.rows) {
-      const int rows = static_cast<int>(std::min<int64_t>(k.rows, k.out_w - ow));
+    for (int64_t ow = 0; ow < k.out_w; ow += kMaxRows) {
+      const int rows = static_cast<int>(std::min<int64_t>(kMaxRows, k.out_w - ow));
       for (int r = 0; r < rows; ++r) {
         const int64_t pixel = row * k.out_w + ow + r;
         xr[r] = buf + (ow + r) * k.stride_w;
         rr[r] = residual ? residual + pixel * k.n : nullptr;
         yr[r] = y + pixel * k.n;
       }
-      bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, xr, residual ? rr : nullptr, yr);
+      const float* const* res = residual ? rr : nullptr;
+      // The tile's pixels lie stride_w apart in the row buffer: strides 1 and 2 (nearly every
+      // first layer) address them from one pointer.
+      if (k.stride_w == 1) bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, PixelStride<1>{xr[0]}, res, yr);
+      else if (k.stride_w == 2) bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, PixelStride<2>{xr[0]}, res, yr);
+      else bad |= run_tiles<kMaxRows, kMaxBlocks>(args, rows, PixelPointers{xr}, res, yr);
     }
   }
   return bad == 0;
@@ -138,7 +140,6 @@ std::unique_ptr<StemConvF32> StemConvF32::Create(const ref::ConvParams& p, const
   k.blocks = (k.n + 15) / 16;
   k.taps = k.c * k.kh * k.kw;
   k.copy_w = (k.out_w - 1) * k.stride_w + k.kw;
-  k.rows = rows_for(k.blocks);
   k.act = e;
   for (int64_t ch = 0; ch < k.c; ++ch)
     for (int64_t i = 0; i < k.kh; ++i)

@@ -6,7 +6,7 @@
 //
 // StemConvF32 reads the image where it lies: for each output row it copies the input rows
 // the filter touches into a zero-padded buffer of its own (a few KB, in L1), then keeps a tile
-// of up to 12 pixels times up to 4 blocks of 16 output channels in registers, one broadcast
+// of up to 12 pixels times up to 2 blocks of 16 output channels in registers, one broadcast
 // and one multiply-add per filter tap and block, the epilogue included (f32_avx512.h). The
 // sum runs in fused multiply-adds in (channel, row, column) order; only its rounding differs
 // from the reference's, as oneDNN's does.
