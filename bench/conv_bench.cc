@@ -110,27 +110,25 @@ qs::kernels::ref::Epilogue clip6() {
   return e;
 }
 
-struct PointwiseBuffers {
+// x, w, b and y of any convolution p (one group).
+struct ConvBuffers {
   std::vector<float> x, w, b, y;
-  explicit PointwiseBuffers(const ConvParams& p)
+  explicit ConvBuffers(const ConvParams& p)
       : x(random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], 1)),
-        w(random_values(p.out_channels * p.in_channels, 2)),
+        w(random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], 2)),
         b(random_values(p.out_channels, 3)),
         y(static_cast<size_t>(p.batch * p.out_channels * p.out_size[0] * p.out_size[1])) {}
 };
 
-void set_pointwise_flops(benchmark::State& st, const ConvParams& p) {
-  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.out_size[0] * p.out_size[1];
+void set_conv_flops(benchmark::State& st, const ConvParams& p) {
+  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1] * p.out_size[0] *
+                       p.out_size[1];
   st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// What an FP32 block with a finite Clip runs on finite inputs without Conv1x1F32.
-void BM_PointwiseOneDnn(benchmark::State& st) {
-  const ConvParams p = pointwise(st);
-  PointwiseBuffers buf(p);
-  qs::kernels::fast::ConvFastOptions o;
-  o.src_channels_last = o.dst_channels_last = o.nan_free = true;
-  o.epilogue = clip6();
+// p through oneDNN as an FP32 block with options o builds it.
+void time_onednn(benchmark::State& st, const ConvParams& p, const qs::kernels::fast::ConvFastOptions& o) {
+  ConvBuffers buf(p);
   std::string why;
   auto fast = qs::kernels::fast::ConvOneDnn::Conv(p, buf.w.data(), buf.b.data(), true, &why, o);
   if (!fast) {
@@ -142,23 +140,36 @@ void BM_PointwiseOneDnn(benchmark::State& st) {
     fast->run(buf.x.data(), nullptr, nullptr, buf.y.data());
     benchmark::DoNotOptimize(buf.y.data());
   }
-  set_pointwise_flops(st, p);
+  set_conv_flops(st, p);
 }
 
-void BM_PointwiseRegisters(benchmark::State& st) {
-  const ConvParams p = pointwise(st);
-  PointwiseBuffers buf(p);
+// p through one of the in-register kernels (Conv1x1F32, StemConvF32), epilogue e.
+template <typename Kernel>
+void time_registers(benchmark::State& st, const ConvParams& p, const qs::kernels::ref::Epilogue& e, const char* name) {
+  ConvBuffers buf(p);
   std::string why;
-  auto fast = qs::kernels::fast::Conv1x1F32::Create(p, buf.w.data(), buf.b.data(), clip6(), &why);
+  auto fast = Kernel::Create(p, buf.w.data(), buf.b.data(), e, &why);
   if (!fast) {
-    st.SkipWithError(("Conv1x1F32 declined: " + why).c_str());
+    st.SkipWithError((std::string(name) + " declined: " + why).c_str());
     return;
   }
   for (auto _ : st) {
     fast->run(buf.x.data(), nullptr, buf.y.data());
     benchmark::DoNotOptimize(buf.y.data());
   }
-  set_pointwise_flops(st, p);
+  set_conv_flops(st, p);
+}
+
+// What an FP32 block with a finite Clip runs on finite inputs without Conv1x1F32.
+void BM_PointwiseOneDnn(benchmark::State& st) {
+  qs::kernels::fast::ConvFastOptions o;
+  o.src_channels_last = o.dst_channels_last = o.nan_free = true;
+  o.epilogue = clip6();
+  time_onednn(st, pointwise(st), o);
+}
+
+void BM_PointwiseRegisters(benchmark::State& st) {
+  time_registers<qs::kernels::fast::Conv1x1F32>(st, pointwise(st), clip6(), "Conv1x1F32");
 }
 
 // {in, out, size, batch}: MobileNetV2's pointwise layers, then ResNet-50's (stride 1).
@@ -184,62 +195,26 @@ ConvParams stem_params(const std::vector<int64_t>& s) {
   return ConvParams{s[5], s[0], s[1], 1, {s[4], s[4]}, {out, out}, {k, k}, {stride, stride}, {1, 1}, {pad, pad}, {pad, pad}};
 }
 
-struct StemBuffers {
-  std::vector<float> x, w, b, y;
-  explicit StemBuffers(const ConvParams& p)
-      : x(random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], 1)),
-        w(random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], 2)),
-        b(random_values(p.out_channels, 3)),
-        y(static_cast<size_t>(p.batch * p.out_channels * p.out_size[0] * p.out_size[1])) {}
-};
-
-void set_stem_flops(benchmark::State& st, const ConvParams& p) {
-  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1] * p.out_size[0] *
-                       p.out_size[1];
-  st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
-
 qs::kernels::ref::Epilogue relu() {
   qs::kernels::ref::Epilogue e;
   e.act = qs::kernels::ref::Epilogue::Act::kRelu;
   return e;
 }
 
+ConvParams stem(const benchmark::State& st) {
+  return stem_params({st.range(0), st.range(1), st.range(2), st.range(3), st.range(4), st.range(5)});
+}
+
 // What an FP32 block runs for a first layer without StemConvF32.
 void BM_StemOneDnn(benchmark::State& st) {
-  const ConvParams p = stem_params({st.range(0), st.range(1), st.range(2), st.range(3), st.range(4), st.range(5)});
-  StemBuffers buf(p);
   qs::kernels::fast::ConvFastOptions o;
   o.dst_channels_last = true;
   o.epilogue = relu();
-  std::string why;
-  auto fast = qs::kernels::fast::ConvOneDnn::Conv(p, buf.w.data(), buf.b.data(), true, &why, o);
-  if (!fast) {
-    st.SkipWithError(("oneDNN declined: " + why).c_str());
-    return;
-  }
-  st.SetLabel(fast->impl_info());
-  for (auto _ : st) {
-    fast->run(buf.x.data(), nullptr, nullptr, buf.y.data());
-    benchmark::DoNotOptimize(buf.y.data());
-  }
-  set_stem_flops(st, p);
+  time_onednn(st, stem(st), o);
 }
 
 void BM_StemRegisters(benchmark::State& st) {
-  const ConvParams p = stem_params({st.range(0), st.range(1), st.range(2), st.range(3), st.range(4), st.range(5)});
-  StemBuffers buf(p);
-  std::string why;
-  auto fast = qs::kernels::fast::StemConvF32::Create(p, buf.w.data(), buf.b.data(), relu(), &why);
-  if (!fast) {
-    st.SkipWithError(("StemConvF32 declined: " + why).c_str());
-    return;
-  }
-  for (auto _ : st) {
-    fast->run(buf.x.data(), nullptr, buf.y.data());
-    benchmark::DoNotOptimize(buf.y.data());
-  }
-  set_stem_flops(st, p);
+  time_registers<qs::kernels::fast::StemConvF32>(st, stem(st), relu(), "StemConvF32");
 }
 
 // {in, out, kernel, stride, size, batch}: ResNet-50's and MobileNetV2's first layers, a
