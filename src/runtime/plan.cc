@@ -95,8 +95,8 @@ bool is_matrix_product(const std::string& op) { return op == "Gemm" || op == "Fu
 // thread and 0.14 on two), eight times with more rows. A transformer's 64-token linear layers
 // ran 6-30% slower on two threads than on one at 256K (64 x 64 x 64; bench/transformer_bench),
 // and at 1M (64 x 64 x 256) 0-25% faster alone but 50% slower inside vit_tiny (11 against 17 us:
-// the second thread sleeps between the layers around it), which ran as fast on two threads
-// as on one only once they took one.
+// the second thread sleeps between the layers around it); vit_tiny at batch 1 ran as fast on two
+// threads as on one once those layers kept one thread (0.98 -> 0.90 ms).
 // Kernels that pick their own thread count (Kernel::picks_threads: the in-register INT8
 // kernels, which wake a second thread from about 10k cycles of work) are left to it: held to
 // one thread, MobileNetV2's depthwise layers at 14x14 and 7x7 ran no faster on 2 threads than
