@@ -222,8 +222,9 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
     }
   }
   const bool has_epilogue = e.act != Epilogue::Act::kNone || has_residual;
-  // oneDNN adds the residual to what y holds (ConvOneDnn::run): y may be R's buffer.
-  const bool residual_in_place = fast && !finite && !pointwise && !stem && has_residual && fast->residual_fused();
+  // oneDNN adds the residual to what y holds (ConvOneDnn::run): y may be R's buffer. (fast is set
+  // only where no other path is.)
+  const bool residual_in_place = fast && fast->residual_fused();
   return make_kernel(
       [p, transpose, e, fast, finite, pointwise, stem, has_epilogue, has_residual, layout](
           std::span<const Tensor* const> in, std::span<Tensor* const> out) {
