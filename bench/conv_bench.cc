@@ -1,8 +1,9 @@
 // Reference vs oneDNN Conv on ResNet-like 3x3 convolutions (stride 1, pad 1, bias, constant
 // weights), batch 1, and oneDNN's direct convolution vs its Winograd (ConvFastOptions::winograd,
 // what FP32 blocks run on finite inputs); and oneDNN vs Conv1x1F32 on the pointwise layers of
-// MobileNetV2 and ResNet-50 (channels-last, Clip(0, 6) epilogue, batch 1 and 8). Prints the
-// speed-ups for each shape at the end.
+// MobileNetV2 and ResNet-50 (channels-last, Clip(0, 6) epilogue, batch 1 and 8); oneDNN vs
+// StemConvF32 on first layers; and ResNet-50's strided 1x1 layers through oneDNN's strided
+// kernel vs gathered to unit stride. Prints the speed-ups for each shape at the end.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -230,6 +231,36 @@ void stem_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_StemOneDnn)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StemRegisters)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A strided pointwise layer: in and out channels, input size, batch (st.range(0..3)), stride 2,
+// no padding, channels-last in and out, bias, no epilogue: ResNet-50's downsampling layers.
+ConvParams strided_pointwise(const std::vector<int64_t>& s) {
+  const int64_t out = (s[2] - 1) / 2 + 1;
+  return ConvParams{s[3], s[0], s[1], 1, {s[2], s[2]}, {out, out}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}};
+}
+
+void time_strided(benchmark::State& st, bool gather) {
+  qs::kernels::fast::ConvFastOptions o;
+  o.src_channels_last = o.dst_channels_last = o.nan_free = true;
+  o.gather_strided = gather;
+  time_onednn(st, strided_pointwise({st.range(0), st.range(1), st.range(2), st.range(3)}), o);
+}
+
+// oneDNN's strided kernel, and the pixels gathered to unit stride first (what FP32 blocks run
+// where the weights are large enough: conv_onednn.cc, gathers_strided_input).
+void BM_Strided1x1OneDnn(benchmark::State& st) { time_strided(st, false); }
+void BM_Strided1x1Gathered(benchmark::State& st) { time_strided(st, true); }
+
+const std::vector<std::vector<int64_t>> kStridedShapes = {
+    {256, 128, 56, 1},  {256, 512, 56, 1}, {512, 256, 28, 1},  {512, 1024, 28, 1},
+    {1024, 512, 14, 1}, {1024, 2048, 14, 1}, {256, 512, 56, 8}, {512, 1024, 28, 8}, {1024, 2048, 14, 8}};
+
+void strided_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& s : kStridedShapes) b->Args(s);
+}
+
+BENCHMARK(BM_Strided1x1OneDnn)->Apply(strided_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Strided1x1Gathered)->Apply(strided_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // ResNet-18/34 stage 2 and stage 3 shapes.
 BENCHMARK(BM_ConvReference)->Args({64, 56})->Args({128, 28})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvOneDnn)->Args({64, 56})->Args({128, 28})->Args({256, 14})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -273,6 +304,15 @@ int main(int argc, char** argv) {
     if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
       std::printf("first layer in/out/kernel/stride/size/batch %s: oneDNN %.3f ms, StemConvF32 %.3f ms, StemConvF32 is %.2fx faster\n",
                   args.c_str(), d->second, r->second, d->second / r->second);
+  }
+  for (const auto& s : kStridedShapes) {
+    std::string args;
+    for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
+    const std::string suffix = "/" + args + "/real_time";
+    auto d = reporter.times.find("BM_Strided1x1OneDnn" + suffix), g = reporter.times.find("BM_Strided1x1Gathered" + suffix);
+    if (d != reporter.times.end() && g != reporter.times.end() && g->second > 0)
+      std::printf("strided 1x1 in/out/size/batch %s: oneDNN strided %.3f ms, gathered %.3f ms, gathered is %.2fx faster\n",
+                  args.c_str(), d->second, g->second, d->second / g->second);
   }
   benchmark::Shutdown();
   return 0;

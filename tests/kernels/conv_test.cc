@@ -353,6 +353,67 @@ TEST(ConvOneDnn, NarrowPointwiseTakesJit1x1) {
   }
 }
 
+// Strided 1x1 convolutions with large weights and enough output pixels on a channels-last x
+// gather the pixels they read and run at unit stride (conv_onednn.cc, gathers_strided_input):
+// the same answer as the reference and as oneDNN's strided kernel, on 1-, 2- and 3-D shapes,
+// batches, uneven sizes, groups, with the residual added in place; padded, plain-x, small or
+// opted-out ones do not gather.
+TEST(ConvOneDnn, StridedPointwiseGathersItsInput) {
+  using Act = ref::Epilogue::Act;
+  struct Gathered {
+    std::string name;
+    ConvParams p;
+    bool gathers;  // with a channels-last x and the option on
+  };
+  const std::vector<Gathered> cases = {
+      {"2d_s2", conv_params(1, 512, 256, 1, {28, 29}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}), true},
+      {"2d_s2_batch2", conv_params(2, 256, 512, 1, {28, 27}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}), true},
+      {"2d_s3x1", conv_params(1, 384, 384, 1, {40, 15}, {1, 1}, {3, 1}, {1, 1}, {0, 0}, {0, 0}), true},
+      {"1d_s3", conv_params(2, 512, 320, 1, {599}, {1}, {3}, {1}, {0}, {0}), true},
+      {"3d_s2", conv_params(1, 256, 512, 1, {3, 14, 28}, {1, 1, 1}, {2, 1, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}), true},
+      {"grouped_s2", conv_params(1, 1024, 512, 2, {28, 28}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}), true},
+      {"few_pixels", conv_params(1, 512, 256, 1, {9, 10}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}), false},
+      {"small_weights", conv_params(1, 64, 128, 1, {28, 28}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}), false},
+      {"padded", conv_params(1, 512, 256, 1, {28, 28}, {1, 1}, {2, 2}, {1, 1}, {1, 1}, {0, 0}), false},
+      {"unit_stride", conv_params(1, 512, 256, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}), false}};
+  for (const Gathered& c : cases) {
+    SCOPED_TRACE(c.name);
+    const ConvParams& p = c.p;
+    const int64_t in_sp = prod(p.in_size), out_sp = prod(p.out_size);
+    const auto x = random_values(p.batch * p.in_channels * in_sp, 1);
+    const auto w = random_values(p.out_channels * (p.in_channels / p.group), 2);
+    const auto b = random_values(p.out_channels, 3);
+    const auto r = random_values(p.batch * p.out_channels * out_sp, 4);
+    const ref::Epilogue relu{Act::kRelu, 0, 0};
+    std::vector<float> want(r.size());
+    ref::conv_f32(p, x.data(), w.data(), b.data(), want.data());
+    ref::float_epilogue(want.data(), p.batch, p.out_channels, out_sp, nullptr, r.data(), relu, want.data());
+    const auto want_y = naive::to_nhwc(p.batch, p.out_channels, out_sp, want);
+    const auto xin = naive::to_nhwc(p.batch, p.in_channels, in_sp, x);
+    const auto rin = naive::to_nhwc(p.batch, p.out_channels, out_sp, r);
+    for (int variant = 0; variant < 3; ++variant) {  // gather allowed; opted out; plain x
+      fast::ConvFastOptions o;
+      o.src_channels_last = variant != 2;
+      o.dst_channels_last = o.residual = true;
+      o.epilogue = relu;
+      o.gather_strided = variant != 1;
+      std::string why;
+      auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+      const std::string what = c.name + " variant " + std::to_string(variant);
+      ASSERT_NE(conv, nullptr) << what << ": " << why;
+      EXPECT_EQ(conv->gathers_input(), c.gathers && variant == 0) << what;
+      const std::vector<float>& xv = variant == 2 ? x : xin;
+      // y holds r: the residual added in place, then what oneDNN did not fuse.
+      std::vector<float> got = rin;
+      conv->run(xv.data(), nullptr, nullptr, got.data(), got.data());
+      ASSERT_TRUE(conv->residual_fused()) << what << ": " << conv->impl_info();
+      if (!conv->activation_fused())
+        ref::float_epilogue(got.data(), p.batch * out_sp, p.out_channels, 1, nullptr, nullptr, relu, got.data());
+      expect_close(got, want_y, what);
+    }
+  }
+}
+
 // A NaN input: the fused conv gives NaN (or not) exactly where the reference conv + epilogue
 // does (Relu turns NaN into 0, LeakyRelu and Clip pass it on).
 TEST(ConvOneDnn, FusedEpilogueTreatsNanAsTheReferenceDoes) {

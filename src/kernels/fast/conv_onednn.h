@@ -31,6 +31,10 @@ struct ConvFastOptions {
   // (tests/kernels/conv_test.cc holds it to 1e-5 of sum |x w|). Winograd takes Relu as a
   // post-op (exactly: max(x, 0) gives +0), and neither the residual nor another activation.
   bool winograd = false;
+  // A 1x1 convolution with a stride above 1 and no padding on a channels-last x may gather the
+  // pixels it reads and run at unit stride (ConvOneDnn::gathers_input); false keeps oneDNN's
+  // strided kernel (bench/conv_bench's baseline).
+  bool gather_strided = true;
 };
 
 // Whether oneDNN may run this convolution as Winograd when ConvFastOptions::winograd allows:
@@ -79,6 +83,9 @@ class ConvOneDnn {
   bool activation_fused() const;
   // Whether oneDNN runs this convolution as Winograd (ConvFastOptions::winograd).
   bool winograd() const;
+  // Whether run() gathers x's pixels at the stride first and oneDNN runs the unit-stride
+  // convolution of them (1x1, a stride above 1, no padding, channels-last x).
+  bool gathers_input() const;
   // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit"), for
   // benchmarks and debugging.
   const std::string& impl_info() const;

@@ -26,7 +26,7 @@ void* thread_buffer(ThreadBuffer which, size_t bytes) {
     std::unique_ptr<std::byte[]> data;
     size_t size = 0;
   };
-  thread_local Buffer buffers[3];
+  thread_local Buffer buffers[4];
   Buffer& b = buffers[static_cast<int>(which)];
   constexpr size_t kAlign = 64;
   if (b.size < bytes) {

@@ -17,7 +17,8 @@ dnnl::stream& cpu_stream();
 
 // Per-thread, 64-byte aligned buffers, grown on demand and then reused by every run on the
 // thread, so that warm runs allocate nothing and several threads can run kernels at once.
-enum class ThreadBuffer { kScratchpad, kBlockedInput, kBlockedOutput };
+// kGatheredInput: a strided 1x1 convolution's input pixels, gathered to unit stride.
+enum class ThreadBuffer { kScratchpad, kBlockedInput, kBlockedOutput, kGatheredInput };
 void* thread_buffer(ThreadBuffer which, size_t bytes);
 
 // The thread's scratchpad wrapped for a primitive. oneDNN's own (library-managed) scratchpad
