@@ -6,6 +6,9 @@
 //   arity   (ints)          : per member, its number of inputs;
 //   args    (ints)          : per member input, -1 for the value of the member before, -2 for an
 //                             absent input, k >= 0 for the chain's input k;
+//   scales  (floats, optional): per member input, the scale an INT8 member reads it with
+//                             (quantize-dequantize, as runtime/precision_kernels.h does over the
+//                             whole tensor), 0 to read it as it is;
 //   "m<i>:<name>"           : member i's attribute <name>;
 //   chain   (string)        : the members' names (what the chain computes, for the plan's caches).
 // Each member runs the kernel its op prepares on its own, on blocks of X, so the chain computes
@@ -13,9 +16,12 @@
 // between them to memory.
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <utility>
 #include <string>
 
 #include "kernels/fast/eltwise_fast.h"  // parallel_chunks
+#include "kernels/fast/quantize_fast.h"
 #include "ops/families.h"
 
 namespace qs::ops {
@@ -39,6 +45,8 @@ struct Member {
   std::shared_ptr<Kernel> full;  // for kBlock elements
   std::shared_ptr<Kernel> last;  // for the last block, when it is shorter
   std::vector<int> args;
+  std::vector<float> scales;        // per arg: read through quantize-dequantize with it, or 0
+  std::vector<Tensor> q_scalars;    // per arg: a constant scalar so read (else undefined)
 };
 
 struct Chain {
@@ -69,6 +77,13 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
     total += a;
   }
   if (total != static_cast<int64_t>(args.size())) return ctx.error("'args' has {} entries, 'arity' sums to {}", args.size(), total);
+  std::vector<float> scales(args.size(), 0.f);
+  if (node.attrs.count("scales")) {
+    QS_ASSIGN_OR_RETURN(scales, node.attr_floats("scales"));
+    if (scales.size() != args.size()) return ctx.error("'scales' has {} entries for {} inputs", scales.size(), args.size());
+    for (float q : scales)
+      if (!(q >= 0.f) || !std::isfinite(q)) return ctx.error("'scales' holds {}, not a finite scale >= 0", q);
+  }
 
   auto chain = std::make_shared<Chain>();
   chain->n = numel(ctx.in(0).shape);
@@ -94,11 +109,24 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
       if (name.starts_with(prefix)) m.attrs[name.substr(prefix.size())] = attr;
     Member mem;
     for (int64_t a = 0; a < arity[i]; ++a) {
+      const float scale = scales[next_arg];
       const int64_t code = args[next_arg++];
       if (code < -2 || code >= static_cast<int64_t>(ctx.inputs.size()))
         return ctx.error("member {} reads input {} of {}", i, code, ctx.inputs.size());
       if (code == -1 && i == 0) return ctx.error("the first member reads a value before it");
+      if (code == -2 && scale > 0.f) return ctx.error("member {} reads an absent input in INT8", i);
+      for (size_t b = 0; b < mem.args.size(); ++b)
+        if (code == -1 && mem.args[b] == -1 && mem.scales[b] != scale)
+          return ctx.error("member {} reads the value before it with two scales", i);
       mem.args.push_back(static_cast<int>(code));
+      mem.scales.push_back(scale);
+      mem.q_scalars.emplace_back();
+      if (code > 0 && scale > 0.f) {
+        const Tensor& c = chain->scalars[static_cast<size_t>(code)];
+        if (c.dtype() != DType::kFloat32) return ctx.error("member {} reads non-float input {} in INT8", i, code);
+        mem.q_scalars.back() = Tensor(DType::kFloat32, {});
+        kernels::fast::fake_quantize_f32(c.data<float>(), mem.q_scalars.back().data<float>(), 1, scale);
+      }
       m.inputs.push_back(code == -2 ? "" : code == -1 ? "prev" : node.inputs[static_cast<size_t>(code)]);
     }
     // Prepares the member's own kernel for blocks of `len` elements.
@@ -108,8 +136,11 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
       for (int code : mem.args) {
         if (code == -2) mc.inputs.emplace_back();
         else if (code <= 0) mc.inputs.push_back(TensorInfo{DType::kFloat32, {len}, nullptr});
-        else mc.inputs.push_back(TensorInfo{chain->scalars[static_cast<size_t>(code)].dtype(), {},
-                                            &chain->scalars[static_cast<size_t>(code)]});
+        else {
+          const size_t a = mc.inputs.size();
+          const Tensor* c = mem.q_scalars[a].defined() ? &mem.q_scalars[a] : &chain->scalars[static_cast<size_t>(code)];
+          mc.inputs.push_back(TensorInfo{c->dtype(), {}, c});
+        }
       }
       auto k = schema->prepare(mc);
       if (!k.ok()) return k.status().WithPrefix(fmt::format("{}member {} ({}): ", node.where(), i, ops[i]));
@@ -131,15 +162,50 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
     const int64_t blocks = (n + kBlock - 1) / kBlock;
     kernels::fast::parallel_chunks(blocks, std::max<int64_t>(1, kMinPerThread / kBlock), [&](int64_t lo, int64_t hi) {
       std::vector<const Tensor*> ins;
+      // X's block read through quantize-dequantize, made once a block for each scale that reads it
+      // (a buffer of kBlock values, and the view of this block's length).
+      struct QuantizedX {
+        float scale = 0.f;  // 0: not made for this block
+        Tensor buffer, view;
+      };
+      std::vector<QuantizedX> quantized_x;
       for (int64_t b = lo; b < hi; ++b) {
         const int64_t off = b * kBlock, len = std::min(kBlock, n - off);
         const Tensor xb = x.Part(off, {len});
         Tensor yb = y.Part(off, {len});
         Tensor* outs[1] = {&yb};
+        for (QuantizedX& q : quantized_x) q.scale = 0.f;
+        auto x_read_at = [&](float scale) -> const Tensor* {
+          for (QuantizedX& q : quantized_x)
+            if (q.scale == scale) return &q.view;
+          auto q = std::find_if(quantized_x.begin(), quantized_x.end(), [](const QuantizedX& e) { return e.scale == 0.f; });
+          if (q == quantized_x.end()) q = quantized_x.insert(q, QuantizedX{0.f, Tensor(DType::kFloat32, {kBlock}), {}});
+          q->scale = scale;
+          q->view = q->buffer.Part(0, {len});
+          kernels::fast::fake_quantize_f32(xb.data<float>(), q->view.data<float>(), len, scale);
+          return &q->view;
+        };
         for (const Member& mem : chain->members) {
           ins.clear();
-          for (int code : mem.args)
-            ins.push_back(code == -2 ? nullptr : code == -1 ? &yb : code == 0 ? &xb : &chain->scalars[static_cast<size_t>(code)]);
+          bool prev_quantized = false;
+          for (size_t a = 0; a < mem.args.size(); ++a) {
+            const int code = mem.args[a];
+            const float scale = mem.scales[a];
+            if (code == -2) {
+              ins.push_back(nullptr);
+            } else if (code == -1) {
+              // The value before has this member as its only reader: quantized where it lies.
+              if (scale > 0.f && !prev_quantized) {
+                kernels::fast::fake_quantize_f32(yb.data<float>(), yb.data<float>(), len, scale);
+                prev_quantized = true;
+              }
+              ins.push_back(&yb);
+            } else if (code == 0) {
+              ins.push_back(scale > 0.f ? x_read_at(scale) : &xb);
+            } else {
+              ins.push_back(mem.q_scalars[a].defined() ? &mem.q_scalars[a] : &chain->scalars[static_cast<size_t>(code)]);
+            }
+          }
           (len == kBlock || !mem.last ? mem.full : mem.last)->run(ins, outs);
         }
       }

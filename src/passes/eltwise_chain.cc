@@ -36,12 +36,15 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     auto it = g.initializers.find(v);
     return it == g.initializers.end() ? nullptr : &it->second;
   };
-  // A single-output FP32 element-wise layer whose output is float32 and not a constant.
+  // A single-output FP32 or INT8 element-wise layer whose output is float32 and not a constant.
+  // (An INT8 one reads its variable inputs through quantize-dequantize, which the chain does on
+  // each block; FP16 rounds its output too and stays alone.)
   auto candidate = [&](const ir::Node& node) {
     if (!node.domain.empty() || node.outputs.size() != 1 || node.outputs[0].empty()) return false;
     if (!ops::chainable_elementwise(node.op_type)) return false;
     auto ex = exec.find(node.name);
-    if (ex == exec.end() || ex->second.precision != Precision::kFp32) return false;
+    if (ex == exec.end() || (ex->second.precision != Precision::kFp32 && ex->second.precision != Precision::kInt8))
+      return false;
     const std::string& out = node.outputs[0];
     return !model.is_constant(out) && model.dtype(out) == DType::kFloat32;
   };
@@ -111,12 +114,21 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     ir::Attribute member_ops;
     member_ops.kind = ir::Attribute::Kind::kStrings;
     std::vector<int64_t> arity, args;
+    std::vector<float> scales;  // per args entry: the INT8 scale the member reads it with, or 0
+    bool int8 = false;
     std::string names;
     std::string prev;
     for (size_t k = 0; k < c.members.size(); ++k) {
       const ir::Node& m = nodes[c.members[k]];
       member_ops.strings.push_back(m.op_type);
       arity.push_back(static_cast<int64_t>(m.inputs.size()));
+      const NodeExec& ex = exec.at(m.name);
+      for (size_t a = 0; a < m.inputs.size(); ++a) {
+        const float scale =
+            ex.precision == Precision::kInt8 && a < ex.input_scales.size() ? ex.input_scales[a] : 0.f;
+        scales.push_back(scale > 0.f ? scale : 0.f);
+        int8 = int8 || scale > 0.f;
+      }
       for (const std::string& in : m.inputs) {
         if (in.empty()) {
           args.push_back(-2);
@@ -137,6 +149,7 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     chain.attrs["members"] = std::move(member_ops);
     chain.attrs["arity"] = ir::Attribute::Ints(std::move(arity));
     chain.attrs["args"] = ir::Attribute::Ints(std::move(args));
+    if (int8) chain.attrs["scales"] = ir::Attribute::Floats(std::move(scales));
     chain.attrs["chain"] = ir::Attribute::String(names);
     exec[chain.name] = NodeExec{Precision::kFp32, std::vector<float>(chain.inputs.size(), 0.f)};
     g.nodes.push_back(std::move(chain));

@@ -6,9 +6,11 @@
 // A chain starts at an element-wise layer that reads one variable value X (its other inputs
 // scalar constants) and takes the layer reading its output while that output has no other
 // reader and is no graph output, and the reader's inputs are that output, X, and scalar
-// constants. Every member is FP32 (an INT8 or FP16 layer quantizes or rounds its inputs, so it
-// stays a layer of its own) and keeps X's shape. Values inside a chain are not computed, as with
-// the fused convolution blocks: the optimized plans only (PlanOptions::optimize).
+// constants. Every member is FP32 or INT8 and keeps X's shape: an INT8 member reads its variable
+// inputs through quantize-dequantize with their scales (runtime/precision_kernels.h), which the
+// chain does block by block (per-tensor scales: the same values); an FP16 layer also rounds its
+// output and stays a layer of its own. Values inside a chain are not computed, as with the fused
+// convolution blocks: the optimized plans only (PlanOptions::optimize).
 #pragma once
 #include <map>
 #include <string>

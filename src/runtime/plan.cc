@@ -26,15 +26,18 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   const Precision p = exec ? exec->precision : Precision::kFp32;
   h = hash_combine(h, static_cast<uint64_t>(p));
   if (p == Precision::kInt8) h = hash_bytes(exec->input_scales.data(), exec->input_scales.size() * sizeof(float), h);
-  // Attributes the passes set: fused blocks differ in their activation, layouts and int8 hand-off.
-  static constexpr std::string_view kPassAttrs[] = {"activation",      "act_alpha",     "act_beta",
+  // Attributes the passes set: fused blocks differ in their activation, layouts and int8 hand-off,
+  // element-wise chains in their members and the scales their INT8 members read with.
+  static constexpr std::string_view kPassAttrs[] = {"activation",      "act_alpha",       "act_beta",
                                                     "x_channels_last", "y_channels_last", "channels_last",
-                                                    "x_int8",          "y_int8_scale",  "chain"};
+                                                    "x_int8",          "y_int8_scale",    "chain",
+                                                    "scales"};
   for (const auto& [name, attr] : node.attrs) {
     if (std::find(std::begin(kPassAttrs), std::end(kPassAttrs), name) == std::end(kPassAttrs)) continue;
     h = hash_string(name + "=" + attr.s, h);
     h = hash_bytes(&attr.f, sizeof attr.f, h);
     h = hash_combine(h, static_cast<uint64_t>(attr.i));
+    h = hash_bytes(attr.floats.data(), attr.floats.size() * sizeof(float), h);
   }
   for (uint64_t s : input_sigs) h = hash_combine(h, s);
   return h;

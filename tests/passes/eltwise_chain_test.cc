@@ -11,6 +11,7 @@
 #include <string>
 
 #include "passes/ir_node.h"
+#include "runtime/activation_cache.h"
 #include "runtime/plan.h"
 
 namespace qs {
@@ -91,29 +92,82 @@ TEST(EltwiseChain, TakesSingleReaderFp32LayersWithScalarOperands) {
   for (const char* name : {"out", "r"}) expect_identical(chained.out.at(name), plain.out.at(name), name);
 }
 
-// A layer that runs INT8 (here the Add, quantize-dequantize on what it reads) or FP16 is not
-// chained: its wrapper rounds what it reads. Chains form around it: Div and Erf before it; the
-// Mul after it reads two variable values (x and the Add's output), so it starts no chain.
-TEST(EltwiseChain, LeavesInt8AndFp16LayersAlone) {
+// An INT8 layer (quantize-dequantize on the variable values it reads) joins a chain, which
+// quantizes each block as it reads it: here the Add (reading e), the Mul (x and a) and the last
+// Mul (m), each value with a scale of its own. An FP16 layer rounds its output too and is not
+// chained: chains form around it (Div and Erf before it; the Mul after it reads two variable
+// values, x and the Add's output, so it starts no chain).
+TEST(EltwiseChain, Int8LayersJoinChainsFp16LayersStayAlone) {
+  const Outcome fp32 = run(model(), false);
   for (Precision p : {Precision::kInt8, Precision::kFp16}) {
     runtime::PrecisionConfig config;
     config.plan.layers["add"] = p;
-    config.scales = {{"e", 1.f / 127.f}};
+    if (p == Precision::kInt8) config.plan.layers["mul"] = config.plan.layers["mul_half"] = p;
+    config.scales = {{"e", 1.f / 127.f}, {"a", 2.f / 127.f}, {"x", 4.f / 127.f}, {"m", 0.07f}};
     const Outcome plain = run(model(), false, &config);
     const Outcome chained = run(model(), true, &config);
     ASSERT_EQ(chained.chains.size(), 2u) << precision_name(p);
-    EXPECT_EQ(chained.chains[0], "div,erf") << precision_name(p);
+    if (p == Precision::kInt8) {
+      EXPECT_EQ(chained.chains[0], "div,erf,add,mul,mul_half");
+      EXPECT_EQ(chained.steps, (std::vector<std::string>{"mul_half", "silu", "bias_add", "relu", "double"}));
+    } else {
+      EXPECT_EQ(chained.chains[0], "div,erf");
+      EXPECT_EQ(chained.steps, (std::vector<std::string>{"erf", "add", "mul", "mul_half", "silu", "bias_add", "relu",
+                                                         "double"}));
+    }
     EXPECT_EQ(chained.chains[1], "sig,silu") << precision_name(p);
-    EXPECT_EQ(chained.steps, (std::vector<std::string>{"erf", "add", "mul", "mul_half", "silu", "bias_add", "relu",
-                                                       "double"}))
-        << precision_name(p);
-    for (const char* name : {"out", "r"}) expect_identical(chained.out.at(name), plain.out.at(name), name);
+    for (const char* name : {"out", "r"}) {
+      expect_identical(chained.out.at(name), plain.out.at(name), name);
+      // The precision changed the numbers (else the check above would hold for any reads).
+      EXPECT_NE(std::memcmp(chained.out.at(name).raw(), fp32.out.at(name).raw(), fp32.out.at(name).nbytes()), 0)
+          << precision_name(p) << " " << name;
+    }
+  }
+}
+
+// The chain of the GELU's five layers computes other values when its Add and Muls run INT8: plans
+// that share a kernel cache and an activation cache (as a sweep's steps do) must not take one
+// chain's kernel or values for the other's (the chain's scales are part of its signature).
+TEST(EltwiseChain, ChainsOfOtherPrecisionsShareNoCachedKernelOrValue) {
+  runtime::PrecisionConfig fp32, int8;
+  int8.plan.layers["add"] = int8.plan.layers["mul"] = int8.plan.layers["mul_half"] = Precision::kInt8;
+  int8.scales = {{"e", 1.f / 127.f}, {"a", 2.f / 127.f}, {"x", 4.f / 127.f}, {"m", 0.07f}};
+  runtime::KernelCache kernels;
+  runtime::ActivationCache values(int64_t{1} << 30);
+  std::map<std::string, Tensor> shared[2], alone[2];
+  std::string chain[2];
+  for (int i = 0; i < 2; ++i) {
+    const runtime::PrecisionConfig* config = i == 0 ? &fp32 : &int8;
+    for (bool with_caches : {true, false}) {
+      runtime::PlanOptions o;
+      o.optimize = true;
+      if (with_caches) o.kernels = &kernels;
+      auto mp = runtime::build_mixed_plan(model(), {{"x", {3, 50, 70}}}, config, o);
+      ASSERT_TRUE(mp.ok()) << mp.status().message();
+      for (const auto& s : mp->plan->steps())
+        if (s.node->name == "mul_half") chain[i] = *s.node->attr_string("chain", "");
+      runtime::RunOptions r;
+      if (with_caches) {
+        r.cache = &values;
+        r.cache_everything = true;
+      }
+      auto out = mp->plan->Run({{"x", input()}}, r);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      (with_caches ? shared : alone)[i] = *out;
+    }
+  }
+  EXPECT_EQ(chain[0], "div,erf,add,mul,mul_half");
+  EXPECT_EQ(chain[1], chain[0]);
+  for (const char* name : {"out", "r"}) {
+    expect_identical(shared[1].at(name), alone[1].at(name), name);
+    EXPECT_NE(std::memcmp(alone[1].at(name).raw(), alone[0].at(name).raw(), alone[0].at(name).nbytes()), 0) << name;
   }
 }
 
 // Random element-wise graphs: every op a chain may hold, scalar constants of rank 0 to 4 (rank 4
 // broadcasts the value to one more dimension, which chains must leave alone), values with several readers,
-// binary ops of two values, graph outputs in the middle, and random INT8 / FP16 layers. The
+// binary ops of two values, graph outputs in the middle, and random INT8 / FP16 layers (a scale of
+// its own for each value; INT8 layers join chains, FP16 ones do not). The
 // optimized plan (chains) must give every output bit for bit as the plan without chains. The
 // tensor (14700 values) is small enough that no kernel splits it over threads, so the vector and
 // scalar parts of each kernel fall at the same positions in both plans.
@@ -123,9 +177,9 @@ TEST(EltwiseChain, RandomGraphsMatchThePlanWithoutChains) {
                                           "Elu",  "LeakyRelu", "HardSigmoid", "Mish", "Reciprocal"};
   const std::vector<std::string> binary = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow"};
   const Shape shape{3, 7, 700};
-  int chains_seen = 0;
+  int chains_seen = 0, int8_chains_seen = 0;
   size_t longest = 0;
-  for (uint32_t seed = 1; seed <= 40; ++seed) {
+  for (uint32_t seed = 1; seed <= 80; ++seed) {
     std::mt19937 gen(seed);
     auto pick = [&](size_t n) { return static_cast<size_t>(gen() % n); };
     auto g = std::make_shared<ir::Graph>();
@@ -167,11 +221,11 @@ TEST(EltwiseChain, RandomGraphsMatchThePlanWithoutChains) {
     for (const auto& o : outputs) g->outputs.push_back({o, DType::kFloat32, false, {}, {}});
 
     runtime::PrecisionConfig config;
-    const bool mixed = seed % 3 == 0;
+    const bool mixed = seed % 2 == 0;
     if (mixed) {
       for (const auto& n : g->nodes)
-        if (pick(4) == 0) config.plan.layers[n.name] = pick(2) ? Precision::kInt8 : Precision::kFp16;
-      for (const auto& v : values) config.scales[v] = 0.05f;
+        if (pick(3) == 0) config.plan.layers[n.name] = pick(3) ? Precision::kInt8 : Precision::kFp16;
+      for (const auto& v : values) config.scales[v] = 0.01f * static_cast<float>(1 + pick(8));
     }
     Tensor x(DType::kFloat32, shape);
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 3.f * std::sin(0.37f * static_cast<float>(i % 1013)) + 0.5f;
@@ -186,6 +240,7 @@ TEST(EltwiseChain, RandomGraphsMatchThePlanWithoutChains) {
           if (s.node->op_type == "EltwiseChain") {
             ++chains_seen;
             longest = std::max(longest, s.node->attrs.at("members").strings.size());
+            if (s.node->attrs.count("scales")) ++int8_chains_seen;
           }
       auto out = mp->plan->Run({{"x", x}});
       ASSERT_TRUE(out.ok()) << "seed " << seed << ": " << out.status().message();
@@ -198,8 +253,9 @@ TEST(EltwiseChain, RandomGraphsMatchThePlanWithoutChains) {
       EXPECT_EQ(std::memcmp(c.raw(), t.raw(), t.nbytes()), 0) << "seed " << seed << " output " << name;
     }
   }
-  // The graphs must exercise the chains, long ones included.
-  EXPECT_GE(chains_seen, 20);
+  // The graphs must exercise the chains, long ones and ones with INT8 members included.
+  EXPECT_GE(chains_seen, 40);
+  EXPECT_GE(int8_chains_seen, 5);
   EXPECT_GE(longest, 4u);
 }
 
