@@ -1,7 +1,8 @@
 // qscope.EltwiseChain: a chain of element-wise ops run block by block (passes/eltwise_chain.h).
 //
 // Node layout (made by the pass):
-//   inputs  [X, C1, C2, ...]: X the chain's variable input, Ck scalar constants;
+//   inputs  [X, I1, I2, ...]: X the chain's first variable input; Ik scalar constants or other
+//                             variable inputs of X's shape;
 //   members (strings)       : the members' op types, in order;
 //   arity   (ints)          : per member, its number of inputs;
 //   args    (ints)          : per member input, -1 for the value of the member before, -2 for an
@@ -17,6 +18,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
+#include <iterator>
 #include <utility>
 #include <string>
 
@@ -51,7 +54,7 @@ struct Member {
 
 struct Chain {
   std::vector<Member> members;
-  std::vector<Tensor> scalars;  // per chain input: its constant as a scalar (input 0: unused)
+  std::vector<Tensor> scalars;  // per chain input: its constant as a scalar (undefined for variables)
   int64_t n = 0;
 };
 
@@ -89,8 +92,14 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
   chain->n = numel(ctx.in(0).shape);
   chain->scalars.resize(ctx.inputs.size());
   for (size_t k = 1; k < ctx.inputs.size(); ++k) {
+    if (!ctx.has_input(k)) return ctx.error("input {} is missing", k);
     const Tensor* c = ctx.in(k).value;
-    if (!c || c->numel() != 1) return ctx.error("input {} is not a scalar constant", k);
+    if (!c) {
+      if (ctx.in(k).dtype != DType::kFloat32 || ctx.in(k).shape != ctx.in(0).shape)
+        return ctx.error("input {} is neither a scalar constant nor a float value of X's shape", k);
+      continue;
+    }
+    if (c->numel() != 1) return ctx.error("input {} is not a scalar constant", k);
     chain->scalars[k] = c->Reshaped({});
   }
   const int64_t full = std::min(chain->n, kBlock);
@@ -121,7 +130,7 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
       mem.args.push_back(static_cast<int>(code));
       mem.scales.push_back(scale);
       mem.q_scalars.emplace_back();
-      if (code > 0 && scale > 0.f) {
+      if (code > 0 && scale > 0.f && chain->scalars[static_cast<size_t>(code)].defined()) {
         const Tensor& c = chain->scalars[static_cast<size_t>(code)];
         if (c.dtype() != DType::kFloat32) return ctx.error("member {} reads non-float input {} in INT8", i, code);
         mem.q_scalars.back() = Tensor(DType::kFloat32, {});
@@ -134,9 +143,12 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
       PrepareContext mc{m, ctx.opset, {}, {}, ctx.options, Precision::kFp32, {}};
       mc.outputs.resize(1);
       for (int code : mem.args) {
-        if (code == -2) mc.inputs.emplace_back();
-        else if (code <= 0) mc.inputs.push_back(TensorInfo{DType::kFloat32, {len}, nullptr});
-        else {
+        const bool variable = code == -1 || (code >= 0 && !chain->scalars[static_cast<size_t>(code)].defined());
+        if (code == -2) {
+          mc.inputs.emplace_back();
+        } else if (variable) {
+          mc.inputs.push_back(TensorInfo{DType::kFloat32, {len}, nullptr});
+        } else {
           const size_t a = mc.inputs.size();
           const Tensor* c = mem.q_scalars[a].defined() ? &mem.q_scalars[a] : &chain->scalars[static_cast<size_t>(code)];
           mc.inputs.push_back(TensorInfo{c->dtype(), {}, c});
@@ -156,33 +168,40 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
   }
   ctx.set_output(0, DType::kFloat32, ctx.in(0).shape);
   return make_kernel([chain](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
-    const Tensor& x = *in[0];
     Tensor& y = *out[0];
     const int64_t n = chain->n;
     const int64_t blocks = (n + kBlock - 1) / kBlock;
     kernels::fast::parallel_chunks(blocks, std::max<int64_t>(1, kMinPerThread / kBlock), [&](int64_t lo, int64_t hi) {
       std::vector<const Tensor*> ins;
-      // X's block read through quantize-dequantize, made once a block for each scale that reads it
-      // (a buffer of kBlock values, and the view of this block's length).
-      struct QuantizedX {
-        float scale = 0.f;  // 0: not made for this block
+      std::vector<Tensor> parts(in.size());  // this block of each variable input
+      // A variable input's block read through quantize-dequantize, made once a block for each
+      // input and scale that reads it (a buffer of kBlock values, and the view of this block).
+      struct Quantized {
+        int input = -1;  // -1: not made for this block
+        float scale = 0.f;
         Tensor buffer, view;
       };
-      std::vector<QuantizedX> quantized_x;
+      std::deque<Quantized> quantized;
       for (int64_t b = lo; b < hi; ++b) {
         const int64_t off = b * kBlock, len = std::min(kBlock, n - off);
-        const Tensor xb = x.Part(off, {len});
+        for (size_t k = 0; k < in.size(); ++k)
+          if (k == 0 || !chain->scalars[k].defined()) parts[k] = in[k]->Part(off, {len});
         Tensor yb = y.Part(off, {len});
         Tensor* outs[1] = {&yb};
-        for (QuantizedX& q : quantized_x) q.scale = 0.f;
-        auto x_read_at = [&](float scale) -> const Tensor* {
-          for (QuantizedX& q : quantized_x)
-            if (q.scale == scale) return &q.view;
-          auto q = std::find_if(quantized_x.begin(), quantized_x.end(), [](const QuantizedX& e) { return e.scale == 0.f; });
-          if (q == quantized_x.end()) q = quantized_x.insert(q, QuantizedX{0.f, Tensor(DType::kFloat32, {kBlock}), {}});
+        for (Quantized& q : quantized) q.input = -1;
+        auto quantized_read = [&](int input, float scale) -> const Tensor* {
+          for (Quantized& q : quantized)
+            if (q.input == input && q.scale == scale) return &q.view;
+          auto q = std::find_if(quantized.begin(), quantized.end(), [](const Quantized& e) { return e.input < 0; });
+          if (q == quantized.end()) {  // a deque: the views handed out before stay where they are
+            quantized.push_back(Quantized{-1, 0.f, Tensor(DType::kFloat32, {kBlock}), {}});
+            q = std::prev(quantized.end());
+          }
+          q->input = input;
           q->scale = scale;
           q->view = q->buffer.Part(0, {len});
-          kernels::fast::fake_quantize_f32(xb.data<float>(), q->view.data<float>(), len, scale);
+          const Tensor& from = parts[static_cast<size_t>(input)];
+          kernels::fast::fake_quantize_f32(from.data<float>(), q->view.data<float>(), len, scale);
           return &q->view;
         };
         for (const Member& mem : chain->members) {
@@ -200,8 +219,8 @@ Expected<std::unique_ptr<Kernel>> prepare_eltwise_chain(PrepareContext& ctx) {
                 prev_quantized = true;
               }
               ins.push_back(&yb);
-            } else if (code == 0) {
-              ins.push_back(scale > 0.f ? x_read_at(scale) : &xb);
+            } else if (!chain->scalars[static_cast<size_t>(code)].defined()) {
+              ins.push_back(scale > 0.f ? quantized_read(code, scale) : &parts[static_cast<size_t>(code)]);
             } else {
               ins.push_back(mem.q_scalars[a].defined() ? &mem.q_scalars[a] : &chain->scalars[static_cast<size_t>(code)]);
             }

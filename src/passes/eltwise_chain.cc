@@ -48,34 +48,36 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
     const std::string& out = node.outputs[0];
     return !model.is_constant(out) && model.dtype(out) == DType::kFloat32;
   };
-  // Whether every input of node is empty, a or b, or a scalar constant. (A scalar of higher rank
-  // than X broadcasts X to more dimensions; the callers' check that the output keeps X's shape
-  // leaves such a layer out.)
-  auto inputs_fit = [&](const ir::Node& node, const std::string& a, const std::string& b) {
+  // Whether every input of node is empty, a or b, a scalar constant, or another float value of
+  // X's shape xs. (A scalar of higher rank than X broadcasts X to more dimensions; the callers'
+  // check that the output keeps X's shape leaves such a layer out.)
+  auto inputs_fit = [&](const ir::Node& node, const std::string& a, const std::string& b, const Shape& xs) {
     for (const std::string& in : node.inputs) {
       if (in.empty() || in == a || in == b) continue;
-      const Tensor* c = constant(in);
-      if (!c || c->numel() != 1) return false;
+      if (const Tensor* c = constant(in)) {
+        if (c->numel() != 1) return false;
+        continue;
+      }
+      const Shape* s = model.shape(in);
+      if (model.dtype(in) != DType::kFloat32 || !s || *s != xs) return false;
     }
     return true;
   };
-
   std::vector<ChainPlan> chains;
   std::vector<int> chain_of(n, -1);
   for (size_t i = 0; i < n; ++i) {
     const ir::Node& head = g.nodes[i];
     if (chain_of[i] >= 0 || !candidate(head)) continue;
-    std::string x;
-    bool one_var = true;
-    for (const std::string& in : head.inputs) {
-      if (in.empty() || constant(in)) continue;
-      if (x.empty()) x = in;
-      else if (in != x) one_var = false;
-    }
-    if (!one_var || x.empty() || model.dtype(x) != DType::kFloat32) continue;
+    std::string x;  // the first variable input
+    for (const std::string& in : head.inputs)
+      if (!in.empty() && !constant(in)) {
+        x = in;
+        break;
+      }
+    if (x.empty() || model.dtype(x) != DType::kFloat32) continue;
     const Shape* xs = model.shape(x);
     const Shape* hs = model.shape(head.outputs[0]);
-    if (!xs || !hs || *xs != *hs || !inputs_fit(head, x, x)) continue;
+    if (!xs || !hs || *xs != *hs || !inputs_fit(head, x, x, *xs)) continue;
     ChainPlan c{{i}, x};
     std::string cur = head.outputs[0];
     while (!outputs.count(cur) && readers[cur] == 1) {
@@ -83,7 +85,7 @@ int fuse_elementwise_chains(ir::Graph& g, const GraphView& model, std::map<std::
       const ir::Node& next = g.nodes[j];
       if (chain_of[j] >= 0 || !candidate(next)) break;
       const Shape* s = model.shape(next.outputs[0]);
-      if (!s || *s != *xs || !inputs_fit(next, cur, x)) break;
+      if (!s || *s != *xs || !inputs_fit(next, cur, x, *xs)) break;
       c.members.push_back(j);
       cur = next.outputs[0];
     }
