@@ -217,6 +217,9 @@ std::vector<Case> conv_cases() {
   cs.push_back({"conv3d_strided_grouped",
                 conv_params(1, 8, 16, 2, {9, 8, 7}, {3, 1, 3}, {2, 1, 2}, {1, 1, 2}, {1, 0, 2}, {0, 0, 1})});
   cs.push_back({"kernel_equals_input", conv_params(1, 4, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0})});
+  // Long filters on few channels (oneDNN's im2col + GEMM: prefers_gemm in conv_onednn.cc).
+  cs.push_back({"conv1d_long_filter", conv_params(2, 1, 24, 1, {400}, {40}, {2}, {1}, {19}, {20})});
+  cs.push_back({"few_channels_9x9", conv_params(1, 2, 16, 1, {20, 19}, {9, 9}, {1, 1}, {1, 1}, {4, 4}, {4, 4})});
   return cs;
 }
 
@@ -411,6 +414,30 @@ TEST(ConvOneDnn, StridedPointwiseGathersItsInput) {
         ref::float_epilogue(got.data(), p.batch * out_sp, p.out_channels, 1, nullptr, nullptr, relu, got.data());
       expect_close(got, want_y, what);
     }
+  }
+}
+
+// Long filters at a small stride on few input channels (a waveform's first layer) take oneDNN's
+// im2col + GEMM, not the brgemm kernel it lists first (conv_onednn.cc, prefers_gemm); shorter or
+// more strided filters, and more channels, keep oneDNN's choice.
+TEST(ConvOneDnn, LongFiltersOnFewChannelsTakeGemm) {
+  struct Shape1d {
+    int64_t in, out, kernel, stride;
+    bool gemm;
+  };
+  for (const Shape1d& s : std::vector<Shape1d>{{1, 128, 80, 4, true},
+                                               {2, 40, 251, 1, true},
+                                               {1, 64, 64, 8, false},
+                                               {1, 512, 10, 5, false},
+                                               {8, 64, 80, 4, false}}) {
+    const ConvParams p = conv_params(1, s.in, s.out, 1, {1600}, {s.kernel}, {s.stride}, {1}, {s.kernel / 2}, {s.kernel / 2});
+    const auto w = random_values(s.out * s.in * s.kernel, 2), b = random_values(s.out, 3);
+    std::string why;
+    auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why);
+    ASSERT_NE(conv, nullptr) << why;
+    const bool gemm = conv->impl_info().find("gemm") != std::string::npos;
+    EXPECT_EQ(gemm, s.gemm) << s.in << " -> " << s.out << ", filter " << s.kernel << ", stride " << s.stride << ": "
+                            << conv->impl_info();
   }
 }
 
