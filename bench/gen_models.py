@@ -8,8 +8,12 @@ Files written:
                          original paper), BatchNormalization not folded, opset 13
   mobilenetv2.onnx       MobileNetV2 width 1.0, ReLU6 as Clip, BatchNormalization not folded, opset 13
   resnet110_cifar.onnx   ResNet-110 for 32x32 images (CIFAR), BatchNormalization not folded, opset 13
-  <model>.input.npy      a fixed input, float32 [8,3,224,224] ([8,3,32,32] for resnet110_cifar;
-                         benchmarks take the first B images)
+  vit_tiny.onnx          a ViT-style encoder for 32x32 images (opset 17; vit_tiny below)
+  m5_audio.onnx          an M5-style network for one second of 16 kHz audio: 1-D convolutions (the
+                         first with a filter of 80 samples at stride 4), BatchNormalization, Relu,
+                         MaxPool, global average pool, 35 classes (opset 13)
+  <model>.input.npy      a fixed input, float32 [8,3,224,224] ([8,3,32,32] for resnet110_cifar and
+                         vit_tiny, [8,1,16000] for m5_audio; benchmarks take the first B items)
 
 The ImageNet models take "data" float32 [N,3,224,224] (N symbolic) and give "prob" float32
 [N,1000] (Softmax); resnet110_cifar takes [N,3,32,32] and gives [N,10]. Weights are He-scaled so that activations stay finite; the classifier is scaled so
@@ -243,15 +247,49 @@ def vit_tiny(classes=10, dim=64, heads=4, depth=12):
     return m
 
 
-MODELS = [("resnet50", resnet50, 224), ("mobilenetv2", mobilenetv2, 224), ("resnet110_cifar", resnet110_cifar, 32),
-          ("vit_tiny", vit_tiny, 32)]
+def m5_audio(classes=35):
+    """An M5-style classifier of raw 16 kHz audio (Dai et al., 2017): four blocks of 1-D Conv,
+    BatchNormalization, Relu and MaxPool (filter 80 at stride 4 on one channel, then filters of
+    3), global average pool, Gemm, Softmax."""
+    b = Builder(seed=23)
+
+    def node(op, inputs, **attrs):
+        n = b.name(op.lower())
+        b.nodes.append(helper.make_node(op, inputs, [n + ".out"], name=n, **attrs))
+        return n + ".out"
+
+    def block(x, cin, cout, k, stride):
+        w = (b.rng.standard_normal((cout, cin, k)) * np.sqrt(2.0 / (cin * k))).astype(np.float32)
+        x = node("Conv", [x, b.init(b.name("w"), w)], kernel_shape=[k], strides=[stride], pads=[k // 2 - 2 if k > 4 else k // 2] * 2)
+        return node("MaxPool", [b.relu(b.bn(x, cout))], kernel_shape=[4], strides=[4])
+
+    x = block("data", 1, 128, 80, 4)
+    x = block(x, 128, 128, 3, 1)
+    x = block(x, 128, 256, 3, 1)
+    x = block(x, 256, 512, 3, 1)
+    x = node("Flatten", [node("GlobalAveragePool", [x])])
+    w = b.init("fc.weight", (b.rng.standard_normal((classes, 512)) * np.sqrt(4.0 / 512)).astype(np.float32))
+    logits = node("Gemm", [x, w, b.init("fc.bias", np.zeros(classes, np.float32))], transB=1)
+    b.nodes.append(helper.make_node("Softmax", [logits], ["prob"], name="softmax", axis=-1))
+    data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 1, 16000])
+    prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", classes])
+    g = helper.make_graph(b.nodes, "m5_audio_random", [data], [prob], initializer=b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="qscope bench/gen_models.py")
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+# (name, generator, shape of one input item)
+MODELS = [("resnet50", resnet50, (3, 224, 224)), ("mobilenetv2", mobilenetv2, (3, 224, 224)),
+          ("resnet110_cifar", resnet110_cifar, (3, 32, 32)), ("vit_tiny", vit_tiny, (3, 32, 32)),
+          ("m5_audio", m5_audio, (1, 16000))]
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "models")
     os.makedirs(out, exist_ok=True)
-    for seed, (name, make, size) in enumerate(MODELS):
+    for seed, (name, make, item) in enumerate(MODELS):
         m = make()
         path = os.path.join(out, name + ".onnx")
         tmp = path + ".tmp"
@@ -260,7 +298,7 @@ def main():
         os.replace(tmp, path)
         onnx.checker.check_model(path)
         rng = np.random.Generator(np.random.PCG64(1000 + seed))
-        x = rng.standard_normal((INPUT_BATCH, 3, size, size)).astype(np.float32)
+        x = rng.standard_normal((INPUT_BATCH,) + item).astype(np.float32)
         np.save(os.path.join(out, name + ".input.npy"), x)
         counts = {}
         for node in m.graph.node:
