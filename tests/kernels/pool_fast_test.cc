@@ -74,7 +74,7 @@ TEST(PoolFast, TwoDimensionalGeometries) {
   for (int64_t w : kSizes)
     for (int64_t h : {1, 7, 9, 16})
       for (int64_t k : {1, 2, 3, 5})
-        for (int64_t s : {1, 2, 3})
+        for (int64_t s : {1, 2, 3, 4, 5})
           for (int64_t d : {1, 2})
             for (int64_t pad : {0, 1, 2})
               for (bool ceil : {false, true}) {

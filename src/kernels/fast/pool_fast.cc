@@ -30,13 +30,19 @@ TapRange tap_range(int64_t start, int64_t kernel, int64_t d, int64_t lo_bound, i
 }
 
 // ---- vector passes over the interior of one output row ------------------------------------------
-// y[i] (op)= src[i * s] for i in [0, m); stride 1 and 2 get their own loops (constant stride).
+// y[i] (op)= src[i * s] for i in [0, m); strides 1 to 4 get their own loops (a constant stride the
+// compiler vectorizes; audio models pool 4 samples at a time: 128 channels of 4000 samples, window
+// and stride 4, 0.134-0.140 -> 0.075 ms on one thread, EPYC Zen 5).
 
 QS_VEC_CLONES void copy_tap(float* y, const float* src, int64_t m, int64_t s) {
   if (s == 1) {
     for (int64_t i = 0; i < m; ++i) y[i] = src[i];
   } else if (s == 2) {
     for (int64_t i = 0; i < m; ++i) y[i] = src[2 * i];
+  } else if (s == 3) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[3 * i];
+  } else if (s == 4) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[4 * i];
   } else {
     for (int64_t i = 0; i < m; ++i) y[i] = src[i * s];
   }
@@ -48,6 +54,10 @@ QS_VEC_CLONES void max_tap(float* y, const float* src, int64_t m, int64_t s) {
     for (int64_t i = 0; i < m; ++i) y[i] = src[i] > y[i] ? src[i] : y[i];
   } else if (s == 2) {
     for (int64_t i = 0; i < m; ++i) y[i] = src[2 * i] > y[i] ? src[2 * i] : y[i];
+  } else if (s == 3) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[3 * i] > y[i] ? src[3 * i] : y[i];
+  } else if (s == 4) {
+    for (int64_t i = 0; i < m; ++i) y[i] = src[4 * i] > y[i] ? src[4 * i] : y[i];
   } else {
     for (int64_t i = 0; i < m; ++i) y[i] = src[i * s] > y[i] ? src[i * s] : y[i];
   }
@@ -58,6 +68,10 @@ QS_VEC_CLONES void add_tap(float* y, const float* src, int64_t m, int64_t s) {
     for (int64_t i = 0; i < m; ++i) y[i] += src[i];
   } else if (s == 2) {
     for (int64_t i = 0; i < m; ++i) y[i] += src[2 * i];
+  } else if (s == 3) {
+    for (int64_t i = 0; i < m; ++i) y[i] += src[3 * i];
+  } else if (s == 4) {
+    for (int64_t i = 0; i < m; ++i) y[i] += src[4 * i];
   } else {
     for (int64_t i = 0; i < m; ++i) y[i] += src[i * s];
   }
