@@ -311,14 +311,19 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
           const int64_t outer = y_cl ? p.batch * out_sp : p.batch, inner = y_cl ? 1 : out_sp;
           ref::float_epilogue(got.data(), outer, p.out_channels, inner, nullptr,
                               residual && !conv->residual_fused() ? rin.data() : nullptr, rest, got.data());
-          // oneDNN may take the residual and Relu / LeakyRelu, only when it writes a channels-last
-          // y, and never through its reference implementation.
+          // oneDNN may take the residual only when it writes a channels-last y, Relu / LeakyRelu
+          // into a channels-last y or a plain one without a residual, and never through its
+          // reference implementation.
           const bool exact_act = e.act == Act::kRelu || e.act == Act::kLeakyRelu;
           if (conv->residual_fused()) {
             EXPECT_TRUE(y_cl && residual) << what;
           }
           if (conv->activation_fused()) {
-            EXPECT_TRUE(y_cl && exact_act) << what;
+            EXPECT_TRUE(exact_act && (y_cl || !residual)) << what;
+            EXPECT_EQ(conv->residual_fused(), residual) << what;
+          }
+          if (!y_cl && !residual && exact_act) {
+            EXPECT_TRUE(conv->activation_fused()) << what << ": " << conv->impl_info();
           }
           EXPECT_NE(conv->impl_info().rfind("ref", 0), 0u) << what << ": " << conv->impl_info();
           const auto want_y = y_cl ? naive::to_nhwc(p.batch, p.out_channels, out_sp, want) : want;

@@ -76,9 +76,11 @@ class ConvOneDnn {
   // residual added in place); otherwise run() first copies r into y.
   // The caller applies what was not fused (the residual and/or the activation) to y.
   void run(const float* x, const float* w, const float* b, float* y, const float* residual = nullptr) const;
-  // What run() applied as oneDNN post-ops (possible only when the primitive writes a
-  // channels-last y itself): the residual add, and Relu / LeakyRelu, which oneDNN computes
-  // exactly as the reference does. Clip and Silu are always left to the caller.
+  // What run() applied as oneDNN post-ops: the residual add (only where the primitive writes a
+  // channels-last y itself), and Relu / LeakyRelu (and Clip under nan_free), which oneDNN
+  // computes exactly as the reference does, into a channels-last y or, without a residual, a
+  // plain one; an activation is fused only where the residual is too or there is none. Silu is
+  // always left to the caller.
   bool residual_fused() const;
   bool activation_fused() const;
   // Whether oneDNN runs this convolution as Winograd (ConvFastOptions::winograd).
