@@ -296,24 +296,23 @@ int main(int argc, char** argv) {
                   args.c_str(), d->second, r->second, d->second / r->second,
                   qs::kernels::fast::Conv1x1F32::outruns_onednn(pointwise_params(s)) ? " (taken)" : "");
   }
-  for (const auto& s : kStemShapes) {
-    std::string args;
-    for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
-    const std::string suffix = "/" + args + "/real_time";
-    auto d = reporter.times.find("BM_StemOneDnn" + suffix), r = reporter.times.find("BM_StemRegisters" + suffix);
-    if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
-      std::printf("first layer in/out/kernel/stride/size/batch %s: oneDNN %.3f ms, StemConvF32 %.3f ms, StemConvF32 is %.2fx faster\n",
-                  args.c_str(), d->second, r->second, d->second / r->second);
-  }
-  for (const auto& s : kStridedShapes) {
-    std::string args;
-    for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
-    const std::string suffix = "/" + args + "/real_time";
-    auto d = reporter.times.find("BM_Strided1x1OneDnn" + suffix), g = reporter.times.find("BM_Strided1x1Gathered" + suffix);
-    if (d != reporter.times.end() && g != reporter.times.end() && g->second > 0)
-      std::printf("strided 1x1 in/out/size/batch %s: oneDNN strided %.3f ms, gathered %.3f ms, gathered is %.2fx faster\n",
-                  args.c_str(), d->second, g->second, d->second / g->second);
-  }
+  // One line per shape: the baseline's and the other way's times (st.range() values joined by '/').
+  auto report_pairs = [&](const std::vector<std::vector<int64_t>>& shapes, const char* what, const char* base_bm,
+                          const char* base_name, const char* other_bm, const char* other_name) {
+    for (const auto& s : shapes) {
+      std::string args;
+      for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
+      const std::string suffix = "/" + args + "/real_time";
+      auto d = reporter.times.find(base_bm + suffix), r = reporter.times.find(other_bm + suffix);
+      if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
+        std::printf("%s %s: %s %.3f ms, %s %.3f ms, %s is %.2fx faster\n", what, args.c_str(), base_name, d->second,
+                    other_name, r->second, other_name, d->second / r->second);
+    }
+  };
+  report_pairs(kStemShapes, "first layer in/out/kernel/stride/size/batch", "BM_StemOneDnn", "oneDNN", "BM_StemRegisters",
+               "StemConvF32");
+  report_pairs(kStridedShapes, "strided 1x1 in/out/size/batch", "BM_Strided1x1OneDnn", "oneDNN strided",
+               "BM_Strided1x1Gathered", "gathered");
   benchmark::Shutdown();
   return 0;
 }
