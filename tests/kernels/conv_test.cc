@@ -424,25 +424,34 @@ TEST(ConvOneDnn, StridedPointwiseGathersItsInput) {
 
 // Long filters at a small stride on few input channels (a waveform's first layer) take oneDNN's
 // im2col + GEMM, not the brgemm kernel it lists first (conv_onednn.cc, prefers_gemm); shorter or
-// more strided filters, and more channels, keep oneDNN's choice.
+// more strided filters, and more channels keep oneDNN's choice. GEMM takes no activation into a
+// plain y.
 TEST(ConvOneDnn, LongFiltersOnFewChannelsTakeGemm) {
   struct Shape1d {
-    int64_t in, out, kernel, stride;
+    int64_t in, out, group, kernel, stride;
     bool gemm;
   };
-  for (const Shape1d& s : std::vector<Shape1d>{{1, 128, 80, 4, true},
-                                               {2, 40, 251, 1, true},
-                                               {1, 64, 64, 8, false},
-                                               {1, 512, 10, 5, false},
-                                               {8, 64, 80, 4, false}}) {
-    const ConvParams p = conv_params(1, s.in, s.out, 1, {1600}, {s.kernel}, {s.stride}, {1}, {s.kernel / 2}, {s.kernel / 2});
-    const auto w = random_values(s.out * s.in * s.kernel, 2), b = random_values(s.out, 3);
+  for (const Shape1d& s : std::vector<Shape1d>{{1, 128, 1, 80, 4, true},
+                                               {2, 40, 1, 251, 1, true},
+                                               {1, 64, 1, 64, 8, false},
+                                               {1, 512, 1, 10, 5, false},
+                                               {8, 64, 1, 80, 4, false}}) {
+    const ConvParams p =
+        conv_params(1, s.in, s.out, s.group, {1600}, {s.kernel}, {s.stride}, {1}, {s.kernel / 2}, {s.kernel / 2});
+    const auto w = random_values(s.out * s.in / s.group * s.kernel, 2), b = random_values(s.out, 3);
     std::string why;
     auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why);
     ASSERT_NE(conv, nullptr) << why;
     const bool gemm = conv->impl_info().find("gemm") != std::string::npos;
     EXPECT_EQ(gemm, s.gemm) << s.in << " -> " << s.out << ", filter " << s.kernel << ", stride " << s.stride << ": "
                             << conv->impl_info();
+    // With a Relu: GEMM keeps it out (its post-ops run element by element), the others take it.
+    fast::ConvFastOptions o;
+    o.epilogue.act = ref::Epilogue::Act::kRelu;
+    auto relu = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+    ASSERT_NE(relu, nullptr) << why;
+    EXPECT_EQ(relu->impl_info().find("gemm") != std::string::npos, s.gemm) << relu->impl_info();
+    EXPECT_EQ(relu->activation_fused(), !s.gemm) << relu->impl_info();
   }
 }
 

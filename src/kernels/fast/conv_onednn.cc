@@ -131,9 +131,10 @@ bool prefers_jit_1x1(const ref::ConvParams& p) {
          p.out_channels < 32;
 }
 
-// Few input channels a group (an image's or a waveform's) under long filters at a small stride:
+// Few input channels (an image's or a waveform's; one group) under long filters at a small stride:
 // oneDNN lists its brgemm kernel first, and its im2col + GEMM runs them 3-11x faster, as every
-// input value is reused by many output positions. One thread, batch 1 (EPYC Zen 5), brgconv
+// input value is reused by many output positions. (Grouped and depthwise convolutions, whose
+// GEMMs would be one small product a group, keep oneDNN's choice.) One thread, batch 1 (EPYC Zen 5), brgconv
 // against gemm: 1 -> 128, 1-D, filter 80, stride 4, over 16000 samples 2.3-2.9 against 0.66-0.87
 // ms (two threads 6.8 against 0.60), 1 -> 40, filter 251, stride 1 12.5 against 4.2. Where each
 // input value meets fewer positions (taps / stride product below kGemmMinReuse) brgconv wins: 1 ->
@@ -145,7 +146,7 @@ bool prefers_gemm(const ref::ConvParams& p) {
     taps *= p.kernel[i];
     stride *= p.stride[i];
   }
-  return p.in_channels / p.group <= 4 && taps >= kGemmMinReuse * stride;
+  return p.group == 1 && p.in_channels <= 4 && taps >= kGemmMinReuse * stride;
 }
 
 // pd moved to the first implementation whose name contains `name` (or left at oneDNN's first).
@@ -229,6 +230,11 @@ std::unique_ptr<ConvOneDnn::Impl> build(const ref::ConvParams& p, const float* c
     // so the caller then builds the convolution without them.
     if (with_post_ops && impl->impl_info.rfind("ref", 0) == 0)
       throw dnnl::error(dnnl_unimplemented, "only the reference implementation takes the post-ops");
+    // oneDNN's im2col + GEMM applies post-ops element by element: 1 -> 128 under a filter of 80 took
+    // 3-4.7 ms with Relu inside against 0.65 without. A plain y then gets the activation from the
+    // caller's pass instead (channels-last ones keep what they had).
+    if (with_post_ops && !options.dst_channels_last && impl->impl_info.find("gemm") != std::string::npos)
+      throw dnnl::error(dnnl_unimplemented, "im2col + GEMM runs post-ops slowly");
   };
   if (!transposed) {
     const dnnl::algorithm alg =
@@ -298,11 +304,10 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
   // y holds); the activation alone into any y (an element-wise post-op gives the same values
   // whether oneDNN then reorders y or not): a plain y without a residual (1-D and 3-D activations,
   // which stay plain) is then not passed over again.
-  // (Not into oneDNN's im2col + GEMM, whose post-ops run element by element: 1 -> 128 under a
-  // filter of 80 took 3-4.7 ms with Relu inside against 0.65 without.)
+  // (Not into oneDNN's im2col + GEMM: build() declines that.)
   const bool want_post_ops =
       !transposed && (options.dst_channels_last ? options.residual || activation_fusable(options)
-                                                : !options.residual && activation_fusable(options) && !prefers_gemm(p));
+                                                : !options.residual && activation_fusable(options));
   if (want_post_ops) {
     try {
       return build(p, const_w, const_b, has_bias, transposed, options, true);
