@@ -111,19 +111,25 @@ qs::kernels::ref::Epilogue clip6() {
   return e;
 }
 
-// x, w, b and y of any convolution p (one group).
+int64_t product(const std::vector<int64_t>& v) {
+  int64_t r = 1;
+  for (int64_t d : v) r *= d;
+  return r;
+}
+
+// x, w, b and y of any convolution p (one group, any spatial rank).
 struct ConvBuffers {
   std::vector<float> x, w, b, y;
   explicit ConvBuffers(const ConvParams& p)
-      : x(random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], 1)),
-        w(random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], 2)),
+      : x(random_values(p.batch * p.in_channels * product(p.in_size), 1)),
+        w(random_values(p.out_channels * p.in_channels * product(p.kernel), 2)),
         b(random_values(p.out_channels, 3)),
-        y(static_cast<size_t>(p.batch * p.out_channels * p.out_size[0] * p.out_size[1])) {}
+        y(static_cast<size_t>(p.batch * p.out_channels * product(p.out_size))) {}
 };
 
 void set_conv_flops(benchmark::State& st, const ConvParams& p) {
-  const double flops = 2.0 * p.batch * p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1] * p.out_size[0] *
-                       p.out_size[1];
+  const double flops =
+      2.0 * p.batch * p.out_channels * p.in_channels * product(p.kernel) * product(p.out_size);
   st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -231,6 +237,36 @@ void stem_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_StemOneDnn)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_StemRegisters)->Apply(stem_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A 1-D first layer (raw audio): in and out channels, kernel, stride, length, batch; padding
+// (kernel - stride) / 2, bias, Relu.
+ConvParams stem1d(const benchmark::State& st) {
+  const int64_t k = st.range(2), stride = st.range(3), pad = std::max<int64_t>(0, (k - stride) / 2);
+  const int64_t out = (st.range(4) + 2 * pad - k) / stride + 1;
+  return ConvParams{st.range(5), st.range(0), st.range(1), 1, {st.range(4)}, {out}, {k}, {stride}, {1}, {pad}, {pad}};
+}
+
+// oneDNN as an FP32 block ran a 1-D first layer before StemConvF32 took them: y plain, which
+// lets it pick im2col + GEMM for long filters (the Relu then a pass of its own, not timed here).
+void BM_Stem1dOneDnn(benchmark::State& st) { time_onednn(st, stem1d(st), {}); }
+
+void BM_Stem1dRegisters(benchmark::State& st) {
+  time_registers<qs::kernels::fast::StemConvF32>(st, stem1d(st), relu(), "StemConvF32");
+}
+
+// {in, out, kernel, stride, length, batch}: an M5 network's first layer at batch 1 and 8, a
+// wav2vec 2.0-style feature encoder's, a SincNet-style bank of long filters, a stereo input, and
+// a short filter.
+const std::vector<std::vector<int64_t>> kStem1dShapes = {{1, 128, 80, 4, 16000, 1}, {1, 128, 80, 4, 16000, 8},
+                                                         {1, 512, 10, 5, 16000, 1}, {1, 40, 251, 1, 16000, 1},
+                                                         {2, 64, 11, 2, 8000, 1},   {1, 32, 3, 1, 16000, 1}};
+
+void stem1d_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& s : kStem1dShapes) b->Args(s);
+}
+
+BENCHMARK(BM_Stem1dOneDnn)->Apply(stem1d_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Stem1dRegisters)->Apply(stem1d_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // A strided pointwise layer: in and out channels, input size, batch (st.range(0..3)), stride 2,
 // no padding, channels-last in and out, bias, no epilogue: ResNet-50's downsampling layers.
 ConvParams strided_pointwise(const std::vector<int64_t>& s) {
@@ -301,7 +337,10 @@ int main(int argc, char** argv) {
                           const char* base_name, const char* other_bm, const char* other_name) {
     for (const auto& s : shapes) {
       std::string args;
-      for (int64_t v : s) args += (args.empty() ? "" : "/") + std::to_string(v);
+      for (int64_t v : s) {
+        if (!args.empty()) args += '/';
+        args += std::to_string(v);
+      }
       const std::string suffix = "/" + args + "/real_time";
       auto d = reporter.times.find(base_bm + suffix), r = reporter.times.find(other_bm + suffix);
       if (d != reporter.times.end() && r != reporter.times.end() && r->second > 0)
@@ -311,6 +350,8 @@ int main(int argc, char** argv) {
   };
   report_pairs(kStemShapes, "first layer in/out/kernel/stride/size/batch", "BM_StemOneDnn", "oneDNN", "BM_StemRegisters",
                "StemConvF32");
+  report_pairs(kStem1dShapes, "1-D first layer in/out/kernel/stride/length/batch", "BM_Stem1dOneDnn", "oneDNN",
+               "BM_Stem1dRegisters", "StemConvF32");
   report_pairs(kStridedShapes, "strided 1x1 in/out/size/batch", "BM_Strided1x1OneDnn", "oneDNN strided",
                "BM_Strided1x1Gathered", "gathered");
   benchmark::Shutdown();

@@ -1,5 +1,6 @@
 // Pooling ops: MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/fast/pool_fast.h"
@@ -84,27 +85,40 @@ Expected<PoolParams> pool_geometry(const PrepareContext& ctx, Shape* out_shape) 
   return p;
 }
 
-// MaxPool and AveragePool with the layout pass's channels_last = 1 (passes/layout.h): a 2-D
-// float pool whose X and Y are [N, H, W, C]. Returns nullptr when the node is plain.
+// MaxPool and AveragePool with the layout pass's channels_last = 1 (passes/layout.h): a 1-D or
+// 2-D float pool whose X and Y are [N, W, C] or [N, H, W, C]. Returns nullptr when the node is
+// plain. A 1-D pool runs as the 2-D pool of [N, W, 1, C] (the same memory): its output pixels
+// are rows, which the kernel splits over threads.
 using NhwcPoolFn = bool (*)(const PoolParams&, const float*, float*);
 Expected<std::unique_ptr<Kernel>> channels_last_pool(PrepareContext& ctx, NhwcPoolFn fn, bool average) {
   QS_ASSIGN_OR_RETURN(int64_t cl, ctx.node.attr_int("channels_last", 0));
   if (cl == 0) return std::unique_ptr<Kernel>();
   QS_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
   QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kFloat32}));
-  if (ctx.in(0).shape.size() != 4 || ctx.node.outputs.size() != 1)
-    return ctx.error("channels-last pooling needs a 4-D input and one output, got {}", shape_str(ctx.in(0).shape));
+  const size_t rank = ctx.in(0).shape.size();
+  if ((rank != 3 && rank != 4) || ctx.node.outputs.size() != 1)
+    return ctx.error("channels-last pooling needs a 3-D or 4-D input and one output, got {}", shape_str(ctx.in(0).shape));
   PrepareContext plain = ctx;
   plain.inputs[0].shape = channels_first_shape(ctx.in(0).shape);
   Shape out_shape;
   QS_ASSIGN_OR_RETURN(PoolParams p, pool_geometry(plain, &out_shape));
+  if (rank == 3) {  // slot 2 (W) -> slot 1 (H); slot 2 becomes the unit column
+    p.spatial_rank = 2;
+    p.in[1] = std::exchange(p.in[2], 1);
+    p.out[1] = std::exchange(p.out[2], 1);
+    p.kernel[1] = std::exchange(p.kernel[2], 1);
+    p.stride[1] = std::exchange(p.stride[2], 1);
+    p.dilation[1] = std::exchange(p.dilation[2], 1);
+    p.pad_begin[1] = std::exchange(p.pad_begin[2], 0);
+    p.pad_end[1] = std::exchange(p.pad_end[2], 0);
+  }
   if (average) {
     QS_ASSIGN_OR_RETURN(int64_t include_pad, ctx.node.attr_int("count_include_pad", 0));
     p.count_include_pad = include_pad == 1;
   }
   ctx.set_output(0, DType::kFloat32, channels_last_shape(out_shape));
   return make_kernel([p, fn](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
-    fn(p, in[0]->data<float>(), out[0]->data<float>());  // 2-D, checked above: always handled
+    fn(p, in[0]->data<float>(), out[0]->data<float>());  // 2-D (a 1-D one made 2-D above): always handled
   }, "fast-nhwc", true);
 }
 

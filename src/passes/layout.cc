@@ -17,9 +17,10 @@ const std::set<std::string> kElementwise = {
 
 const std::set<std::string> kPools = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
 
-bool is_rank4_float(const GraphView& m, const std::string& v) {
+// 1-D and 2-D convolutions: [N, W, C] and [N, H, W, C] (oneDNN's nwc and nhwc).
+bool is_conv_activation(const GraphView& m, const std::string& v) {
   const Shape* s = m.shape(v);
-  return s && s->size() == 4 && m.dtype(v) == DType::kFloat32;
+  return s && (s->size() == 3 || s->size() == 4) && m.dtype(v) == DType::kFloat32;
 }
 
 }  // namespace
@@ -60,7 +61,7 @@ Status to_channels_last(ir::Graph& g, const GraphView& model, const std::map<std
     }
     bool handled = false;
     if (n.domain == ops::kInternalDomain && n.op_type == "FusedConv" && !n.inputs.empty() &&
-        is_rank4_float(model, n.inputs[0]) && precision(n) != Precision::kFp16 &&
+        is_conv_activation(model, n.inputs[0]) && precision(n) != Precision::kFp16 &&
         n.attr_int("transpose", 0).ok() && *n.attr_int("transpose", 0) == 0) {
       const std::string& r = n.input(3);
       const bool y_cl = r.empty() || cl.count(r);

@@ -23,6 +23,12 @@ namespace {
 using Act = ref::Epilogue::Act;
 using ref::ConvParams;
 
+int64_t product(const std::vector<int64_t>& v) {
+  int64_t r = 1;
+  for (int64_t d : v) r *= d;
+  return r;
+}
+
 ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t stride) {
   return ConvParams{batch, cin, cout, 1, {h, w}, {(h - 1) / stride + 1, (w - 1) / stride + 1}, {1, 1}, {stride, stride},
                     {1, 1}, {0, 0}, {0, 0}};
@@ -52,7 +58,7 @@ struct Expected {
 // unless x_plain.
 Expected reference(const ConvParams& p, const std::vector<float>& x_in, const std::vector<float>& w, const float* b,
                    const std::vector<float>* r_nhwc, const ref::Epilogue& e, bool x_plain = false) {
-  const int64_t in_sp = p.in_size[0] * p.in_size[1], out_sp = p.out_size[0] * p.out_size[1];
+  const int64_t in_sp = product(p.in_size), out_sp = product(p.out_size);
   const auto x = x_plain ? x_in : naive::to_nchw(p.batch, p.in_channels, in_sp, x_in);
   std::vector<float> y(static_cast<size_t>(p.batch * p.out_channels * out_sp));
   ref::conv_f32(p, x.data(), w.data(), b, y.data());
@@ -73,9 +79,13 @@ Expected reference(const ConvParams& p, const std::vector<float>& x_in, const st
 }
 
 std::string describe(const ConvParams& p) {
+  std::string size;
+  for (int64_t d : p.in_size) {
+    if (!size.empty()) size += 'x';
+    size += std::to_string(d);
+  }
   return std::to_string(p.batch) + "x" + std::to_string(p.in_channels) + "->" + std::to_string(p.out_channels) + " k" +
-         std::to_string(p.kernel[0]) + " s" + std::to_string(p.stride[0]) + " " + std::to_string(p.in_size[0]) + "x" +
-         std::to_string(p.in_size[1]);
+         std::to_string(p.kernel[0]) + " s" + std::to_string(p.stride[0]) + " " + size;
 }
 
 // The kernel that create(p, w, bias, e, &why) builds, on every activation it takes, with and
@@ -84,9 +94,9 @@ template <typename Create>
 void expect_reference_values(const ConvParams& p, bool x_plain, uint32_t seed, Create create) {
   const std::vector<ref::Epilogue> acts = {
       {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
-  const int64_t out_n = p.batch * p.out_channels * p.out_size[0] * p.out_size[1];
-  const auto x = random_values(p.batch * p.in_channels * p.in_size[0] * p.in_size[1], seed);
-  const auto w = random_values(p.out_channels * p.in_channels * p.kernel[0] * p.kernel[1], seed + 1);
+  const int64_t out_n = p.batch * p.out_channels * product(p.out_size);
+  const auto x = random_values(p.batch * p.in_channels * product(p.in_size), seed);
+  const auto w = random_values(p.out_channels * p.in_channels * product(p.kernel), seed + 1);
   const auto b = random_values(p.out_channels, seed + 2);
   const auto r = random_values(out_n, seed + 3);
   for (const ref::Epilogue& e : acts)
@@ -254,6 +264,31 @@ TEST(StemConvF32, MatchesTheReferenceOverPaddingStridesAndTiles) {
       stem(1, 3, 40, 7, 26, 2, 2, {0, 1, 1, 0}),  stem(3, 1, 17, 4, 4, 3, 1, {2, 2, 2, 2})};
   uint32_t seed = 100;
   for (const ConvParams& p : shapes) {
+    expect_reference_values(p, true, seed, fast::StemConvF32::Create);
+    seed += 4;
+  }
+}
+
+// A 1-D convolution of `length` samples: kernel k, stride s, pads (left, right).
+ConvParams stem1d(int64_t batch, int64_t cin, int64_t cout, int64_t length, int64_t k, int64_t s, int64_t pad_l,
+                  int64_t pad_r) {
+  return ConvParams{batch, cin, cout, 1, {length}, {(length + pad_l + pad_r - k) / s + 1}, {k}, {s}, {1}, {pad_l}, {pad_r}};
+}
+
+TEST(StemConvF32, OneDimensionalMatchesTheReference) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  // Raw-audio first layers, small: an M5 network's (a filter of 80 at stride 4) and a wav2vec
+  // 2.0-style one (stride 5); strides 1 to 5 (1, 2 and 4 address a tile from one pointer, the
+  // others pixel by pixel); outputs over several runs of columns (96 each) and ending in a
+  // partial tile; one to four channels; padding wider than the filter reaches; a filter longer
+  // than the input; output channels below, at and past one block.
+  const std::vector<ConvParams> shapes = {
+      stem1d(1, 1, 128, 1000, 80, 4, 38, 38), stem1d(2, 1, 32, 400, 10, 5, 0, 0), stem1d(1, 2, 40, 301, 11, 2, 5, 5),
+      stem1d(3, 4, 17, 50, 3, 1, 2, 2),       stem1d(1, 1, 16, 7, 9, 3, 4, 4),     stem1d(1, 3, 24, 193, 5, 3, 0, 1),
+      stem1d(2, 1, 48, 1157, 251, 1, 125, 125)};
+  uint32_t seed = 300;
+  for (const ConvParams& p : shapes) {
+    EXPECT_TRUE(fast::StemConvF32::outruns_onednn(p)) << describe(p);
     expect_reference_values(p, true, seed, fast::StemConvF32::Create);
     seed += 4;
   }

@@ -143,6 +143,7 @@ struct ModelCase {
 };
 const ModelCase kModels[] = {
     {"layout/layout_mix.onnx", "layout/layout_mix.input.npy"},
+    {"layout/layout_1d.onnx", "layout/layout_1d.input.npy"},
     {"fmnist/lenet_fmnist.onnx", "fmnist/ref/fmnist_test_0-7.input.npy"},
     {"fmnist/mobilenet_tiny_fmnist.onnx", "fmnist/ref/fmnist_test_0-7.input.npy"},
     {"planted/clean_res.onnx", ""},
@@ -301,11 +302,14 @@ TEST(Optimize, MixedPlanOutputsMatchTheUnoptimizedPlan) {
   }
 }
 
-// The decisions passes/layout.h documents, one per case of gen_layout.py.
-TEST(Optimize, ChannelsLastDecisions) {
-  auto g = model("layout/layout_mix.onnx");
+// The decisions passes/layout.h documents on one of its test models: each convolution's
+// (x channels-last?, y channels-last?), the pools that read channels-last, the values that get
+// a plain copy; S reads C channels-last and M reads S plain. The outputs are the model's.
+void expect_layout_decisions(const std::string& path, const std::map<std::string, std::pair<int, int>>& convs,
+                             const std::vector<std::string>& pools) {
+  auto g = model(path + ".onnx");
   ASSERT_NE(g, nullptr);
-  const Tensor x = input_for(*g, "layout/layout_mix.input.npy");
+  const Tensor x = input_for(*g, path + ".input.npy");
   runtime::PlanOptions o;
   o.optimize = true;
   auto mp = runtime::build_mixed_plan(g, {{"x", x.shape()}}, nullptr, o);
@@ -322,36 +326,52 @@ TEST(Optimize, ChannelsLastDecisions) {
     auto v = it->second->attr_int(attr, 0);
     return v.ok() ? static_cast<int>(*v) : -1;
   };
-  // conv -> x channels-last?, y channels-last?
-  const std::map<std::string, std::pair<int, int>> convs = {
-      {"conv_a", {0, 1}},  // reads the graph input
-      {"conv_b", {1, 1}},  // reads the max pool, residual P channels-last
-      {"conv_c", {1, 1}},  // reads the average pool
-      {"conv_e", {0, 0}},  // reads M (plain: broadcast Mul), residual M plain
-      {"conv_d", {0, 1}},  // reads E (plain)
-      {"conv_f", {1, 1}},  // residual D channels-last
-  };
   for (const auto& [name, want] : convs) {
-    EXPECT_EQ(flag(name, "x_channels_last"), want.first) << name;
-    EXPECT_EQ(flag(name, "y_channels_last"), want.second) << name;
+    EXPECT_EQ(flag(name, "x_channels_last"), want.first) << path << " " << name;
+    EXPECT_EQ(flag(name, "y_channels_last"), want.second) << path << " " << name;
   }
-  EXPECT_EQ(flag("P", "channels_last"), 1);
-  EXPECT_EQ(flag("Q", "channels_last"), 1);
-  EXPECT_EQ(flag("G", "channels_last"), 1);
+  for (const std::string& pool : pools) EXPECT_EQ(flag(pool, "channels_last"), 1) << path << " " << pool;
   // S is channels-last (Sigmoid of channels-last C); M reads it plain, so it has one ToNCHW;
   // C is a graph output: a second one. Nothing else needs a plain copy.
   std::set<std::string> converted;
   for (const auto& [name, n] : by_name)
     if (n->op_type == passes::kToNchwOp) converted.insert(n->outputs[0]);
-  EXPECT_EQ(converted, (std::set<std::string>{"C", "S"}));
+  EXPECT_EQ(converted, (std::set<std::string>{"C", "S"})) << path;
   ASSERT_TRUE(by_name.count("S"));
   EXPECT_EQ(by_name["S"]->inputs[0], passes::channels_last_name("C"));
   EXPECT_EQ(by_name["M"]->inputs[0], "S");
-  // And the numbers are the model's.
   auto out = mp->plan->Run({{"x", x}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   const Outcome plain = run(g, x, false);
-  for (const auto& [name, t] : plain.out) EXPECT_LE(rel_diff(out->at(name), t), 1e-5) << name;
+  for (const auto& [name, t] : plain.out) EXPECT_LE(rel_diff(out->at(name), t), 1e-5) << path << " " << name;
+}
+
+// One case per line of gen_layout.py.
+TEST(Optimize, ChannelsLastDecisions) {
+  expect_layout_decisions("layout/layout_mix",
+                          {
+                              {"conv_a", {0, 1}},  // reads the graph input
+                              {"conv_b", {1, 1}},  // reads the max pool, residual P channels-last
+                              {"conv_c", {1, 1}},  // reads the average pool
+                              {"conv_e", {0, 0}},  // reads M (plain: broadcast Mul), residual M plain
+                              {"conv_d", {0, 1}},  // reads E (plain)
+                              {"conv_f", {1, 1}},  // residual D channels-last
+                          },
+                          {"P", "Q", "G"});
+}
+
+// The same on [N, C, W] activations (gen_layout1d.py): 1-D convolutions and pools.
+TEST(Optimize, ChannelsLastDecisionsOneDimensional) {
+  expect_layout_decisions("layout/layout_1d",
+                          {
+                              {"conv_a", {0, 1}},  // reads the graph input
+                              {"conv_b", {1, 1}},  // reads the max pool, residual P channels-last
+                              {"conv_c", {1, 1}},  // reads the average pool
+                              {"conv_d", {0, 1}},  // reads M (plain: broadcast Mul)
+                              {"conv_e", {1, 1}},  // reads D
+                              {"conv_f", {1, 1}},  // residual D channels-last
+                          },
+                          {"P", "Q", "G"});
 }
 
 // Appends a node to a hand-built graph; the pointer is valid until the next append.

@@ -139,6 +139,8 @@ bool prefers_jit_1x1(const ref::ConvParams& p) {
 // ms (two threads 6.8 against 0.60), 1 -> 40, filter 251, stride 1 12.5 against 4.2. Where each
 // input value meets fewer positions (taps / stride product below kGemmMinReuse) brgconv wins: 1 ->
 // 64, filter 64, stride 8 0.14 against 0.32 ms; 3 -> 64, 11x11, stride 4 at 224x224 0.67 against 1.38.
+// (oneDNN's GEMM writes only a plain y. An FP32 block that writes a channels-last one runs 1-D
+// layers on StemConvF32, faster still, where the CPU has AVX-512: kernels/fast/stem_f32.h.)
 inline constexpr int64_t kGemmMinReuse = 16;
 bool prefers_gemm(const ref::ConvParams& p) {
   int64_t taps = 1, stride = 1;
@@ -301,7 +303,7 @@ std::unique_ptr<ConvOneDnn::Impl> try_build(const ref::ConvParams& p, const floa
   }
   // The residual only into a channels-last y the primitive writes itself (the sum post-op adds what
   // y holds); the activation alone into any y (an element-wise post-op gives the same values
-  // whether oneDNN then reorders y or not): a plain y without a residual (1-D and 3-D activations,
+  // whether oneDNN then reorders y or not): a plain y without a residual (3-D activations,
   // which stay plain) is then not passed over again.
   // (Not into oneDNN's im2col + GEMM: build() declines that.)
   const bool want_post_ops =
