@@ -305,6 +305,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::unique_ptr<kernels::fast::DepthwiseConvS8> depthwise;
     std::unique_ptr<kernels::fast::StemConvS8> stem;  // a first layer: float X quantized inside
     bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32 / run_s8)
+    bool finite_y = false;       // a float Y is finite whatever X and R hold (Tensor::known_finite)
     Int8Handoff handoff;
     QuantizeFn quantize = kernels::ref::quantize_f32_s8;
     FakeQuantizeFn fake_quantize = kernels::ref::fake_quantize_f32;
@@ -344,6 +345,19 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     kernels::ref::quantize_weights_s8(w.data<float>(), w.shape(), 0, s->wq.data(), s->w_scales.data());
   if (const float* b = constant_f32(ctx, 2)) s->bias.assign(b, b + p.out_channels);
   if (ctx.has_input(2) && s->bias.empty()) return ctx.unsupported("INT8 needs a constant bias B");
+  // X and R are quantized first (NaN to 0, infinities saturated), so
+  // |y| <= products * 128 * 128 * x_scale * w_scale + |bias| + 128 * r_scale, times LeakyRelu's
+  // slope (Relu, Clip and Silu shrink it): finite unless the scales are absurd.
+  {
+    const double products = static_cast<double>(p.in_channels / std::max<int64_t>(p.group, 1)) * numel(p.kernel);
+    double bound = 0;
+    for (size_t c = 0; c < s->w_scales.size(); ++c)
+      bound = std::max(bound, products * 128 * 128 * s->x_scale * s->w_scales[c] +
+                                  (s->bias.empty() ? 0.0 : std::fabs(s->bias[c])));
+    bound += ctx.has_input(3) ? 128.0 * s->r_scale : 0.0;
+    if (e.act == Epilogue::Act::kLeakyRelu) bound *= std::max(1.0, std::fabs(static_cast<double>(e.alpha)));
+    s->finite_y = std::isfinite(bound) && bound < 1e37;
+  }
   if (ctx.options.use_fast) {
     std::string why_not;
     if (transpose) {
@@ -407,6 +421,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         const ConvParams& p = s->p;
         const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
         const float* r = opt_f32(in, 3);
+        if (s->handoff.y_scale <= 0.f) out[0]->set_known_finite(s->finite_y);
         if (s->stem) return s->stem->run(in[0]->data<float>(), s->quantized_residual(r, ny), out[0]->data<int8_t>());
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.

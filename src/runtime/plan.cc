@@ -218,8 +218,13 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
       auto prepared = schema->prepare(ctx);
       if (!prepared.ok()) return prepared.status();
       std::unique_ptr<ops::Kernel> k = std::move(prepared).value();
-      if (precision == Precision::kInt8 && !schema->native_int8)
-        k = make_fake_quant_kernel(std::move(k), exec->input_scales);
+      if (precision == Precision::kInt8 && !schema->native_int8) {
+        // A max pool without its indices output: the maximum of its input's elements.
+        const bool max_of_input =
+            node.domain.empty() && (node.op_type == "GlobalMaxPool" ||
+                                    (node.op_type == "MaxPool" && (node.outputs.size() < 2 || node.outputs[1].empty())));
+        k = make_fake_quant_kernel(std::move(k), exec->input_scales, max_of_input);
+      }
       else if (precision == Precision::kFp16)
         k = make_fp16_kernel(std::move(k), std::move(half_constants));
       kernel = std::move(k);

@@ -12,10 +12,19 @@ namespace {
 
 class FakeQuantKernel final : public ops::Kernel {
  public:
-  FakeQuantKernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales)
-      : inner_(std::move(inner)), scales_(std::move(scales)), impl_("qdq+" + std::string(inner_->impl())) {}
+  FakeQuantKernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales, bool max_of_input)
+      : inner_(std::move(inner)), scales_(std::move(scales)), max_of_input_(max_of_input),
+        impl_("qdq+" + std::string(inner_->impl())) {}
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out) override {
+    if (max_of_input_ && in.size() == 1 && in[0] && in[0]->known_finite() && !scales_.empty() && scales_[0] > 0.f &&
+        in[0]->dtype() == DType::kFloat32 && !out.empty() && out[0] && out[0]->dtype() == DType::kFloat32) {
+      inner_->run(in, out);
+      // Quantize-dequantize in place: same index in and out.
+      kernels::fast::fake_quantize_f32(out[0]->data<float>(), out[0]->data<float>(), out[0]->numel(), scales_[0]);
+      out[0]->set_known_finite(true);
+      return;
+    }
     std::vector<Tensor> quantized(in.size());
     std::vector<const Tensor*> ptrs(in.begin(), in.end());
     for (size_t i = 0; i < in.size() && i < scales_.size(); ++i) {
@@ -34,6 +43,7 @@ class FakeQuantKernel final : public ops::Kernel {
  private:
   std::unique_ptr<ops::Kernel> inner_;
   std::vector<float> scales_;
+  bool max_of_input_;
   std::string impl_;
 };
 
@@ -79,8 +89,9 @@ class Fp16Kernel final : public ops::Kernel {
 
 }  // namespace
 
-std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales) {
-  return std::make_unique<FakeQuantKernel>(std::move(inner), std::move(scales));
+std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales,
+                                                    bool max_of_input) {
+  return std::make_unique<FakeQuantKernel>(std::move(inner), std::move(scales), max_of_input);
 }
 
 std::vector<Tensor> round_constants_to_half(const std::vector<ops::TensorInfo>& inputs) {

@@ -11,7 +11,12 @@
 namespace qs::runtime {
 
 // scales[i] > 0: input i is read in INT8 with that scale.
-std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales);
+// max_of_input: inner's output 0 is a maximum over elements of its one input (MaxPool,
+// GlobalMaxPool). Quantize-dequantize is monotone and keeps no NaN, so for an input without
+// NaN (Tensor::known_finite) max(qdq(x)) = qdq(max(x)), and the kernel quantizes the output,
+// a fraction of the input, in place (a pool's window always holds an input element).
+std::unique_ptr<ops::Kernel> make_fake_quant_kernel(std::unique_ptr<ops::Kernel> inner, std::vector<float> scales,
+                                                    bool max_of_input = false);
 
 // The constant float inputs among the planned inputs rounded to half precision, index for index
 // (undefined tensors elsewhere). The planner prepares an FP16 layer's kernel with these in
