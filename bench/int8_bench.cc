@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/conv1d_s8.h"
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
 #include "kernels/fast/depthwise_s8.h"
@@ -318,6 +319,73 @@ void pointwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_PointwiseOneDnn)->Apply(pointwise_shapes);
 BENCHMARK(BM_PointwiseDirect)->Apply(pointwise_shapes);
 
+// 1-D layers on raw audio, int8 x to float channels-last y with bias and Relu (an INT8 block
+// whose reader is a pool): oneDNN's int8 convolution with the epilogue inside against
+// Conv1dS8's sums and the epilogue as a pass. range: in channels, out channels, kernel,
+// stride, length; batch 1, padding (kernel - stride) / 2.
+struct Conv1dLayer {
+  ref::ConvParams p;
+  std::vector<int8_t> x, w;
+  std::vector<float> w_scales, y;
+  fast::ConvS8Epilogue epi;
+  explicit Conv1dLayer(const benchmark::State& st) {
+    const int64_t k = st.range(2), stride = st.range(3), pad = std::max<int64_t>(0, (k - stride) / 2);
+    const int64_t out = (st.range(4) + 2 * pad - k) / stride + 1;
+    p = ref::ConvParams{1, st.range(0), st.range(1), 1, {st.range(4)}, {out}, {k}, {stride}, {1}, {pad}, {pad}};
+    const std::vector<float> xf = random_values(p.in_channels * st.range(4), 1);
+    const std::vector<float> wf = random_values(p.out_channels * p.in_channels * k, 2);
+    x.resize(xf.size());
+    w.resize(wf.size());
+    w_scales.resize(static_cast<size_t>(p.out_channels));
+    y.resize(static_cast<size_t>(p.out_channels * out));
+    ref::quantize_f32_s8(xf.data(), x.data(), static_cast<int64_t>(xf.size()), kStemScale);
+    ref::quantize_weights_s8(wf.data(), {p.out_channels, p.in_channels, k}, 0, w.data(), w_scales.data());
+    for (float ws : w_scales) epi.scales.push_back(ws * kStemScale);
+    epi.bias = random_values(p.out_channels, 3);
+    epi.act = {ref::Epilogue::Act::kRelu, 0.f, 0.f};
+  }
+};
+
+void BM_Conv1dOneDnn(benchmark::State& st) {
+  Conv1dLayer l(st);
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(l.p, l.w.data(), &why, {false, true}, &l.epi);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    conv->run_f32(l.x.data(), nullptr, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+void BM_Conv1dDirect(benchmark::State& st) {
+  Conv1dLayer l(st);
+  std::string why;
+  auto conv = fast::Conv1dS8::Create(l.p, l.w.data(), &why);
+  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  std::vector<int32_t> acc(l.y.size());
+  for (auto _ : st) {
+    conv->run(l.x.data(), acc.data());
+    fast::dequantize_epilogue(acc.data(), l.p.out_size[0], l.p.out_channels, 1, kStemScale, l.w_scales.data(),
+                              l.epi.bias.data(), nullptr, l.epi.act, l.y.data());
+    benchmark::DoNotOptimize(l.y.data());
+  }
+}
+
+// An M5 network's first layer, a wav2vec 2.0-style one, a bank of long filters, a filter of 32,
+// a stereo input and a short filter.
+const std::vector<std::vector<int64_t>> kConv1d{
+    {1, 128, 80, 4, 16000}, {1, 512, 10, 5, 16000}, {1, 40, 251, 1, 16000}, {1, 64, 32, 2, 16000},
+    {2, 64, 11, 2, 8000},   {1, 32, 3, 1, 16000}};
+
+void conv1d_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"cin", "cout", "k", "s", "len"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kConv1d) b->Args(s);
+}
+
+BENCHMARK(BM_Conv1dOneDnn)->Apply(conv1d_shapes);
+BENCHMARK(BM_Conv1dDirect)->Apply(conv1d_shapes);
+
 BENCHMARK(BM_F32)->Apply(shapes);
 BENCHMARK(BM_Int8)->Apply(shapes);
 BENCHMARK(BM_Int8ConvOnly)->Apply(shapes);
@@ -364,6 +432,8 @@ int main(int argc, char** argv) {
   compare("depthwise 3x3 int8 -> int8 (batch 1, DepthwiseConvS8)", "Depthwise", {"c", "hw", "s"}, kDepthwise);
   compare("first layers, float -> int8 (quantize + oneDNN against StemConvS8)", "Stem", {"cin", "cout", "hw", "k", "n"},
           kStem);
+  compare("1-D layers, int8 -> float (oneDNN with its epilogue against Conv1dS8 and the epilogue pass)", "Conv1d",
+          {"cin", "cout", "k", "s", "len"}, kConv1d);
   std::printf("\nactivation quantization: values, reference (division) ms, by reciprocal ms, by correction ms, "
               "correction's speed-up over reciprocal\n");
   for (int64_t n : kQuantizeSizes) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/fast/conv1d_s8.h"
 #include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv1x1_s8.h"
 #include "kernels/fast/conv_int8_onednn.h"
@@ -304,6 +305,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::unique_ptr<kernels::fast::Conv1x1S8> pointwise;
     std::unique_ptr<kernels::fast::DepthwiseConvS8> depthwise;
     std::unique_ptr<kernels::fast::StemConvS8> stem;  // a first layer: float X quantized inside
+    std::unique_ptr<kernels::fast::Conv1dS8> conv1d;  // 1-D on few channels: the sums, in place of fast's
     bool fast_epilogue = false;  // fast writes y with the epilogue itself (run_f32 / run_s8)
     bool finite_y = false;       // a float Y is finite whatever X and R hold (Tensor::known_finite)
     Int8Handoff handoff;
@@ -383,9 +385,13 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       // to INT8 readers may take the kernel that quantizes X itself.
       if (!layout.x && !handoff.x && layout.y && handoff.y_scale > 0.f && kernels::fast::StemConvS8::outruns_onednn(p))
         s->stem = kernels::fast::StemConvS8::Create(p, s->wq.data(), s->x_scale, epi, &why_not);
+      // A 1-D layer on few channels (raw audio's first): the sums on Conv1dS8, plain X to
+      // channels-last Y, the epilogue a pass after them.
+      if (!s->stem && !layout.x && layout.y && kernels::fast::Conv1dS8::outruns_onednn(p))
+        s->conv1d = kernels::fast::Conv1dS8::Create(p, s->wq.data(), &why_not);
       if (s->pointwise || s->depthwise || s->stem) {
         s->fast_epilogue = true;
-      } else {
+      } else if (!s->conv1d) {
         s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y}, &epi);
         s->fast_epilogue = s->fast != nullptr;
         if (!s->fast) s->fast = kernels::fast::ConvS8OneDnn::Conv(p, s->wq.data(), &why_not, {layout.x, layout.y});
@@ -394,10 +400,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
   }
   // Every fast kernel keeps its own copy of the weights (packed, or in oneDNN's layout): the
   // quantized weights serve only the reference path.
-  if (s->fast || s->pointwise || s->depthwise || s->stem) std::vector<int8_t>().swap(s->wq);
+  if (s->fast || s->pointwise || s->depthwise || s->stem || s->conv1d) std::vector<int8_t>().swap(s->wq);
   const std::string_view impl = s->pointwise   ? "pointwise-s8"
                                 : s->depthwise ? "depthwise-s8"
                                 : s->stem      ? "stem-s8"
+                                : s->conv1d    ? "conv1d-s8"
                                 : s->fast      ? "onednn-s8"
                                                : "reference-s8";
   // Quantize X, int8 x int8 -> int32, the float epilogue. x in the layout the fast kernel was
@@ -408,11 +415,12 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     const int8_t* xq = s->quantized_x(x, nx);
     const float* residual = s->quantized_residual(r, ny);
     int32_t* acc = thread_scratch<int32_t, 0>(static_cast<size_t>(ny));
-    if (s->fast) s->fast->run(xq, acc);
+    if (s->conv1d) s->conv1d->run(xq, acc);
+    else if (s->fast) s->fast->run(xq, acc);
     else if (s->transpose) kernels::ref::conv_transpose_s8s8s32(p, xq, s->wq.data(), acc);
     else kernels::ref::conv_s8s8s32(p, xq, s->wq.data(), acc);
     const EpilogueDims d = epilogue_dims(p, y_channels_last);
-    (s->fast ? kernels::fast::dequantize_epilogue : kernels::ref::dequantize_epilogue)(
+    (s->fast || s->conv1d ? kernels::fast::dequantize_epilogue : kernels::ref::dequantize_epilogue)(
         acc, d.outer, d.channels, d.inner, s->x_scale, s->w_scales.data(), s->bias.empty() ? nullptr : s->bias.data(),
         residual, s->e, y);
   };
@@ -444,11 +452,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
           x = in[0]->data<float>();
         }
         float* y = s->handoff.y_scale > 0.f ? thread_scratch<float, 6>(static_cast<size_t>(ny)) : out[0]->data<float>();
-        if (s->fast) compute(x, r, y, s->layout.y);
+        if (s->fast || s->conv1d) compute(x, r, y, s->layout.y);
         else run_plain(p, s->layout, x, r, y, [&](const float* xp, const float* rp, float* yp) { compute(xp, rp, yp, false); });
         if (s->handoff.y_scale > 0.f) s->quantize(y, out[0]->data<int8_t>(), ny, s->handoff.y_scale);
       },
-      impl, true, /*picks_threads=*/s->pointwise || s->depthwise || s->stem);
+      impl, true, /*picks_threads=*/s->pointwise || s->depthwise || s->stem || s->conv1d);
 }
 
 Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {

@@ -77,6 +77,7 @@ struct Outcome {
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
   int pointwise = 0, depthwise = 0, stem = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8, stem_s8)
+  int conv1d = 0;                              // INT8 steps whose sums Conv1dS8 computes
   int fp32_pointwise = 0, fp32_stem = 0;       // FP32 steps on conv1x1_f32, stem_f32
   int in_register_single = 0;        // of those, steps the plan holds to one thread
   int single = 0;                    // steps held to one thread
@@ -107,6 +108,7 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
     r.pointwise += impl == "pointwise-s8";
     r.depthwise += impl == "depthwise-s8";
     r.stem += impl == "stem-s8";
+    r.conv1d += impl == "conv1d-s8";
     r.fp32_pointwise += impl == "pointwise";
     r.fp32_stem += impl == "stem";
     const bool in_register = impl == "pointwise-s8" || impl == "depthwise-s8" || impl == "stem-s8";
@@ -173,6 +175,8 @@ TEST(Optimize, Fp32OutputsMatchTheUnoptimizedPlan) {
       EXPECT_EQ(fast.fp32_pointwise, 5) << m.path;
       EXPECT_EQ(fast.fp32_stem, 1) << m.path;
     }
+    // The 1-D model's first layer (1 -> 16, a filter of 40 at stride 4) too.
+    if (m.path.find("layout_1d") != std::string::npos && has_fp32_pointwise()) EXPECT_EQ(fast.fp32_stem, 1) << m.path;
   }
 }
 
@@ -277,8 +281,11 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
       EXPECT_EQ(fast.in_register_single, 0) << m.path;
       EXPECT_GT(fast.single, 0) << m.path;
     }
-    EXPECT_EQ(ref.pointwise + ref.depthwise + ref.stem + ref_optimized.pointwise + ref_optimized.depthwise +
-                  ref_optimized.stem,
+    // The 1-D model's first layer (a filter of 40 on one channel) has its sums from Conv1dS8.
+    if (m.path.find("layout_1d") != std::string::npos && kernels::fast::int8_avx512::cpu_ok())
+      EXPECT_EQ(fast.conv1d, 1) << m.path;
+    EXPECT_EQ(ref.pointwise + ref.depthwise + ref.stem + ref.conv1d + ref_optimized.pointwise +
+                  ref_optimized.depthwise + ref_optimized.stem + ref_optimized.conv1d,
               0)
         << m.path;
   }

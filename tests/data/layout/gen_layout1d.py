@@ -5,7 +5,7 @@ Run with Debian's python3 (python3-onnx, python3-numpy): `/usr/bin/python3 gen_l
 
 Random weights, input x [2, 1, 400] (two clips of 400 samples); the layout pass's cases
 (src/passes/layout.h) on [N, C, W] activations:
-  A = relu(bn(conv_a(x)))            first layer: one channel, a filter of 20 at stride 4
+  A = relu(bn(conv_a(x)))            first layer: one channel, a filter of 40 at stride 4
   P = maxpool3/2(A)                  channels-last 1-D pooling (pads)
   B = relu(conv_b(P) + P)            residual that is channels-last
   Q = averagepool3/1(B)              channels-last average pooling (pads, count_include_pad=1)
@@ -56,7 +56,7 @@ def op(kind, name, ins, **attrs):
     return name
 
 
-A = op("Relu", "A", [bn("bn_a", conv("conv_a", "x", 1, 16, 20, stride=4, pad=8), 16)])
+A = op("Relu", "A", [bn("bn_a", conv("conv_a", "x", 1, 16, 40, stride=4, pad=18), 16)])
 P = op("MaxPool", "P", [A], kernel_shape=[3], strides=[2], pads=[1, 1])
 B = op("Relu", "B", [op("Add", "add_b", [conv("conv_b", P, 16, 16, 3), P])])
 Q = op("AveragePool", "Q", [B], kernel_shape=[3], strides=[1], pads=[1, 1], count_include_pad=1)
