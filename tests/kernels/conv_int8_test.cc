@@ -169,6 +169,8 @@ std::vector<ConvParams> conv_cases() {
   // 1-D and 3-D
   cases.push_back(conv_params(1, 16, 17, 1, {33}, {3}, {2}, {1}, {1}, {0}));
   cases.push_back(conv_params(2, 9, 31, 1, {20}, {5}, {1}, {2}, {4}, {4}));
+  cases.push_back(conv_params(1, 32, 32, 32, {60}, {33}, {1}, {1}, {16}, {16}));  // 1-D depthwise
+  cases.push_back(conv_params(1, 24, 48, 24, {41}, {5}, {2}, {1}, {2}, {2}));     // 1-D, multiplier 2
   cases.push_back(conv_params(1, 5, 7, 1, {5, 6, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}));
   cases.push_back(conv_params(1, 16, 8, 2, {4, 9, 8}, {3, 1, 3}, {2, 1, 2}, {1, 1, 1}, {1, 0, 0}, {1, 0, 1}));
   cases.push_back(conv_params(1, 8, 8, 8, {6, 6, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}));

@@ -272,7 +272,9 @@ TEST(ConvOneDnn, ChannelsLastAndFusedEpilogueMatchReference) {
       {"pointwise", conv_params(1, 33, 64, 1, {8, 8}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})},
       {"pointwise_to_24", conv_params(2, 40, 24, 1, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0})},
       {"depthwise_s2", conv_params(1, 32, 32, 32, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},
-      {"stem7x7", conv_params(1, 3, 16, 1, {32, 32}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3})}};
+      {"stem7x7", conv_params(1, 3, 16, 1, {32, 32}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3})},
+      {"1d_3", conv_params(2, 16, 24, 1, {50}, {3}, {1}, {1}, {1}, {1})},
+      {"1d_depthwise_33", conv_params(1, 32, 32, 32, {60}, {33}, {1}, {1}, {16}, {16})}};
   const std::vector<ref::Epilogue> acts = {{Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, 0.f, 6.f},
                                            {Act::kLeakyRelu, 0.2f, 0}, {Act::kSilu, 0, 0}};
   for (const Case& c : cases) {
@@ -452,6 +454,22 @@ TEST(ConvOneDnn, LongFiltersOnFewChannelsTakeGemm) {
     ASSERT_NE(relu, nullptr) << why;
     EXPECT_EQ(relu->impl_info().find("gemm") != std::string::npos, s.gemm) << relu->impl_info();
     EXPECT_EQ(relu->activation_fused(), !s.gemm) << relu->impl_info();
+  }
+}
+
+// A 1-D layer runs as the 2-D one of a single row (onednn_common.h, conv_as_2d): oneDNN's only
+// 1-D depthwise kernel is im2col + GEMM group by group, 25x slower than its 2-D one.
+TEST(ConvOneDnn, OneDimensionalDepthwiseLayersTakeATwoDimensionalKernel) {
+  const ConvParams p = conv_params(1, 64, 64, 64, {400}, {33}, {1}, {1}, {16}, {16});
+  const auto w = random_values(64 * 33, 2), b = random_values(64, 3);
+  for (int layout = 0; layout < 2; ++layout) {
+    fast::ConvFastOptions o;
+    o.src_channels_last = o.dst_channels_last = layout == 1;
+    std::string why;
+    auto conv = fast::ConvOneDnn::Conv(p, w.data(), b.data(), true, &why, o);
+    ASSERT_NE(conv, nullptr) << why;
+    EXPECT_EQ(conv->impl_info().find("gemm"), std::string::npos) << conv->impl_info();
+    EXPECT_NE(conv->impl_info().rfind("ref", 0), 0u) << conv->impl_info();
   }
 }
 

@@ -401,8 +401,9 @@ bool channels_last_preferred() {
 ConvOneDnn::ConvOneDnn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ConvOneDnn::~ConvOneDnn() = default;
 
-std::unique_ptr<ConvOneDnn> ConvOneDnn::Conv(const ref::ConvParams& p, const float* const_w, const float* const_b,
+std::unique_ptr<ConvOneDnn> ConvOneDnn::Conv(const ref::ConvParams& conv, const float* const_w, const float* const_b,
                                              bool has_bias, std::string* why_not, const ConvFastOptions& options) {
+  const ref::ConvParams p = conv_as_2d(conv);
   if (gathers_strided_input(p, options)) {
     ref::ConvParams unit = p;
     unit.in_size = p.out_size;

@@ -111,6 +111,19 @@ void execute_reusing_args(uint64_t id, const dnnl::primitive& prim, std::span<co
   prim.execute(cpu_stream(), map);
 }
 
+ref::ConvParams conv_as_2d(const ref::ConvParams& p) {
+  if (p.in_size.size() != 1) return p;
+  ref::ConvParams q = p;
+  q.in_size.insert(q.in_size.begin(), 1);
+  q.out_size.insert(q.out_size.begin(), 1);
+  q.kernel.insert(q.kernel.begin(), 1);
+  q.stride.insert(q.stride.begin(), 1);
+  q.dilation.insert(q.dilation.begin(), 1);
+  q.pad_begin.insert(q.pad_begin.begin(), 0);
+  q.pad_end.insert(q.pad_end.begin(), 0);
+  return q;
+}
+
 dnnl::memory::format_tag plain_tag(size_t rank) {
   using tag = dnnl::memory::format_tag;
   switch (rank) {
