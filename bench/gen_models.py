@@ -12,8 +12,12 @@ Files written:
   m5_audio.onnx          an M5-style network for one second of 16 kHz audio: 1-D convolutions (the
                          first with a filter of 80 samples at stride 4), BatchNormalization, Relu,
                          MaxPool, global average pool, 35 classes (opset 13)
+  quartznet_audio.onnx   a QuartzNet-style acoustic model: 1-D depthwise filters of 33 to 87 frames
+                         and pointwise convolutions over 64 mel features, residual blocks, per-frame
+                         LogSoftmax over 29 characters (opset 13)
   <model>.input.npy      a fixed input, float32 [8,3,224,224] ([8,3,32,32] for resnet110_cifar and
-                         vit_tiny, [8,1,16000] for m5_audio; benchmarks take the first B items)
+                         vit_tiny, [8,1,16000] for m5_audio, [8,64,200] for quartznet_audio;
+                         benchmarks take the first B items)
 
 The ImageNet models take "data" float32 [N,3,224,224] (N symbolic) and give "prob" float32
 [N,1000] (Softmax); resnet110_cifar takes [N,3,32,32] and gives [N,10]. Weights are He-scaled so that activations stay finite; the classifier is scaled so
@@ -279,10 +283,52 @@ def m5_audio(classes=35):
     return m
 
 
+def quartznet_audio(classes=29, features=64, frames=200):
+    """A QuartzNet-style speech recognizer's acoustic model (Kriman et al., 2020), three blocks of
+    two repeats: time-channel separable 1-D convolutions (a depthwise filter of 33 to 87 frames,
+    then a pointwise one), BatchNormalization, Relu, a residual 1x1 projection per block; 64 mel
+    features of 200 frames in (two seconds), per-frame log-probabilities of 29 characters out
+    (LogSoftmax over the classes, CTC-style)."""
+    b = Builder(seed=29)
+
+    def node(op, inputs, **attrs):
+        n = b.name(op.lower())
+        b.nodes.append(helper.make_node(op, inputs, [n + ".out"], name=n, **attrs))
+        return n + ".out"
+
+    def conv1d(x, cin, cout, k, stride=1, group=1, gain=2.0):
+        w = (b.rng.standard_normal((cout, cin // group, k)) * np.sqrt(gain / (cin // group * k))).astype(np.float32)
+        return node("Conv", [x, b.init(b.name("w"), w)], kernel_shape=[k], strides=[stride], pads=[k // 2] * 2,
+                    group=group)
+
+    def separable(x, cin, cout, k, stride=1):
+        return b.bn(conv1d(conv1d(x, cin, cin, k, stride, group=cin, gain=1.0), cin, cout, 1), cout)
+
+    x = b.relu(separable("data", features, 256, 33, stride=2))  # C1
+    cin = 256
+    for c, k in [(256, 33), (256, 39), (512, 51)]:
+        y = b.relu(separable(x, cin, c, k))
+        y = separable(y, c, c, k)
+        x = b.relu(b.add(y, b.bn(conv1d(x, cin, c, 1, gain=1.0), c, gamma_range=(0.3, 0.8))))
+        cin = c
+    x = b.relu(separable(x, 512, 512, 87))  # C2
+    x = b.relu(b.bn(conv1d(x, 512, 1024, 1), 1024))  # C3
+    w = (b.rng.standard_normal((classes, 1024, 1)) * np.sqrt(0.5 / 1024)).astype(np.float32)
+    logits = node("Conv", [x, b.init("head.weight", w), b.init("head.bias", np.zeros(classes, np.float32))],
+                  kernel_shape=[1])  # C4
+    b.nodes.append(helper.make_node("LogSoftmax", [logits], ["prob"], name="log_softmax", axis=1))
+    data = helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", features, frames])
+    prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", classes, frames // 2])
+    g = helper.make_graph(b.nodes, "quartznet_audio_random", [data], [prob], initializer=b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="qscope bench/gen_models.py")
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
 # (name, generator, shape of one input item)
 MODELS = [("resnet50", resnet50, (3, 224, 224)), ("mobilenetv2", mobilenetv2, (3, 224, 224)),
           ("resnet110_cifar", resnet110_cifar, (3, 32, 32)), ("vit_tiny", vit_tiny, (3, 32, 32)),
-          ("m5_audio", m5_audio, (1, 16000))]
+          ("m5_audio", m5_audio, (1, 16000)), ("quartznet_audio", quartznet_audio, (64, 200))]
 
 
 def main():
