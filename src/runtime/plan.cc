@@ -224,9 +224,9 @@ Expected<Plan> Plan::Build(std::shared_ptr<const ir::Graph> graph, const std::ma
             node.domain.empty() && (node.op_type == "GlobalMaxPool" ||
                                     (node.op_type == "MaxPool" && (node.outputs.size() < 2 || node.outputs[1].empty())));
         k = make_fake_quant_kernel(std::move(k), exec->input_scales, max_of_input);
-      }
-      else if (precision == Precision::kFp16)
+      } else if (precision == Precision::kFp16) {
         k = make_fp16_kernel(std::move(k), std::move(half_constants));
+      }
       kernel = std::move(k);
       if (key) {
         std::vector<ops::TensorInfo> outs = ctx.outputs;
