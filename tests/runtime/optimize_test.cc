@@ -176,7 +176,9 @@ TEST(Optimize, Fp32OutputsMatchTheUnoptimizedPlan) {
       EXPECT_EQ(fast.fp32_stem, 1) << m.path;
     }
     // The 1-D model's first layer (1 -> 16, a filter of 40 at stride 4) too.
-    if (m.path.find("layout_1d") != std::string::npos && has_fp32_pointwise()) EXPECT_EQ(fast.fp32_stem, 1) << m.path;
+    if (m.path.find("layout_1d") != std::string::npos && has_fp32_pointwise()) {
+      EXPECT_EQ(fast.fp32_stem, 1) << m.path;
+    }
   }
 }
 
@@ -282,8 +284,9 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
       EXPECT_GT(fast.single, 0) << m.path;
     }
     // The 1-D model's first layer (a filter of 40 on one channel) has its sums from Conv1dS8.
-    if (m.path.find("layout_1d") != std::string::npos && kernels::fast::int8_avx512::cpu_ok())
+    if (m.path.find("layout_1d") != std::string::npos && kernels::fast::int8_avx512::cpu_ok()) {
       EXPECT_EQ(fast.conv1d, 1) << m.path;
+    }
     EXPECT_EQ(ref.pointwise + ref.depthwise + ref.stem + ref.conv1d + ref_optimized.pointwise +
                   ref_optimized.depthwise + ref_optimized.stem + ref_optimized.conv1d,
               0)

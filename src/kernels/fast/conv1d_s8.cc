@@ -166,18 +166,7 @@ std::unique_ptr<Conv1dS8> Conv1dS8::Create(const ref::ConvParams& p, const int8_
   k.groups = (k.k + 3) / 4;
   // Every lane of every output inside the copy: output o reads bytes o * stride + [0, 4 * groups).
   k.copy_w = std::max(k.pad_l + k.in_w, (k.out_w - 1) * k.stride + 4 * k.groups);
-  k.w.assign(static_cast<size_t>(k.blocks * k.c * k.groups * 64), 0);
-  k.comp.assign(static_cast<size_t>(k.blocks * 16), 0);
-  for (int64_t oc = 0; oc < k.n; ++oc) {
-    int64_t sum = 0;
-    for (int64_t ci = 0; ci < k.c; ++ci)
-      for (int64_t t = 0; t < k.k; ++t) {
-        const int8_t v = w[(oc * k.c + ci) * k.k + t];
-        sum += v;
-        k.w[static_cast<size_t>((((oc / 16) * k.c + ci) * k.groups + t / 4) * 64 + (oc % 16) * 4 + t % 4)] = v;
-      }
-    k.comp[static_cast<size_t>(oc)] = static_cast<int32_t>(-128 * sum);
-  }
+  int8_avx512::pack_tap_lanes(w, k.n, k.c, k.k, &k.w, &k.comp);
   return std::unique_ptr<Conv1dS8>(new Conv1dS8(std::move(impl)));
 }
 

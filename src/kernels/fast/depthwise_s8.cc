@@ -196,18 +196,7 @@ std::unique_ptr<DepthwiseConvS8> DepthwiseConvS8::Create(const ref::ConvParams& 
   k.groups = (k.kw + 3) / 4;
   k.blocks = (k.c + 15) / 16;
   k.row_pixels = std::max(k.pad_l + k.in_w + p.pad_end[1], (k.out_w - 1) * k.stride_w + 4 * k.groups);
-  k.w.assign(static_cast<size_t>(k.blocks * k.kh * k.groups * 64), 0);
-  k.comp.assign(static_cast<size_t>(k.blocks * 16), 0);
-  for (int64_t ch = 0; ch < k.c; ++ch) {
-    int64_t sum = 0;
-    for (int64_t i = 0; i < k.kh; ++i)
-      for (int64_t j = 0; j < k.kw; ++j) {
-        const int8_t v = w[(ch * k.kh + i) * k.kw + j];
-        sum += v;
-        k.w[static_cast<size_t>((((ch / 16) * k.kh + i) * k.groups + j / 4) * 64 + (ch % 16) * 4 + j % 4)] = v;
-      }
-    k.comp[static_cast<size_t>(ch)] = static_cast<int32_t>(-128 * sum);
-  }
+  int8_avx512::pack_tap_lanes(w, k.c, k.kh, k.kw, &k.w, &k.comp);
   return std::unique_ptr<DepthwiseConvS8>(new DepthwiseConvS8(std::move(impl)));
 }
 

@@ -98,6 +98,28 @@ inline const char* window_2d(const ref::ConvParams& p, Window2D* w) {
   return nullptr;
 }
 
+// Filters w [channels][rows][taps] int8 with 4 consecutive taps of a row to a VNNI lane (the
+// input's bytes in that order): packed [channels / 16][rows][ceil(taps / 4)][16 channels][4],
+// zero past the taps and the channels; comp[c] = -128 * the sum of channel c's weights (the
+// kernels read x + 128), in whole blocks of 16. Depthwise layers (rows: the filter's rows) and
+// 1-D ones (rows: the input channels) share it.
+inline void pack_tap_lanes(const int8_t* w, int64_t channels, int64_t rows, int64_t taps, std::vector<int8_t>* packed,
+                           std::vector<int32_t>* comp) {
+  const int64_t blocks = (channels + 15) / 16, groups = (taps + 3) / 4;
+  packed->assign(static_cast<size_t>(blocks * rows * groups * 64), 0);
+  comp->assign(static_cast<size_t>(blocks * 16), 0);
+  for (int64_t c = 0; c < channels; ++c) {
+    int64_t sum = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < taps; ++t) {
+        const int8_t v = w[(c * rows + r) * taps + t];
+        sum += v;
+        (*packed)[static_cast<size_t>((((c / 16) * rows + r) * groups + t / 4) * 64 + (c % 16) * 4 + t % 4)] = v;
+      }
+    (*comp)[static_cast<size_t>(c)] = static_cast<int32_t>(-128 * sum);
+  }
+}
+
 // An epilogue with int8 output, checked and laid out for the vector code: scales and bias
 // zero-padded to whole 16-channel blocks (no bias adds +0, as the reference does).
 struct OutputEpilogue {
