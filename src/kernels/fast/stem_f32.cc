@@ -63,9 +63,10 @@ void fill_row(const Impl& k, const float* x, int64_t img, int64_t oh, int64_t ow
         std::fill(row, row + width, 0.f);
         continue;
       }
-      const float* src = x + ((img * k.c + ch) * k.in_h + ih) * k.in_w + first;
+      const float* src = x + ((img * k.c + ch) * k.in_h + ih) * k.in_w;
       std::fill(row, row + lo, 0.f);
-      std::memcpy(row + lo, src + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+      // first + lo >= 0 whenever some column lies inside the image.
+      if (hi > lo) std::memcpy(row + lo, src + (first + lo), static_cast<size_t>(hi - lo) * sizeof(float));
       std::fill(row + hi, row + width, 0.f);
     }
 }
