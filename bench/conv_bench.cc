@@ -15,6 +15,7 @@
 #include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/conv_onednn.h"
 #include "kernels/fast/stem_f32.h"
+#include "core/shape.h"
 #include "kernels/reference/conv.h"
 #include "ratio_reporter.h"
 
@@ -111,25 +112,19 @@ qs::kernels::ref::Epilogue clip6() {
   return e;
 }
 
-int64_t product(const std::vector<int64_t>& v) {
-  int64_t r = 1;
-  for (int64_t d : v) r *= d;
-  return r;
-}
-
 // x, w, b and y of any convolution p (one group, any spatial rank).
 struct ConvBuffers {
   std::vector<float> x, w, b, y;
   explicit ConvBuffers(const ConvParams& p)
-      : x(random_values(p.batch * p.in_channels * product(p.in_size), 1)),
-        w(random_values(p.out_channels * p.in_channels * product(p.kernel), 2)),
+      : x(random_values(p.batch * p.in_channels * qs::numel(p.in_size), 1)),
+        w(random_values(p.out_channels * p.in_channels * qs::numel(p.kernel), 2)),
         b(random_values(p.out_channels, 3)),
-        y(static_cast<size_t>(p.batch * p.out_channels * product(p.out_size))) {}
+        y(static_cast<size_t>(p.batch * p.out_channels * qs::numel(p.out_size))) {}
 };
 
 void set_conv_flops(benchmark::State& st, const ConvParams& p) {
   const double flops =
-      2.0 * p.batch * p.out_channels * p.in_channels * product(p.kernel) * product(p.out_size);
+      2.0 * p.batch * p.out_channels * p.in_channels * qs::numel(p.kernel) * qs::numel(p.out_size);
   st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 

@@ -387,7 +387,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         s->stem = kernels::fast::StemConvS8::Create(p, s->wq.data(), s->x_scale, epi, &why_not);
       // A 1-D layer on few channels (raw audio's first): the sums on Conv1dS8, plain X to
       // channels-last Y, the epilogue a pass after them.
-      if (!s->stem && !layout.x && layout.y && kernels::fast::Conv1dS8::outruns_onednn(p))
+      if (!layout.x && layout.y && kernels::fast::Conv1dS8::outruns_onednn(p))
         s->conv1d = kernels::fast::Conv1dS8::Create(p, s->wq.data(), &why_not);
       if (s->pointwise || s->depthwise || s->stem) {
         s->fast_epilogue = true;

@@ -13,6 +13,7 @@
 #include "kernels/fast/conv1x1_f32.h"
 #include "kernels/fast/stem_f32.h"
 #include "kernels/naive_layout.h"
+#include "core/shape.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/int8.h"
 #include "random_values.h"
@@ -22,12 +23,6 @@ namespace {
 
 using Act = ref::Epilogue::Act;
 using ref::ConvParams;
-
-int64_t product(const std::vector<int64_t>& v) {
-  int64_t r = 1;
-  for (int64_t d : v) r *= d;
-  return r;
-}
 
 ConvParams pointwise(int64_t batch, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t stride) {
   return ConvParams{batch, cin, cout, 1, {h, w}, {(h - 1) / stride + 1, (w - 1) / stride + 1}, {1, 1}, {stride, stride},
@@ -58,7 +53,7 @@ struct Expected {
 // unless x_plain.
 Expected reference(const ConvParams& p, const std::vector<float>& x_in, const std::vector<float>& w, const float* b,
                    const std::vector<float>* r_nhwc, const ref::Epilogue& e, bool x_plain = false) {
-  const int64_t in_sp = product(p.in_size), out_sp = product(p.out_size);
+  const int64_t in_sp = qs::numel(p.in_size), out_sp = qs::numel(p.out_size);
   const auto x = x_plain ? x_in : naive::to_nchw(p.batch, p.in_channels, in_sp, x_in);
   std::vector<float> y(static_cast<size_t>(p.batch * p.out_channels * out_sp));
   ref::conv_f32(p, x.data(), w.data(), b, y.data());
@@ -94,9 +89,9 @@ template <typename Create>
 void expect_reference_values(const ConvParams& p, bool x_plain, uint32_t seed, Create create) {
   const std::vector<ref::Epilogue> acts = {
       {Act::kNone, 0, 0}, {Act::kRelu, 0, 0}, {Act::kClip, -0.5f, 0.75f}, {Act::kLeakyRelu, 0.2f, 0}};
-  const int64_t out_n = p.batch * p.out_channels * product(p.out_size);
-  const auto x = random_values(p.batch * p.in_channels * product(p.in_size), seed);
-  const auto w = random_values(p.out_channels * p.in_channels * product(p.kernel), seed + 1);
+  const int64_t out_n = p.batch * p.out_channels * qs::numel(p.out_size);
+  const auto x = random_values(p.batch * p.in_channels * qs::numel(p.in_size), seed);
+  const auto w = random_values(p.out_channels * p.in_channels * qs::numel(p.kernel), seed + 1);
   const auto b = random_values(p.out_channels, seed + 2);
   const auto r = random_values(out_n, seed + 3);
   for (const ref::Epilogue& e : acts)
