@@ -28,6 +28,8 @@ std::optional<SweepMode> parse_sweep_mode(std::string_view s) {
   return std::nullopt;
 }
 
+int threads_per_job(int jobs) { return std::max(1, omp_get_max_threads() / std::max(1, jobs)); }
+
 namespace {
 
 // One evaluated plan: per input the worst output's metric, and the means.
@@ -111,7 +113,21 @@ class Runner {
       plan_options_.kernels = &kernels_;
       plan_options_.folds = &folds_;
     }
+    // Under --jobs, this thread too runs with one job's share of the threads while the sweep
+    // lasts: oneDNN fixes a primitive's thread count when it is made, and the steps share
+    // prepared kernels, so a kernel made here with every thread would, run by a job, start a
+    // team of its own beside the other jobs' (4 threads on 2 cores under --jobs 2).
+    threads_each_ = threads_per_job(options.jobs);
+    if (options.jobs > 1) {
+      saved_threads_ = omp_get_max_threads();
+      omp_set_num_threads(threads_each_);
+    }
   }
+  ~Runner() {
+    if (saved_threads_ > 0) omp_set_num_threads(saved_threads_);
+  }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
 
   // Plans FP32, lists the layers and runs the reference.
   Status Init(SweepResult& r) {
@@ -226,7 +242,8 @@ class Runner {
     e.loss = loss_sum / static_cast<double>(e.values.size());
   }
 
-  // Calls f(k) for k in [0, count) on up to options.jobs threads, each with its share of the cores.
+  // Calls f(k) for k in [0, count) on up to options.jobs threads, each with its share of the
+  // caller's OpenMP threads (threads_per_job).
   template <typename F>
   void ForEachOnJobs(size_t count, F f) {
     const int jobs = std::max(1, options_.jobs);
@@ -235,8 +252,7 @@ class Runner {
       return;
     }
     if (!pool_) {
-      const int threads_each = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
-      pool_ = std::make_unique<JobPool>(jobs, threads_each);
+      pool_ = std::make_unique<JobPool>(jobs, threads_each_);
     }
     const std::function<void(int)> each = [&](int j) {
       for (size_t k = static_cast<size_t>(j); k < count; k += static_cast<size_t>(jobs)) f(k);
@@ -280,6 +296,8 @@ class Runner {
   std::vector<std::map<std::string, double>> ref_scale_;
   Eval perfect_;
   std::atomic<int> runs_{0};
+  int threads_each_ = 1;    // OpenMP threads of each job (threads_per_job)
+  int saved_threads_ = 0;   // this thread's OpenMP threads before the sweep, when it changed them
   std::unique_ptr<JobPool> pool_;  // last: its threads stop before the caches they use go
 };
 

@@ -36,6 +36,11 @@ struct SweepOptions {
   runtime::PlanOptions plan_options;
 };
 
+// The OpenMP threads each of `jobs` steps run in parallel gets: the calling thread's budget
+// (omp_get_max_threads: OMP_NUM_THREADS, else the cores the process may run on) split evenly,
+// at least one each.
+int threads_per_job(int jobs);
+
 // A layer of the model as the sweep sees it.
 struct SweepLayer {
   std::string name, op;

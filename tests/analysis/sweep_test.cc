@@ -4,8 +4,10 @@
 #include "analysis/sweep.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <fstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "analysis/planted_fixture.h"
@@ -93,6 +95,38 @@ TEST(SweepTest, ReuseAndJobsDoNotChangeTheResult) {
     EXPECT_EQ(r->fallback, plain->fallback);
     EXPECT_GT(r->cache.hits, 0);
   }
+}
+
+// Jobs split the caller's OpenMP threads (OMP_NUM_THREADS, or the cores the process may use),
+// not the machine's cores: two jobs under a budget of 4 threads take 2 each on any machine.
+TEST(SweepTest, JobsShareTheCallersThreads) {
+  const int saved = omp_get_max_threads();
+  for (auto [budget, jobs, each] : {std::tuple{4, 2, 2}, {6, 3, 2}, {5, 2, 2}, {1, 2, 1}, {2, 4, 1}, {3, 1, 3}}) {
+    omp_set_num_threads(budget);
+    EXPECT_EQ(threads_per_job(jobs), each) << budget << " threads, " << jobs << " jobs";
+  }
+  omp_set_num_threads(saved);
+}
+
+// Under --jobs the calling thread, which runs the FP32 reference and prepares kernels the jobs
+// reuse, keeps to one job's share while the sweep lasts, and gets its own budget back after.
+TEST(SweepTest, TheCallerKeepsToAJobsShareDuringASweep) {
+  Fixture f = load("planted_conv2");
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(4);
+  for (int jobs : {1, 2}) {
+    SweepOptions o;
+    o.jobs = jobs;
+    std::vector<int> seen;
+    SweepHooks hooks;
+    hooks.on_step = [&](const SweepResult&, const StepResult&, int) { seen.push_back(omp_get_max_threads()); };
+    auto r = run_sweep(f.graph, f.inputs, f.scales, o, hooks);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_FALSE(seen.empty());
+    for (int t : seen) EXPECT_EQ(t, 4 / jobs) << jobs << " jobs";
+    EXPECT_EQ(omp_get_max_threads(), 4);
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST(SweepTest, IsolateAndBisectFindTheSameCulprit) {
