@@ -52,7 +52,9 @@ TEST(StateWriter, HoldsTheReportsStepsAfterEveryWrite) {
     if (i == 4) s.mean = s.min = NAN, s.values = {NAN, NAN};
     r.steps.push_back(s);
     ASSERT_TRUE(writer.Write(r).ok());
-    if (i == 3) ASSERT_TRUE(writer.Write(r).ok());  // a write with no new step changes nothing
+    if (i == 3) {
+      ASSERT_TRUE(writer.Write(r).ok());  // a write with no new step changes nothing
+    }
 
     const nlohmann::json state = read_json(path);
     EXPECT_EQ(state["identity"], nlohmann::json(identity));
