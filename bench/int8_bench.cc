@@ -319,6 +319,65 @@ void pointwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_PointwiseOneDnn)->Apply(pointwise_shapes);
 BENCHMARK(BM_PointwiseDirect)->Apply(pointwise_shapes);
 
+// A residual block's last 1x1 layer, int8 x to float channels-last y (its readers take float),
+// adding the float residual fake-quantized with its scale and a Relu: the residual quantized in
+// a pass and oneDNN's int8 convolution with the epilogue inside (what an INT8 block does
+// without Conv1x1S8) against Conv1x1S8, which quantizes the residual as it reads it.
+// range(0): in channels, range(1): out channels, range(2): spatial, range(3): batch.
+struct ResidualLayer {
+  Int8Layer l;
+  std::vector<float> r, rq, y;
+  static constexpr float kResidualScale = 1.f / 127;  // random_values are in [-1, 1]
+  explicit ResidualLayer(const benchmark::State& st)
+      : l(ref::ConvParams{st.range(3), st.range(0), st.range(1), 1, {st.range(2), st.range(2)},
+                          {st.range(2), st.range(2)}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}) {
+    l.epi.residual = true;
+    l.epi.out_scale = 0.f;
+    l.epi.act = {ref::Epilogue::Act::kRelu, 0.f, 0.f};
+    r = random_values(static_cast<int64_t>(l.y.size()), 4);
+    rq.resize(r.size());
+    y.resize(r.size());
+  }
+};
+
+void BM_ResidualOneDnn(benchmark::State& st) {
+  ResidualLayer rl(st);
+  std::string why;
+  auto conv = fast::ConvS8OneDnn::Conv(rl.l.p, rl.l.w.data(), &why, {true, true}, &rl.l.epi);
+  if (!conv) return st.SkipWithError(("oneDNN declined: " + why).c_str());
+  st.SetLabel(conv->impl_info());
+  for (auto _ : st) {
+    fast::fake_quantize_f32(rl.r.data(), rl.rq.data(), static_cast<int64_t>(rl.r.size()), ResidualLayer::kResidualScale);
+    conv->run_f32(rl.l.x.data(), rl.rq.data(), rl.y.data());
+    benchmark::DoNotOptimize(rl.y.data());
+  }
+}
+
+void BM_ResidualDirect(benchmark::State& st) {
+  ResidualLayer rl(st);
+  fast::ConvS8Epilogue epi = rl.l.epi;
+  epi.residual_scale = ResidualLayer::kResidualScale;
+  std::string why;
+  auto conv = fast::Conv1x1S8::Create(rl.l.p, rl.l.w.data(), epi, &why);
+  if (!conv) return st.SkipWithError(("declined: " + why).c_str());
+  for (auto _ : st) {
+    conv->run_f32(rl.l.x.data(), rl.r.data(), rl.y.data());
+    benchmark::DoNotOptimize(rl.y.data());
+  }
+}
+
+// ResNet-50's first stage (64 -> 256 at 56x56) at batch 1 and 8, MobileNet-style widths.
+const std::vector<std::vector<int64_t>> kResidual{{64, 256, 56, 1}, {64, 256, 56, 8}, {32, 128, 28, 1},
+                                                  {24, 96, 56, 1},  {16, 64, 112, 1}};
+
+void residual_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"cin", "cout", "hw", "n"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (const auto& s : kResidual) b->Args(s);
+}
+
+BENCHMARK(BM_ResidualOneDnn)->Apply(residual_shapes);
+BENCHMARK(BM_ResidualDirect)->Apply(residual_shapes);
+
 // 1-D layers on raw audio, int8 x to float channels-last y with bias and Relu (an INT8 block
 // whose reader is a pool): oneDNN's int8 convolution with the epilogue inside against
 // Conv1dS8's sums and the epilogue as a pass. range: in channels, out channels, kernel,

@@ -373,14 +373,17 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       epi.act = e;
       epi.out_scale = handoff.y_scale;
       epi.scales_as_operand = ctx.options.few_runs;
-      // A pointwise or depthwise layer between INT8 layers, channels-last, may take an
-      // in-register kernel.
-      if (layout.x && layout.y && handoff.y_scale > 0.f) {
-        if (kernels::fast::Conv1x1S8::outruns_onednn(p))
-          s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), epi, &why_not);
-        if (!s->pointwise && kernels::fast::DepthwiseConvS8::outruns_onednn(p))
-          s->depthwise = kernels::fast::DepthwiseConvS8::Create(p, s->wq.data(), epi, &why_not);
+      // A pointwise layer, channels-last, may take an in-register kernel, which also
+      // fake-quantizes its residual as it reads it (float y: a residual block's last layer,
+      // whose output float readers share); a depthwise layer between INT8 layers likewise.
+      if (layout.x && layout.y && kernels::fast::Conv1x1S8::outruns_onednn(p)) {
+        kernels::fast::ConvS8Epilogue own = epi;
+        own.residual_scale = ctx.has_input(3) ? s->r_scale : 0.f;
+        s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), own, &why_not);
       }
+      if (layout.x && layout.y && handoff.y_scale > 0.f && !s->pointwise &&
+          kernels::fast::DepthwiseConvS8::outruns_onednn(p))
+        s->depthwise = kernels::fast::DepthwiseConvS8::Create(p, s->wq.data(), epi, &why_not);
       // A first layer (float X of a few channels, plain) whose int8 output goes channels-last
       // to INT8 readers may take the kernel that quantizes X itself.
       if (!layout.x && !handoff.x && layout.y && handoff.y_scale > 0.f && kernels::fast::StemConvS8::outruns_onednn(p))
@@ -434,8 +437,11 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.
           const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
+          if (s->pointwise) {  // reads the residual as it is (ConvS8Epilogue::residual_scale)
+            if (s->pointwise->float_output()) return s->pointwise->run_f32(xq, r, out[0]->data<float>());
+            return s->pointwise->run(xq, r, out[0]->data<int8_t>());
+          }
           const float* residual = s->quantized_residual(r, ny);
-          if (s->pointwise) return s->pointwise->run(xq, residual, out[0]->data<int8_t>());
           if (s->depthwise) return s->depthwise->run(xq, residual, out[0]->data<int8_t>());
           if (s->handoff.y_scale > 0.f) return s->fast->run_s8(xq, residual, out[0]->data<int8_t>());
           return s->fast->run_f32(xq, residual, out[0]->data<float>());

@@ -317,10 +317,129 @@ TEST(Conv1x1S8, DeclinesWhatItDoesNotCompute) {
   fast::ConvS8Epilogue silu = epi;
   silu.act.act = Act::kSilu;
   EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), silu, &why), nullptr);
+  fast::ConvS8Epilogue bad_out = epi;
+  bad_out.out_scale = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), bad_out, &why), nullptr);
+  for (float rs : {-1.f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::quiet_NaN(),
+                   std::numeric_limits<float>::infinity()}) {
+    fast::ConvS8Epilogue bad_residual = epi;
+    bad_residual.residual = true;
+    bad_residual.residual_scale = rs;
+    EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), bad_residual, &why), nullptr) << rs;
+    EXPECT_NE(why.find("residual scale"), std::string::npos) << why;
+  }
+  auto int8_out = fast::Conv1x1S8::Create(p, w.data(), epi, &why);
+  ASSERT_NE(int8_out, nullptr) << why;
+  EXPECT_FALSE(int8_out->float_output());
   fast::ConvS8Epilogue float_out = epi;
   float_out.out_scale = 0.f;
-  EXPECT_EQ(fast::Conv1x1S8::Create(p, w.data(), float_out, &why), nullptr);
-  EXPECT_NE(fast::Conv1x1S8::Create(p, w.data(), epi, &why), nullptr) << why;
+  auto f = fast::Conv1x1S8::Create(p, w.data(), float_out, &why);
+  ASSERT_NE(f, nullptr) << why;
+  EXPECT_TRUE(f->float_output());
+}
+
+// The residual and the layer's sums for the float-output tests: sums through the reference,
+// the residual fake-quantized by ref::fake_quantize_f32 when r_scale > 0, then
+// ref::dequantize_epilogue; channels-last float.
+std::vector<float> reference_float_block(const ConvParams& p, const std::vector<int8_t>& x_nhwc,
+                                         const std::vector<int8_t>& w, float x_scale,
+                                         const std::vector<float>& w_scales, const std::vector<float>* bias,
+                                         const std::vector<float>* residual_nhwc, float r_scale,
+                                         const ref::Epilogue& e) {
+  const int64_t in_sp = p.in_size[0] * p.in_size[1], sp = p.out_size[0] * p.out_size[1];
+  const std::vector<int8_t> x = naive::to_nchw(p.batch, p.in_channels, in_sp, x_nhwc);
+  std::vector<int32_t> acc(static_cast<size_t>(p.batch * p.out_channels * sp));
+  ref::conv_s8s8s32(p, x.data(), w.data(), acc.data());
+  std::vector<float> r;
+  if (residual_nhwc) {
+    r = *residual_nhwc;
+    if (r_scale > 0.f) ref::fake_quantize_f32(r.data(), r.data(), static_cast<int64_t>(r.size()), r_scale);
+    r = naive::to_nchw(p.batch, p.out_channels, sp, r);
+  }
+  std::vector<float> y(acc.size());
+  ref::dequantize_epilogue(acc.data(), p.batch, p.out_channels, sp, x_scale, w_scales.data(),
+                           bias ? bias->data() : nullptr, residual_nhwc ? r.data() : nullptr, e, y.data());
+  return naive::to_nhwc(p.batch, p.out_channels, sp, y);
+}
+
+// A residual for the in-register fake quantization: random values, exact ties (m + 0.5) *
+// r_scale and their neighbours, values past the int8 range, NaN, infinities and zeros of both
+// signs.
+std::vector<float> residual_values(int64_t n, float r_scale, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-140.f, 140.f);
+  const float special[] = {0.f, -0.f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(), 1e30f, -1e30f};
+  std::vector<float> r(static_cast<size_t>(n));
+  for (size_t i = 0; i < r.size(); ++i) {
+    const float m = std::round(u(gen));
+    switch (i % 5) {
+      case 0: r[i] = u(gen) * r_scale; break;
+      case 1: r[i] = (m + 0.5f) * r_scale; break;
+      case 2: r[i] = std::nextafter((m + 0.5f) * r_scale, 1e38f); break;
+      case 3: r[i] = std::nextafter((m + 0.5f) * r_scale, -1e38f); break;
+      default: r[i] = special[(i / 5) % 7];
+    }
+  }
+  return r;
+}
+
+// Float output (no output scale), and int8 output with the residual fake-quantized in the
+// kernel (residual_scale), against the reference bit for bit: every activation, with and
+// without bias, residual as it is, on the shapes of MatchesReferenceByteForByte.
+TEST(Conv1x1S8, FloatOutputAndInKernelResidualMatchTheReference) {
+  if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const std::vector<ConvParams> cases = {
+      pointwise(1, 16, 96, 7, 9, 1), pointwise(1, 3, 5, 5, 5, 1),    pointwise(2, 64, 256, 5, 6, 1),
+      pointwise(1, 17, 65, 4, 3, 1), pointwise(3, 33, 16, 5, 7, 2), pointwise(1, 130, 17, 9, 4, 3)};
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  uint32_t seed = 300;
+  size_t compared = 0;
+  for (const ConvParams& p : cases) {
+    const float x_scale = 0.0173f, r_scale = 0.0311f;
+    const int64_t out_n = p.batch * p.out_size[0] * p.out_size[1] * p.out_channels;
+    const auto x = random_s8(p.batch * p.in_size[0] * p.in_size[1] * p.in_channels, -128, seed++);
+    const auto w = random_s8(p.out_channels * p.in_channels, -127, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(p.out_channels)), bias(w_scales.size());
+    for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
+    for (float& v : bias) v = u(gen);
+    const std::vector<float> r = residual_values(out_n, r_scale, seed++);
+    const float out_scale = 0.02f * std::sqrt(static_cast<float>(p.in_channels));
+    for (const ref::Epilogue& e : epilogue_activations())
+      for (bool with_bias : {false, true})
+        for (bool with_residual : {false, true})
+          for (bool float_y : {true, false}) {
+            if (!float_y && !with_residual) continue;  // MatchesReferenceByteForByte's case
+            fast::ConvS8Epilogue epi;
+            for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
+            if (with_bias) epi.bias = bias;
+            epi.residual = with_residual;
+            epi.residual_scale = with_residual ? r_scale : 0.f;
+            epi.act = e;
+            epi.out_scale = float_y ? 0.f : out_scale;
+            std::string why;
+            auto k = fast::Conv1x1S8::Create(p, w.data(), epi, &why);
+            ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
+            const std::vector<float> want = reference_float_block(
+                p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr, with_residual ? &r : nullptr, r_scale, e);
+            const std::string what = describe(p) + " act=" + std::to_string(static_cast<int>(e.act)) +
+                                     " alpha=" + std::to_string(e.alpha) + " beta=" + std::to_string(e.beta) +
+                                     " bias=" + std::to_string(with_bias) + " residual=" + std::to_string(with_residual);
+            if (float_y) {
+              std::vector<float> got(want.size(), -7.f);
+              k->run_f32(x.data(), with_residual ? r.data() : nullptr, got.data());
+              ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << what;
+              compared += got.size();
+            } else {
+              std::vector<int8_t> got(want.size(), 99);
+              k->run(x.data(), r.data(), got.data());
+              ASSERT_EQ(got, reference_quantize(want, out_scale)) << what << " int8";
+              compared += got.size();
+            }
+          }
+  }
+  EXPECT_GT(compared, 200'000u);
 }
 
 // Depthwise: c channels, kernel kh x kw, strides, pads {top, left, bottom, right}.

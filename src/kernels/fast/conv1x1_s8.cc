@@ -37,6 +37,7 @@ using namespace int8_avx512;
 QS_INT8_AVX512_BEGIN
 constexpr int kRows = 4;       // pixels per tile: 16 accumulators (6 pixels' 24 spill)
 constexpr int kMaxBlocks = 4;  // output blocks per pass over a tile
+constexpr int kPrefetchTiles = 8;  // the residual is prefetched this many tiles ahead
 
 QS_VNNI_INLINE uint32_t load4(const int8_t* p) {
   uint32_t v;
@@ -54,10 +55,15 @@ struct TileArgs {
   Consts c;
 };
 
-// One tile: R pixels (rows of x and y given by pointer) times NB output blocks from block
-// b0, the accumulators in registers from the first product to the int8 store.
-template <int R, int NB, bool kLeaky>
-QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float* const* res, int8_t* const* y,
+// What a tile writes: int8 (the activation LeakyRelu or a clamp, then the quotient), or
+// float with one of the float activations.
+enum class Out { kInt8, kInt8Leaky, kFloatClamp, kFloatRelu, kFloatLeaky };
+
+// One tile: R pixels (rows of x and y given by pointer; y int8 or float as O says) times NB
+// output blocks from block b0, the accumulators in registers from the first product to the
+// store.
+template <int R, int NB, Out O>
+QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float* const* res, void* const* y,
                          int64_t b0) {
   __m512i acc[R][NB];
   const int8_t* wb[NB];
@@ -105,60 +111,97 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
   const int64_t c0 = b0 * 16;
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    __m512i q[NB];
+    if constexpr (O == Out::kInt8 || O == Out::kInt8Leaky) {
+      int8_t* yr = static_cast<int8_t*>(y[r]);
+      __m512i q[NB];
 #pragma GCC unroll 4
-    for (int j = 0; j < NB; ++j) {
-      const int64_t c = c0 + j * 16;
-      q[j] = requantize<kLeaky>(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr, lanes16(n, c), consts);
-    }
-    if constexpr (NB == 4) {
-      const __mmask64 lanes = c0 + 64 <= n ? ~__mmask64(0) : (__mmask64(1) << (n - c0)) - 1;
-      store64(y[r] + c0, lanes, q[0], q[1], q[2], q[3]);
+      for (int j = 0; j < NB; ++j) {
+        const int64_t c = c0 + j * 16;
+        q[j] = requantize<O == Out::kInt8Leaky>(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr,
+                                                lanes16(n, c), consts);
+      }
+      if constexpr (NB == 4) {
+        const __mmask64 lanes = c0 + 64 <= n ? ~__mmask64(0) : (__mmask64(1) << (n - c0)) - 1;
+        store64(yr + c0, lanes, q[0], q[1], q[2], q[3]);
+      } else {
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) store16(yr + c0 + j * 16, lanes16(n, c0 + j * 16), q[j]);
+      }
     } else {
+      constexpr FloatAct A = O == Out::kFloatRelu    ? FloatAct::kRelu
+                             : O == Out::kFloatLeaky ? FloatAct::kLeaky
+                                                     : FloatAct::kClamp;
+      float* yr = static_cast<float*>(y[r]);
 #pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) store16(y[r] + c0 + j * 16, lanes16(n, c0 + j * 16), q[j]);
+      for (int j = 0; j < NB; ++j) {
+        const int64_t c = c0 + j * 16;
+        const __mmask16 lanes = lanes16(n, c);
+        const __m512 v = dequantized(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr, lanes, consts);
+        _mm512_mask_storeu_ps(yr + c, lanes, activated<A>(v, consts));
+      }
     }
   }
 }
 
-using TileFn = void (*)(const TileArgs&, const int8_t* const*, const float* const*, int8_t* const*, int64_t);
+using TileFn = void (*)(const TileArgs&, const int8_t* const*, const float* const*, void* const*, int64_t);
 
-template <int R, bool kLeaky>
+template <int R, Out O>
 constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows() {
-  return {tile<R, 1, kLeaky>, tile<R, 2, kLeaky>, tile<R, 3, kLeaky>, tile<R, 4, kLeaky>};
+  return {tile<R, 1, O>, tile<R, 2, O>, tile<R, 3, O>, tile<R, 4, O>};
 }
 
-template <bool kLeaky, size_t... R>
+template <Out O, size_t... R>
 constexpr std::array<std::array<TileFn, kMaxBlocks>, kRows> tiles(std::index_sequence<R...>) {
-  return {tiles_of_rows<static_cast<int>(R) + 1, kLeaky>()...};
+  return {tiles_of_rows<static_cast<int>(R) + 1, O>()...};
 }
 
 // [rows - 1][blocks - 1]
-template <bool kLeaky>
-constexpr auto kTiles = tiles<kLeaky>(std::make_index_sequence<kRows>());
+template <Out O>
+constexpr auto kTiles = tiles<O>(std::make_index_sequence<kRows>());
 
-// Pixels [p0, p1) of the output, every output channel, tile by tile.
-QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const float* residual, int8_t* y,
+using TileTable = std::array<std::array<TileFn, kMaxBlocks>, kRows>;
+
+// The tiles of an epilogue: its output type and activation.
+const TileTable& tiles_for(const OutputEpilogue& e) {
+  const bool leaky = e.act.act == ref::Epilogue::Act::kLeakyRelu;
+  if (!e.float_out) return leaky ? kTiles<Out::kInt8Leaky> : kTiles<Out::kInt8>;
+  if (leaky) return kTiles<Out::kFloatLeaky>;
+  return e.act.act == ref::Epilogue::Act::kRelu ? kTiles<Out::kFloatRelu> : kTiles<Out::kFloatClamp>;
+}
+
+// Pixels [p0, p1) of the output, every output channel, tile by tile; y int8 or float as the
+// epilogue says.
+QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const float* residual, void* y,
                                int64_t p0, int64_t p1) {
   const TileArgs args{k.w.data(),  k.comp.data(), k.epilogue.scales.data(), k.epilogue.bias.data(),
                       k.k,         k.n,           k.groups,                   consts(k.epilogue)};
-  const auto& fns = k.epilogue.act.act == ref::Epilogue::Act::kLeakyRelu ? kTiles<true> : kTiles<false>;
+  const TileTable& fns = tiles_for(k.epilogue);
+  const int64_t y_size = k.epilogue.float_out ? sizeof(float) : sizeof(int8_t);
   // The pixel's position, stepped along instead of divided out per pixel.
   const int64_t plane = k.out_h * k.out_w;
   int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
   const int8_t* xr[kRows];
   const float* rr[kRows];
-  int8_t* yr[kRows];
+  void* yr[kRows];
   for (int64_t p = p0; p < p1; p += kRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kRows, p1 - p));
     for (int r = 0; r < rows; ++r) {
       xr[r] = x + ((b * k.in_h + oh * k.stride_h) * k.in_w + ow * k.stride_w) * k.k;
       rr[r] = residual ? residual + (p + r) * k.n : nullptr;
-      yr[r] = y + (p + r) * k.n;
+      yr[r] = static_cast<char*>(y) + (p + r) * k.n * y_size;
       if (++ow == k.out_w) {
         ow = 0;
         if (++oh == k.out_h) oh = 0, ++b;
       }
+    }
+    if (residual) {
+      // The residual is read only in the epilogue, after the tile's products: without a
+      // prefetch its loads wait on memory once it no longer fits the cache (int8_bench
+      // BM_Residual*, 64 -> 256 at 56x56, batch 8: 10.4 -> 3.1-7.6 ms, oneDNN 7.3-11.7).
+      const int64_t ahead = p + kPrefetchTiles * kRows, end = std::min(p1, ahead + kRows);
+      const char* line = reinterpret_cast<const char*>(residual + ahead * k.n);
+      for (const char* stop = reinterpret_cast<const char*>(residual + end * k.n); line < stop; line += 64)
+        _mm_prefetch(line, _MM_HINT_T0);
     }
     const auto& row_fns = fns[static_cast<size_t>(rows - 1)];
     for (int64_t c = 0; c < k.blocks; c += kMaxBlocks)
@@ -190,7 +233,8 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
   if (!ref::int8_reduction_fits(p.in_channels)) return decline("reduction could overflow the int32 accumulator");
   auto impl = std::make_unique<Impl>();
   Impl& k = *impl;
-  if (const char* why = nullptr; !int8_avx512::prepare(e, p.out_channels, &k.epilogue, &why)) return decline(why);
+  if (const char* why = nullptr; !int8_avx512::prepare(e, p.out_channels, &k.epilogue, &why, /*float_ok=*/true))
+    return decline(why);
   k.batch = p.batch;
   k.in_h = p.in_size[0];
   k.in_w = p.in_size[1];
@@ -217,7 +261,17 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
   return std::unique_ptr<Conv1x1S8>(new Conv1x1S8(std::move(impl)));
 }
 
+bool Conv1x1S8::float_output() const { return impl_->epilogue.float_out; }
+
 void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
+  if (!impl_->epilogue.float_out) run_any(x, residual, y);
+}
+
+void Conv1x1S8::run_f32(const int8_t* x, const float* residual, float* y) const {
+  if (impl_->epilogue.float_out) run_any(x, residual, y);
+}
+
+void Conv1x1S8::run_any(const int8_t* x, const float* residual, void* y) const {
 #if QS_INT8_AVX512
   const Impl& k = *impl_;
   const int64_t pixels = k.batch * k.out_h * k.out_w;

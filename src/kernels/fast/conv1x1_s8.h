@@ -6,9 +6,13 @@
 //
 // Conv1x1S8 computes the whole block in registers: s8 x s8 products summed in int32 (AVX-512
 // VNNI), then the epilogue and the exact output quantization of int8_avx512.h, the
-// reference's bytes without a division.
+// reference's bytes without a division. Without an output scale it writes the epilogue's
+// float value instead (ref::dequantize_epilogue's bits): a layer whose output is read as float,
+// such as a residual block's last, which oneDNN computes with its int32 sums and a float
+// residual that a pass before it has fake-quantized, both through memory.
 //
-// x and y are channels-last ([N, H, W, C]) int8; residual is float in y's layout.
+// x is channels-last ([N, H, W, C]) int8; y is channels-last int8 or float; residual is float
+// in y's layout, fake-quantized by the caller or, with ConvS8Epilogue::residual_scale, here.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,9 +28,9 @@ class Conv1x1S8 {
  public:
   // nullptr with the reason in *why_not unless: the CPU has AVX-512 (F, BW, VL, DQ) with
   // VNNI; p is a 2-D convolution with a 1x1 kernel, no padding and one group (any stride);
-  // its reduction fits ref::kMaxInt8Reduction; the epilogue quantizes its result
-  // (int8_avx512::prepare: an output scale with a finite normal reciprocal, no SiLU, constants
-  // that cannot make a NaN).
+  // its reduction fits ref::kMaxInt8Reduction; the epilogue runs in registers
+  // (int8_avx512::prepare: an output scale with a finite normal reciprocal, or none for float
+  // y; a residual scale, if any, likewise; no SiLU; constants that cannot make a NaN).
   // w: [out_channels, in_channels] int8 (copied and packed).
   static std::unique_ptr<Conv1x1S8> Create(const ref::ConvParams& p, const int8_t* w, const ConvS8Epilogue& e,
                                            std::string* why_not);
@@ -46,13 +50,20 @@ class Conv1x1S8 {
            (p.in_channels <= 64 || (p.in_channels <= 96 && p.out_channels >= 4 * p.in_channels));
   }
 
+  // Whether it was built without an output scale (y float: run_f32) or with one (int8: run).
+  bool float_output() const;
+
   // y = the block's int8 output. residual: float in y's layout, or nullptr when the epilogue
-  // has none. Thread-safe; splits the pixels over OpenMP threads when that pays.
+  // has none. Thread-safe; splits the pixels over OpenMP threads when that pays. Writes
+  // nothing when built for float y.
   void run(const int8_t* x, const float* residual, int8_t* y) const;
+  // The same for float y; writes nothing when built for int8 y.
+  void run_f32(const int8_t* x, const float* residual, float* y) const;
 
   struct Impl;
 
  private:
+  void run_any(const int8_t* x, const float* residual, void* y) const;
   explicit Conv1x1S8(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -53,6 +53,10 @@ struct ConvS8Epilogue {
   // channels-last data costs up to 2x the convolution's run time on MobileNetV2's expansions);
   // output scales where oneDNN takes no such post-op. The same products either way.
   bool scales_as_operand = false;
+  // Conv1x1S8 only (the other kernels decline it): > 0, the residual comes as it is and the
+  // kernel fake-quantizes it with this scale, as ref::fake_quantize_f32 does, before adding it;
+  // 0, it comes fake-quantized (or there is none).
+  float residual_scale = 0.f;
 };
 
 class ConvS8OneDnn {

@@ -120,20 +120,25 @@ inline void pack_tap_lanes(const int8_t* w, int64_t channels, int64_t rows, int6
   }
 }
 
-// An epilogue with int8 output, checked and laid out for the vector code: scales and bias
-// zero-padded to whole 16-channel blocks (no bias adds +0, as the reference does).
+// An epilogue, checked and laid out for the vector code: scales and bias zero-padded to whole
+// 16-channel blocks (no bias adds +0, as the reference does).
 struct OutputEpilogue {
   std::vector<float> scales, bias;
   ref::Epilogue act;
+  bool float_out = false;  // y float (the reference's epilogue value), else int8
   float out_scale = 0.f, inv = 0.f, limit = 0.f;
   float lo = 0.f, hi = 0.f;  // None, Relu, Clip: the activation's clamp within [-limit, limit]
+  // > 0: the residual comes as it is and is fake-quantized with this scale in registers.
+  float r_scale = 0.f, r_inv = 0.f, r_limit = 0.f;
 };
 
-// False with the reason in *why when e cannot run in registers: no int8 output scale, SiLU,
-// constants that do not match `channels`, or constants that could make a NaN before the
-// activation (|scale| > 2^96 lets float(acc) * scale overflow, |acc| < 2^31; a non-finite
-// bias; NaN Clip bounds or an infinite LeakyRelu slope).
-inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* out, const char** why) {
+// False with the reason in *why when e cannot run in registers: no int8 output scale (unless
+// float_ok: then out_scale 0 means float y), a residual scale (unless float_ok) without a
+// finite normal reciprocal, SiLU, constants that do not match `channels`, or constants that
+// could make a NaN before the activation (|scale| > 2^96 lets float(acc) * scale overflow,
+// |acc| < 2^31; a non-finite bias; NaN Clip bounds or an infinite LeakyRelu slope).
+inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* out, const char** why,
+                    bool float_ok = false) {
   using Act = ref::Epilogue::Act;
   auto fail = [&](const char* w) {
     *why = w;
@@ -150,17 +155,31 @@ inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* o
       (e.act.act == Act::kLeakyRelu && !std::isfinite(e.act.alpha)))
     return fail("a NaN or infinite activation parameter");
   OutputEpilogue& o = *out;
-  if (!quotient_constants(e.out_scale, &o.inv, &o.limit)) return fail("no int8 output scale");
-  const float inf = std::numeric_limits<float>::infinity();
-  o.lo = std::clamp(e.act.act == Act::kRelu ? 0.f : e.act.act == Act::kClip ? e.act.alpha : -inf, -o.limit, o.limit);
-  o.hi = std::clamp(e.act.act == Act::kClip ? e.act.beta : inf, -o.limit, o.limit);
-  o.act = e.act;
-  o.out_scale = e.out_scale;
+  if (e.residual_scale != 0.f) {
+    if (!float_ok) return fail("a residual to fake-quantize");
+    if (!quotient_constants(e.residual_scale, &o.r_inv, &o.r_limit))
+      return fail("a residual scale without a finite normal reciprocal");
+    o.r_scale = e.residual_scale;
+  }
+  o.float_out = float_ok && e.out_scale == 0.f;
+  if (o.float_out) {
+    o.act = e.act;
+    o.lo = e.act.act == Act::kClip ? e.act.alpha : -std::numeric_limits<float>::infinity();
+    o.hi = e.act.act == Act::kClip ? e.act.beta : std::numeric_limits<float>::infinity();
+  } else if (!quotient_constants(e.out_scale, &o.inv, &o.limit)) {
+    return fail("no int8 output scale");
+  }
   const size_t padded = static_cast<size_t>((channels + 15) / 16 * 16);
   o.scales.assign(padded, 0.f);
   o.bias.assign(padded, 0.f);
   std::copy(e.scales.begin(), e.scales.end(), o.scales.begin());
   std::copy(e.bias.begin(), e.bias.end(), o.bias.begin());
+  if (o.float_out) return true;
+  const float inf = std::numeric_limits<float>::infinity();
+  o.lo = std::clamp(e.act.act == Act::kRelu ? 0.f : e.act.act == Act::kClip ? e.act.alpha : -inf, -o.limit, o.limit);
+  o.hi = std::clamp(e.act.act == Act::kClip ? e.act.beta : inf, -o.limit, o.limit);
+  o.act = e.act;
+  o.out_scale = e.out_scale;
   return true;
 }
 
@@ -239,16 +258,58 @@ QS_VNNI_INLINE void store64(int8_t* y, __mmask64 lanes, __m512i a, __m512i b, __
 // min(beta, t) are the reference's `v < alpha ? alpha : v` and `beta < t ? beta : t`, NaN
 // included; Relu and None differ from the reference only in the sign of a zero, which
 // quantizes to the same 0. v has no NaN there (prepare() bounds the constants, and a residual
-// comes fake-quantized). LeakyRelu: v < 0 ? alpha * v : v (alpha * inf can be NaN), then
-// bounded().
+// comes fake-quantized, by the caller or by dequantized()). LeakyRelu: v < 0 ? alpha * v : v
+// (alpha * inf can be NaN), then bounded().
 struct Consts {
   __m512 lo, hi, slope;
   QuotientConsts q;
+  QuotientConsts r;  // the residual's fake quantization, when fq_residual
+  bool fq_residual;
 };
 
 QS_VNNI_INLINE Consts consts(const OutputEpilogue& e) {
   return {_mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi), _mm512_set1_ps(e.act.alpha),
-          quotient_consts(e.out_scale, e.inv, e.limit)};
+          quotient_consts(e.out_scale, e.inv, e.limit), quotient_consts(e.r_scale, e.r_inv, e.r_limit),
+          e.r_scale > 0.f};
+}
+
+// ref::fake_quantize_f32 of 16 values: float(clamp(round_half_even(x / scale), -128, 127)) *
+// scale, NaN to 0 (q = 0 gives +0), as quantize_fast.cc's fake quantization by correction.
+QS_VNNI_INLINE __m512 fake_quantized(__m512 x, const QuotientConsts& c) {
+  const __m512i q = quotient(bounded(x, c), c);
+  const __m512i k = _mm512_min_epi32(_mm512_set1_epi32(127), _mm512_max_epi32(_mm512_set1_epi32(-128), q));
+  return _mm512_mul_round_ps(_mm512_cvtepi32_ps(k), c.scale, kRound);
+}
+
+// float(acc) * scale + bias (+ the residual's lanes, fake-quantized here when c.fq_residual):
+// the epilogue's value before the activation, each operation rounded as the reference's.
+QS_VNNI_INLINE __m512 dequantized(__m512i acc, __m512 scale, __m512 bias, const float* residual, __mmask16 lanes,
+                                  const Consts& c) {
+  __m512 v = _mm512_cvt_roundepi32_ps(acc, kRound);
+  v = _mm512_mul_round_ps(v, scale, kRound);
+  v = _mm512_add_round_ps(v, bias, kRound);
+  if (residual) {
+    __m512 r = _mm512_maskz_loadu_ps(lanes, residual);
+    if (c.fq_residual) r = fake_quantized(r, c.r);
+    v = _mm512_add_round_ps(v, r, kRound);
+  }
+  return v;
+}
+
+// The float output's activation exactly as ref's (kernels/reference/int8.cc): None and Clip
+// as `t = v < lo ? lo : v; hi < t ? hi : t` (None with lo = -inf, hi = inf passes every
+// value), Relu as `v > 0 ? v : +0`, LeakyRelu as `v < 0 ? alpha * v : v`.
+enum class FloatAct { kClamp, kRelu, kLeaky };
+template <FloatAct A>
+QS_VNNI_INLINE __m512 activated(__m512 v, const Consts& c) {
+  if constexpr (A == FloatAct::kRelu) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+  } else if constexpr (A == FloatAct::kLeaky) {
+    return _mm512_mask_mul_round_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), c.slope, v, kRound);
+  } else {
+    const __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, c.lo, _CMP_LT_OQ), v, c.lo);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c.hi, t, _CMP_LT_OQ), t, c.hi);
+  }
 }
 
 // The int8 value (as int32) of one accumulator vector: float(acc) * scale + bias (+ the
@@ -256,10 +317,7 @@ QS_VNNI_INLINE Consts consts(const OutputEpilogue& e) {
 template <bool kLeaky>
 QS_VNNI_INLINE __m512i requantize(__m512i acc, __m512 scale, __m512 bias, const float* residual, __mmask16 lanes,
                                   const Consts& c) {
-  __m512 v = _mm512_cvt_roundepi32_ps(acc, kRound);
-  v = _mm512_mul_round_ps(v, scale, kRound);
-  v = _mm512_add_round_ps(v, bias, kRound);
-  if (residual) v = _mm512_add_round_ps(v, _mm512_maskz_loadu_ps(lanes, residual), kRound);
+  __m512 v = dequantized(acc, scale, bias, residual, lanes, c);
   if constexpr (kLeaky) {
     const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
     v = bounded(_mm512_mask_mul_round_ps(v, neg, c.slope, v, kRound), c.q);
