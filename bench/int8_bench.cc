@@ -493,6 +493,8 @@ int main(int argc, char** argv) {
           kStem);
   compare("1-D layers, int8 -> float (oneDNN with its epilogue against Conv1dS8 and the epilogue pass)", "Conv1d",
           {"cin", "cout", "k", "s", "len"}, kConv1d);
+  compare("residual 1x1 layers, int8 -> float (residual quantized in a pass + oneDNN against Conv1x1S8)", "Residual",
+          {"cin", "cout", "hw", "n"}, kResidual);
   std::printf("\nactivation quantization: values, reference (division) ms, by reciprocal ms, by correction ms, "
               "correction's speed-up over reciprocal\n");
   for (int64_t n : kQuantizeSizes) {
