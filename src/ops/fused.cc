@@ -10,8 +10,9 @@
 //   or ConvTranspose's, plus transpose (0/1), activation ("", Relu, Clip, LeakyRelu, Silu),
 //   act_alpha, act_beta, and from the layout pass x_channels_last / y_channels_last (0/1):
 //   X, or Y and R, laid out [N, spatial..., C]; from the INT8 hand-off (INT8 blocks only)
-//   x_int8 (X is int8, quantized with X's scale) and y_int8_scale (Y is written as int8,
-//   quantized with this scale, for INT8 readers only).
+//   x_int8 (X is int8, quantized with X's scale), r_int8 (R is int8, quantized with R's scale:
+//   the residual added is q * scale) and y_int8_scale (Y is written as int8, quantized with
+//   this scale, for INT8 readers only).
 // ToNCHW (from the layout pass): X [N, spatial..., C] -> the plain [N, C, spatial...].
 // FusedGemm inputs: A, B, C (optional; Gemm's C or MatMul's bias [N]); attributes: head
 //   ("Gemm" or "MatMul"), the Gemm attributes, activation, act_alpha, act_beta.
@@ -280,6 +281,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_fp32(const PrepareContext& ctx, con
 // quantized with its scale, and/or Y written quantized with y_scale (> 0).
 struct Int8Handoff {
   bool x = false;
+  bool r = false;  // R int8, quantized with R's scale
   float y_scale = 0.f;
 };
 
@@ -319,11 +321,25 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       quantize(x, q, n, x_scale);
       return q;
     }
+    // (An int8 R arrives as q * r_scale, from residual(): already what this gives.)
     const float* quantized_residual(const float* r, int64_t n) const {
-      if (!r) return nullptr;
+      if (!r || handoff.r) return r;
       float* q = thread_scratch<float, 1>(static_cast<size_t>(n));
       fake_quantize(r, q, n, r_scale);
       return q;
+    }
+    // R as the kernels read it: float as given, or an int8 R as q * r_scale (one rounding,
+    // the value its fake quantization gives) in this thread's scratch; nullptr without R.
+    const float* residual(std::span<const Tensor* const> in, int64_t n) const {
+      if (!handoff.r) return opt_f32(in, 3);
+      if (in.size() <= 3 || !in[3]) return nullptr;
+      const int8_t* q = in[3]->data<int8_t>();
+      float* r = thread_scratch<float, 7>(static_cast<size_t>(n));
+      const float scale = r_scale;
+      kernels::fast::parallel_chunks(n, 64 * 1024, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) r[i] = static_cast<float>(q[i]) * scale;
+      });
+      return r;
     }
   };
   auto s = std::make_shared<State>();
@@ -378,7 +394,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       // whose output float readers share); a depthwise layer between INT8 layers likewise.
       if (layout.x && layout.y && kernels::fast::Conv1x1S8::outruns_onednn(p)) {
         kernels::fast::ConvS8Epilogue own = epi;
-        own.residual_scale = ctx.has_input(3) ? s->r_scale : 0.f;
+        own.residual_scale = ctx.has_input(3) && !handoff.r ? s->r_scale : 0.f;
         s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), own, &why_not);
       }
       if (layout.x && layout.y && handoff.y_scale > 0.f && !s->pointwise &&
@@ -431,13 +447,13 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       [s, compute](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
         const ConvParams& p = s->p;
         const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
-        const float* r = opt_f32(in, 3);
+        const float* r = s->residual(in, ny);
         if (s->handoff.y_scale <= 0.f) out[0]->set_known_finite(s->finite_y);
         if (s->stem) return s->stem->run(in[0]->data<float>(), s->quantized_residual(r, ny), out[0]->data<int8_t>());
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.
           const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
-          if (s->pointwise) {  // reads the residual as it is (ConvS8Epilogue::residual_scale)
+          if (s->pointwise) {  // fake-quantizes a float R itself (ConvS8Epilogue::residual_scale)
             if (s->pointwise->float_output()) return s->pointwise->run_f32(xq, r, out[0]->data<float>());
             return s->pointwise->run(xq, r, out[0]->data<int8_t>());
           }
@@ -471,10 +487,12 @@ Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(const int64_t y_cl, ctx.node.attr_int("y_channels_last", 0));
   const ConvLayout layout{x_cl != 0, y_cl != 0};
   QS_ASSIGN_OR_RETURN(const int64_t x_int8, ctx.node.attr_int("x_int8", 0));
+  QS_ASSIGN_OR_RETURN(const int64_t r_int8, ctx.node.attr_int("r_int8", 0));
   QS_ASSIGN_OR_RETURN(const float y_int8_scale, ctx.node.attr_float("y_int8_scale", 0.f));
-  const Int8Handoff handoff{x_int8 != 0, y_int8_scale};
-  if ((handoff.x || handoff.y_scale > 0.f) && (ctx.precision != Precision::kInt8 || transpose))
+  const Int8Handoff handoff{x_int8 != 0, r_int8 != 0, y_int8_scale};
+  if ((handoff.x || handoff.r || handoff.y_scale > 0.f) && (ctx.precision != Precision::kInt8 || transpose))
     return ctx.error("int8 inputs and outputs need an INT8 convolution");
+  if (handoff.r && !ctx.has_input(3)) return ctx.error("r_int8 without a residual R");
   if (handoff.x) QS_RETURN_IF_ERROR(ctx.expect_dtype(0, {DType::kInt8}));
   PrepareContext head = head_context(ctx, 3);
   if (handoff.x) head.inputs[0].dtype = DType::kFloat32;  // the geometry is the same
@@ -486,7 +504,7 @@ Expected<std::unique_ptr<Kernel>> prepare_fused_conv(PrepareContext& ctx) {
   QS_ASSIGN_OR_RETURN(Epilogue e, read_epilogue(ctx));
   const Shape out_shape = layout.y ? channels_last_shape(conv_output_shape(p)) : conv_output_shape(p);
   if (ctx.has_input(3)) {
-    QS_RETURN_IF_ERROR(ctx.expect_dtype(3, {DType::kFloat32}));
+    QS_RETURN_IF_ERROR(ctx.expect_dtype(3, {handoff.r ? DType::kInt8 : DType::kFloat32}));
     if (ctx.in(3).shape != out_shape)
       return ctx.error("residual {} does not have the output's shape {}", shape_str(ctx.in(3).shape), shape_str(out_shape));
   }

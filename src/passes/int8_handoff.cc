@@ -35,11 +35,14 @@ void hand_off_int8(ir::Graph& g, const std::map<std::string, NodeExec>& exec) {
     if (v.empty() || graph_outputs.count(v)) continue;
     auto r = readers.find(v);
     if (r == readers.end() || r->second.empty()) continue;
+    // Every reader an INT8 block reading it as X (input 0) or as its residual R (input 3),
+    // all with one scale.
     float scale = 0.f;
     bool ok = true;
     for (const auto& [node, input] : r->second) {
       const NodeExec* e = int8_conv(g.nodes[node], exec);
-      const float s = e && input == 0 && !e->input_scales.empty() ? e->input_scales[0] : 0.f;
+      const bool as_x_or_r = input == 0 || input == 3;
+      const float s = e && as_x_or_r && e->input_scales.size() > input ? e->input_scales[input] : 0.f;
       ok = ok && s > 0.f && (scale == 0.f || s == scale);
       scale = s;
     }
@@ -49,7 +52,7 @@ void hand_off_int8(ir::Graph& g, const std::map<std::string, NodeExec>& exec) {
     producer.attrs["y_int8_scale"] = ir::Attribute::Float(scale);
     for (const auto& [node, input] : r->second) {
       g.nodes[node].inputs[input] = q;
-      g.nodes[node].attrs["x_int8"] = ir::Attribute::Int(1);
+      g.nodes[node].attrs[input == 0 ? "x_int8" : "r_int8"] = ir::Attribute::Int(1);
     }
   }
 }

@@ -31,7 +31,7 @@ uint64_t node_signature(const ir::Node& node, const passes::NodeExec* exec, cons
   static constexpr std::string_view kPassAttrs[] = {"activation",      "act_alpha",       "act_beta",
                                                     "x_channels_last", "y_channels_last", "channels_last",
                                                     "x_int8",          "y_int8_scale",    "chain",
-                                                    "scales"};
+                                                    "scales",          "r_int8"};
   for (const auto& [name, attr] : node.attrs) {
     if (std::find(std::begin(kPassAttrs), std::end(kPassAttrs), name) == std::end(kPassAttrs)) continue;
     h = hash_string(name + "=" + attr.s, h);

@@ -76,6 +76,7 @@ struct Outcome {
   std::map<std::string, int> ops;  // steps by op type
   int channels_last_convs = 0;     // FusedConv steps that write channels-last
   int int8_handoffs = 0;           // FusedConv steps that write int8 for INT8 readers
+  int int8_residuals = 0;          // FusedConv steps that read their residual as int8
   int pointwise = 0, depthwise = 0, stem = 0;  // INT8 steps on the in-register kernels (conv1x1_s8, depthwise_s8, stem_s8)
   int conv1d = 0;                              // INT8 steps whose sums Conv1dS8 computes
   int fp32_pointwise = 0, fp32_stem = 0;       // FP32 steps on conv1x1_f32, stem_f32
@@ -104,6 +105,7 @@ Outcome run(std::shared_ptr<const ir::Graph> g, const Tensor& x, bool optimize,
       ++r.channels_last_convs;
     if (s.node->attr_float("y_int8_scale", 0.f).ok() && *s.node->attr_float("y_int8_scale", 0.f) > 0.f)
       ++r.int8_handoffs;
+    if (s.node->attr_int("r_int8", 0).ok() && *s.node->attr_int("r_int8", 0) == 1) ++r.int8_residuals;
     const std::string_view impl = s.kernel->impl();
     r.pointwise += impl == "pointwise-s8";
     r.depthwise += impl == "depthwise-s8";
@@ -270,6 +272,13 @@ TEST(Optimize, Int8OutputsMatchTheUnoptimizedPlan) {
     if (m.path.find("lenet") == std::string::npos) {  // LeNet's convolutions feed pools
       EXPECT_GT(fast.int8_handoffs, 0) << m.path << ": some INT8 block hands int8 on";
       EXPECT_GT(ref_optimized.int8_handoffs, 0) << m.path << ": with the reference kernels too";
+    }
+    // Residual blocks whose output only INT8 blocks read, as X or as their residual, hand it on
+    // as int8 to both (the comparisons above hold them to the same bits).
+    if (m.path.find("clean_res") != std::string::npos || m.path.find("mobilenet") != std::string::npos ||
+        m.path.find("layout") != std::string::npos) {
+      EXPECT_GT(fast.int8_residuals, 0) << m.path;
+      EXPECT_GT(ref_optimized.int8_residuals, 0) << m.path;
     }
     // MobileNet's first layer, and its pointwise and depthwise blocks between INT8 blocks (16 to
     // 64 channels), run on the in-register kernels where the CPU has them: the comparisons above
