@@ -194,11 +194,11 @@ QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const 
         if (++oh == k.out_h) oh = 0, ++b;
       }
     }
-    if (residual) {
-      // The residual is read only in the epilogue, after the tile's products: without a
-      // prefetch its loads wait on memory once it no longer fits the cache (int8_bench
-      // BM_Residual*, 64 -> 256 at 56x56, batch 8: 10.4 -> 3.1-7.6 ms, oneDNN 7.3-11.7).
-      const int64_t ahead = p + kPrefetchTiles * kRows, end = std::min(p1, ahead + kRows);
+    // The residual is read only in the epilogue, after the tile's products: without a
+    // prefetch its loads wait on memory once it no longer fits the cache (int8_bench
+    // BM_Residual*, 64 -> 256 at 56x56, batch 8: 10.4 -> 3.1-7.6 ms, oneDNN 7.3-11.7).
+    if (const int64_t ahead = p + kPrefetchTiles * kRows; residual && ahead < p1) {
+      const int64_t end = std::min(p1, ahead + kRows);
       const char* line = reinterpret_cast<const char*>(residual + ahead * k.n);
       for (const char* stop = reinterpret_cast<const char*>(residual + end * k.n); line < stop; line += 64)
         _mm_prefetch(line, _MM_HINT_T0);
