@@ -394,7 +394,8 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       // whose output float readers share); a depthwise layer between INT8 layers likewise.
       if (layout.x && layout.y && kernels::fast::Conv1x1S8::outruns_onednn(p)) {
         kernels::fast::ConvS8Epilogue own = epi;
-        own.residual_scale = ctx.has_input(3) && !handoff.r ? s->r_scale : 0.f;
+        own.residual_scale = ctx.has_input(3) ? s->r_scale : 0.f;
+        own.residual_int8 = handoff.r;
         s->pointwise = kernels::fast::Conv1x1S8::Create(p, s->wq.data(), own, &why_not);
       }
       if (layout.x && layout.y && handoff.y_scale > 0.f && !s->pointwise &&
@@ -447,16 +448,23 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
       [s, compute](std::span<const Tensor* const> in, std::span<Tensor* const> out) {
         const ConvParams& p = s->p;
         const int64_t nx = p.batch * p.in_channels * numel(p.in_size), ny = p.batch * p.out_channels * numel(p.out_size);
-        const float* r = s->residual(in, ny);
         if (s->handoff.y_scale <= 0.f) out[0]->set_known_finite(s->finite_y);
+        if (s->pointwise) {
+          // R as it is: the kernel fake-quantizes a float one and reads an int8 one as q * scale
+          // (ConvS8Epilogue::residual_scale, residual_int8).
+          const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
+          const Tensor* rt = in.size() > 3 ? in[3] : nullptr;
+          const void* r = !rt ? nullptr
+                          : s->handoff.r ? static_cast<const void*>(rt->data<int8_t>())
+                                         : static_cast<const void*>(rt->data<float>());
+          if (s->pointwise->float_output()) return s->pointwise->run_f32(xq, r, out[0]->data<float>());
+          return s->pointwise->run(xq, r, out[0]->data<int8_t>());
+        }
+        const float* r = s->residual(in, ny);
         if (s->stem) return s->stem->run(in[0]->data<float>(), s->quantized_residual(r, ny), out[0]->data<int8_t>());
         if (s->fast_epilogue) {
           // X quantized here or by its producer; y float, or int8 for the next INT8 block.
           const int8_t* xq = s->handoff.x ? in[0]->data<int8_t>() : s->quantized_x(in[0]->data<float>(), nx);
-          if (s->pointwise) {  // fake-quantizes a float R itself (ConvS8Epilogue::residual_scale)
-            if (s->pointwise->float_output()) return s->pointwise->run_f32(xq, r, out[0]->data<float>());
-            return s->pointwise->run(xq, r, out[0]->data<int8_t>());
-          }
           const float* residual = s->quantized_residual(r, ny);
           if (s->depthwise) return s->depthwise->run(xq, residual, out[0]->data<int8_t>());
           if (s->handoff.y_scale > 0.f) return s->fast->run_s8(xq, residual, out[0]->data<int8_t>());

@@ -385,8 +385,8 @@ std::vector<float> residual_values(int64_t n, float r_scale, uint32_t seed) {
 }
 
 // Float output (no output scale), and int8 output with the residual fake-quantized in the
-// kernel (residual_scale), against the reference bit for bit: every activation, with and
-// without bias, residual as it is, on the shapes of MatchesReferenceByteForByte.
+// kernel (residual_scale) or read int8 as q * scale (residual_int8), against the reference bit
+// for bit: every activation, with and without bias, on the shapes of MatchesReferenceByteForByte.
 TEST(Conv1x1S8, FloatOutputAndInKernelResidualMatchTheReference) {
   if (!have_kernel()) GTEST_SKIP() << "no AVX-512 VNNI";
   const std::vector<ConvParams> cases = {
@@ -405,41 +405,52 @@ TEST(Conv1x1S8, FloatOutputAndInKernelResidualMatchTheReference) {
     for (float& v : w_scales) v = std::abs(u(gen)) * 0.01f + 1e-4f;
     for (float& v : bias) v = u(gen);
     const std::vector<float> r = residual_values(out_n, r_scale, seed++);
+    // An int8 residual and the floats q * scale it stands for.
+    const std::vector<int8_t> rq = random_s8(out_n, -128, seed++);
+    std::vector<float> rq_f(rq.size());
+    for (size_t i = 0; i < rq.size(); ++i) rq_f[i] = static_cast<float>(rq[i]) * r_scale;
     const float out_scale = 0.02f * std::sqrt(static_cast<float>(p.in_channels));
     for (const ref::Epilogue& e : epilogue_activations())
       for (bool with_bias : {false, true})
-        for (bool with_residual : {false, true})
+        for (int residual_kind : {0, 1, 2})  // none, float, int8
           for (bool float_y : {true, false}) {
+            const bool with_residual = residual_kind > 0, int8_residual = residual_kind == 2;
             if (!float_y && !with_residual) continue;  // MatchesReferenceByteForByte's case
             fast::ConvS8Epilogue epi;
             for (float ws : w_scales) epi.scales.push_back(x_scale * ws);
             if (with_bias) epi.bias = bias;
             epi.residual = with_residual;
             epi.residual_scale = with_residual ? r_scale : 0.f;
+            epi.residual_int8 = int8_residual;
             epi.act = e;
             epi.out_scale = float_y ? 0.f : out_scale;
             std::string why;
             auto k = fast::Conv1x1S8::Create(p, w.data(), epi, &why);
             ASSERT_NE(k, nullptr) << describe(p) << ": " << why;
-            const std::vector<float> want = reference_float_block(
-                p, x, w, x_scale, w_scales, with_bias ? &bias : nullptr, with_residual ? &r : nullptr, r_scale, e);
+            const std::vector<float>* rf = !with_residual ? nullptr : int8_residual ? &rq_f : &r;
+            const std::vector<float> want = reference_float_block(p, x, w, x_scale, w_scales,
+                                                                  with_bias ? &bias : nullptr, rf,
+                                                                  int8_residual ? 0.f : r_scale, e);
+            const void* given = !with_residual ? nullptr
+                                : int8_residual ? static_cast<const void*>(rq.data())
+                                                : static_cast<const void*>(r.data());
             const std::string what = describe(p) + " act=" + std::to_string(static_cast<int>(e.act)) +
                                      " alpha=" + std::to_string(e.alpha) + " beta=" + std::to_string(e.beta) +
-                                     " bias=" + std::to_string(with_bias) + " residual=" + std::to_string(with_residual);
+                                     " bias=" + std::to_string(with_bias) + " residual=" + std::to_string(residual_kind);
             if (float_y) {
               std::vector<float> got(want.size(), -7.f);
-              k->run_f32(x.data(), with_residual ? r.data() : nullptr, got.data());
+              k->run_f32(x.data(), given, got.data());
               ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << what;
               compared += got.size();
             } else {
               std::vector<int8_t> got(want.size(), 99);
-              k->run(x.data(), r.data(), got.data());
+              k->run(x.data(), given, got.data());
               ASSERT_EQ(got, reference_quantize(want, out_scale)) << what << " int8";
               compared += got.size();
             }
           }
   }
-  EXPECT_GT(compared, 200'000u);
+  EXPECT_GT(compared, 300'000u);
 }
 
 // Depthwise: c channels, kernel kh x kw, strides, pads {top, left, bottom, right}.

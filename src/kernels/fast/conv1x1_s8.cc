@@ -52,6 +52,7 @@ struct TileArgs {
   const int32_t* comp;
   const float *scales, *bias;
   int64_t k, n, groups;
+  int64_t r_size;  // bytes per residual element: 4 (float) or 1 (int8)
   Consts c;
 };
 
@@ -63,7 +64,7 @@ enum class Out { kInt8, kInt8Leaky, kFloatClamp, kFloatRelu, kFloatLeaky };
 // output blocks from block b0, the accumulators in registers from the first product to the
 // store.
 template <int R, int NB, Out O>
-QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float* const* res, void* const* y,
+QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const char* const* res, void* const* y,
                          int64_t b0) {
   __m512i acc[R][NB];
   const int8_t* wb[NB];
@@ -117,7 +118,7 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
 #pragma GCC unroll 4
       for (int j = 0; j < NB; ++j) {
         const int64_t c = c0 + j * 16;
-        q[j] = requantize<O == Out::kInt8Leaky>(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr,
+        q[j] = requantize<O == Out::kInt8Leaky>(acc[r][j], scale[j], bias[j], res ? res[r] + c * k.r_size : nullptr,
                                                 lanes16(n, c), consts);
       }
       if constexpr (NB == 4) {
@@ -136,14 +137,14 @@ QS_VNNI_TARGET void tile(const TileArgs& k, const int8_t* const* x, const float*
       for (int j = 0; j < NB; ++j) {
         const int64_t c = c0 + j * 16;
         const __mmask16 lanes = lanes16(n, c);
-        const __m512 v = dequantized(acc[r][j], scale[j], bias[j], res ? res[r] + c : nullptr, lanes, consts);
+        const __m512 v = dequantized(acc[r][j], scale[j], bias[j], res ? res[r] + c * k.r_size : nullptr, lanes, consts);
         _mm512_mask_storeu_ps(yr + c, lanes, activated<A>(v, consts));
       }
     }
   }
 }
 
-using TileFn = void (*)(const TileArgs&, const int8_t* const*, const float* const*, void* const*, int64_t);
+using TileFn = void (*)(const TileArgs&, const int8_t* const*, const char* const*, void* const*, int64_t);
 
 template <int R, Out O>
 constexpr std::array<TileFn, kMaxBlocks> tiles_of_rows() {
@@ -171,23 +172,25 @@ const TileTable& tiles_for(const OutputEpilogue& e) {
 
 // Pixels [p0, p1) of the output, every output channel, tile by tile; y int8 or float as the
 // epilogue says.
-QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const float* residual, void* y,
+QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const void* residual_in, void* y,
                                int64_t p0, int64_t p1) {
-  const TileArgs args{k.w.data(),  k.comp.data(), k.epilogue.scales.data(), k.epilogue.bias.data(),
-                      k.k,         k.n,           k.groups,                   consts(k.epilogue)};
+  const int64_t r_size = k.epilogue.r_int8 ? 1 : 4;
+  const TileArgs args{k.w.data(), k.comp.data(), k.epilogue.scales.data(), k.epilogue.bias.data(), k.k, k.n,
+                      k.groups,   r_size,        consts(k.epilogue)};
+  const char* residual = static_cast<const char*>(residual_in);
   const TileTable& fns = tiles_for(k.epilogue);
   const int64_t y_size = k.epilogue.float_out ? sizeof(float) : sizeof(int8_t);
   // The pixel's position, stepped along instead of divided out per pixel.
   const int64_t plane = k.out_h * k.out_w;
   int64_t b = p0 / plane, oh = p0 % plane / k.out_w, ow = p0 % k.out_w;
   const int8_t* xr[kRows];
-  const float* rr[kRows];
+  const char* rr[kRows];
   void* yr[kRows];
   for (int64_t p = p0; p < p1; p += kRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kRows, p1 - p));
     for (int r = 0; r < rows; ++r) {
       xr[r] = x + ((b * k.in_h + oh * k.stride_h) * k.in_w + ow * k.stride_w) * k.k;
-      rr[r] = residual ? residual + (p + r) * k.n : nullptr;
+      rr[r] = residual ? residual + (p + r) * k.n * r_size : nullptr;
       yr[r] = static_cast<char*>(y) + (p + r) * k.n * y_size;
       if (++ow == k.out_w) {
         ow = 0;
@@ -199,8 +202,8 @@ QS_VNNI_TARGET void run_pixels(const Conv1x1S8::Impl& k, const int8_t* x, const 
     // BM_Residual*, 64 -> 256 at 56x56, batch 8: 10.4 -> 3.1-7.6 ms, oneDNN 7.3-11.7).
     if (const int64_t ahead = p + kPrefetchTiles * kRows; residual && ahead < p1) {
       const int64_t end = std::min(p1, ahead + kRows);
-      const char* line = reinterpret_cast<const char*>(residual + ahead * k.n);
-      for (const char* stop = reinterpret_cast<const char*>(residual + end * k.n); line < stop; line += 64)
+      for (const char *line = residual + ahead * k.n * r_size, *stop = residual + end * k.n * r_size; line < stop;
+           line += 64)
         _mm_prefetch(line, _MM_HINT_T0);
     }
     const auto& row_fns = fns[static_cast<size_t>(rows - 1)];
@@ -263,15 +266,15 @@ std::unique_ptr<Conv1x1S8> Conv1x1S8::Create(const ref::ConvParams& p, const int
 
 bool Conv1x1S8::float_output() const { return impl_->epilogue.float_out; }
 
-void Conv1x1S8::run(const int8_t* x, const float* residual, int8_t* y) const {
+void Conv1x1S8::run(const int8_t* x, const void* residual, int8_t* y) const {
   if (!impl_->epilogue.float_out) run_any(x, residual, y);
 }
 
-void Conv1x1S8::run_f32(const int8_t* x, const float* residual, float* y) const {
+void Conv1x1S8::run_f32(const int8_t* x, const void* residual, float* y) const {
   if (impl_->epilogue.float_out) run_any(x, residual, y);
 }
 
-void Conv1x1S8::run_any(const int8_t* x, const float* residual, void* y) const {
+void Conv1x1S8::run_any(const int8_t* x, const void* residual, void* y) const {
 #if QS_INT8_AVX512
   const Impl& k = *impl_;
   const int64_t pixels = k.batch * k.out_h * k.out_w;

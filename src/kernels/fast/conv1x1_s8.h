@@ -11,8 +11,9 @@
 // such as a residual block's last, which oneDNN computes with its int32 sums and a float
 // residual that a pass before it has fake-quantized, both through memory.
 //
-// x is channels-last ([N, H, W, C]) int8; y is channels-last int8 or float; residual is float
-// in y's layout, fake-quantized by the caller or, with ConvS8Epilogue::residual_scale, here.
+// x is channels-last ([N, H, W, C]) int8; y is channels-last int8 or float; residual is in y's
+// layout: float, fake-quantized by the caller or, with ConvS8Epilogue::residual_scale, here; or
+// int8 with ConvS8Epilogue::residual_int8, read as q * residual_scale.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -53,17 +54,17 @@ class Conv1x1S8 {
   // Whether it was built without an output scale (y float: run_f32) or with one (int8: run).
   bool float_output() const;
 
-  // y = the block's int8 output. residual: float in y's layout, or nullptr when the epilogue
-  // has none. Thread-safe; splits the pixels over OpenMP threads when that pays. Writes
+  // y = the block's int8 output. residual: in y's layout (float, or int8 with residual_int8),
+  // or nullptr when the epilogue has none. Thread-safe; splits the pixels over OpenMP threads when that pays. Writes
   // nothing when built for float y.
-  void run(const int8_t* x, const float* residual, int8_t* y) const;
+  void run(const int8_t* x, const void* residual, int8_t* y) const;
   // The same for float y; writes nothing when built for int8 y.
-  void run_f32(const int8_t* x, const float* residual, float* y) const;
+  void run_f32(const int8_t* x, const void* residual, float* y) const;
 
   struct Impl;
 
  private:
-  void run_any(const int8_t* x, const float* residual, void* y) const;
+  void run_any(const int8_t* x, const void* residual, void* y) const;
   explicit Conv1x1S8(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -57,6 +57,9 @@ struct ConvS8Epilogue {
   // kernel fake-quantizes it with this scale, as ref::fake_quantize_f32 does, before adding it;
   // 0, it comes fake-quantized (or there is none).
   float residual_scale = 0.f;
+  // Conv1x1S8 only, with residual_scale: the residual comes int8 (handed off by its producer)
+  // and is read as q * residual_scale, the value its fake quantization gives.
+  bool residual_int8 = false;
 };
 
 class ConvS8OneDnn {

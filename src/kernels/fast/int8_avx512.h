@@ -128,8 +128,10 @@ struct OutputEpilogue {
   bool float_out = false;  // y float (the reference's epilogue value), else int8
   float out_scale = 0.f, inv = 0.f, limit = 0.f;
   float lo = 0.f, hi = 0.f;  // None, Relu, Clip: the activation's clamp within [-limit, limit]
-  // > 0: the residual comes as it is and is fake-quantized with this scale in registers.
+  // > 0: the residual comes as it is and is fake-quantized with this scale in registers, or,
+  // with r_int8, comes int8 and is read as q * r_scale.
   float r_scale = 0.f, r_inv = 0.f, r_limit = 0.f;
+  bool r_int8 = false;
 };
 
 // False with the reason in *why when e cannot run in registers: no int8 output scale (unless
@@ -155,11 +157,12 @@ inline bool prepare(const ConvS8Epilogue& e, int64_t channels, OutputEpilogue* o
       (e.act.act == Act::kLeakyRelu && !std::isfinite(e.act.alpha)))
     return fail("a NaN or infinite activation parameter");
   OutputEpilogue& o = *out;
-  if (e.residual_scale != 0.f) {
+  if (e.residual_scale != 0.f || e.residual_int8) {
     if (!float_ok) return fail("a residual to fake-quantize");
     if (!quotient_constants(e.residual_scale, &o.r_inv, &o.r_limit))
       return fail("a residual scale without a finite normal reciprocal");
     o.r_scale = e.residual_scale;
+    o.r_int8 = e.residual_int8;
   }
   o.float_out = float_ok && e.out_scale == 0.f;
   if (o.float_out) {
@@ -263,14 +266,19 @@ QS_VNNI_INLINE void store64(int8_t* y, __mmask64 lanes, __m512i a, __m512i b, __
 struct Consts {
   __m512 lo, hi, slope;
   QuotientConsts q;
-  QuotientConsts r;  // the residual's fake quantization, when fq_residual
-  bool fq_residual;
+  QuotientConsts r;  // the residual's fake quantization, when fq_residual or r_int8
+  bool fq_residual;  // a float residual, fake-quantized here
+  bool r_int8;       // an int8 residual, read as q * r.scale
 };
 
 QS_VNNI_INLINE Consts consts(const OutputEpilogue& e) {
-  return {_mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi), _mm512_set1_ps(e.act.alpha),
-          quotient_consts(e.out_scale, e.inv, e.limit), quotient_consts(e.r_scale, e.r_inv, e.r_limit),
-          e.r_scale > 0.f};
+  return {_mm512_set1_ps(e.lo),
+          _mm512_set1_ps(e.hi),
+          _mm512_set1_ps(e.act.alpha),
+          quotient_consts(e.out_scale, e.inv, e.limit),
+          quotient_consts(e.r_scale, e.r_inv, e.r_limit),
+          e.r_scale > 0.f && !e.r_int8,
+          e.r_int8};
 }
 
 // ref::fake_quantize_f32 of 16 values: float(clamp(round_half_even(x / scale), -128, 127)) *
@@ -281,16 +289,24 @@ QS_VNNI_INLINE __m512 fake_quantized(__m512 x, const QuotientConsts& c) {
   return _mm512_mul_round_ps(_mm512_cvtepi32_ps(k), c.scale, kRound);
 }
 
-// float(acc) * scale + bias (+ the residual's lanes, fake-quantized here when c.fq_residual):
-// the epilogue's value before the activation, each operation rounded as the reference's.
-QS_VNNI_INLINE __m512 dequantized(__m512i acc, __m512 scale, __m512 bias, const float* residual, __mmask16 lanes,
+// float(acc) * scale + bias (+ the residual's lanes: float, fake-quantized here when
+// c.fq_residual, or int8 read as q * scale when c.r_int8; residual points at the lanes' first
+// element of its type): the epilogue's value before the activation, each operation rounded as
+// the reference's.
+QS_VNNI_INLINE __m512 dequantized(__m512i acc, __m512 scale, __m512 bias, const void* residual, __mmask16 lanes,
                                   const Consts& c) {
   __m512 v = _mm512_cvt_roundepi32_ps(acc, kRound);
   v = _mm512_mul_round_ps(v, scale, kRound);
   v = _mm512_add_round_ps(v, bias, kRound);
   if (residual) {
-    __m512 r = _mm512_maskz_loadu_ps(lanes, residual);
-    if (c.fq_residual) r = fake_quantized(r, c.r);
+    __m512 r;
+    if (c.r_int8) {
+      const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(lanes, residual));
+      r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(q), c.r.scale, kRound);
+    } else {
+      r = _mm512_maskz_loadu_ps(lanes, residual);
+      if (c.fq_residual) r = fake_quantized(r, c.r);
+    }
     v = _mm512_add_round_ps(v, r, kRound);
   }
   return v;
@@ -315,7 +331,7 @@ QS_VNNI_INLINE __m512 activated(__m512 v, const Consts& c) {
 // The int8 value (as int32) of one accumulator vector: float(acc) * scale + bias (+ the
 // residual's lanes), the activation, the quotient.
 template <bool kLeaky>
-QS_VNNI_INLINE __m512i requantize(__m512i acc, __m512 scale, __m512 bias, const float* residual, __mmask16 lanes,
+QS_VNNI_INLINE __m512i requantize(__m512i acc, __m512 scale, __m512 bias, const void* residual, __mmask16 lanes,
                                   const Consts& c) {
   __m512 v = dequantized(acc, scale, bias, residual, lanes, c);
   if constexpr (kLeaky) {
