@@ -303,7 +303,7 @@ Expected<std::unique_ptr<Kernel>> fused_conv_int8(const PrepareContext& ctx, con
     std::vector<int8_t> wq;
     std::vector<float> w_scales, bias;
     std::unique_ptr<kernels::fast::ConvS8OneDnn> fast;
-    // int8-to-int8 layers that the in-register kernels run faster than oneDNN
+    // layers that the in-register kernels run faster than oneDNN (pointwise: int8 or float Y)
     std::unique_ptr<kernels::fast::Conv1x1S8> pointwise;
     std::unique_ptr<kernels::fast::DepthwiseConvS8> depthwise;
     std::unique_ptr<kernels::fast::StemConvS8> stem;  // a first layer: float X quantized inside
